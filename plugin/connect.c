@@ -1,0 +1,321 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* The connection module: resolve, connect with a timeout, set up the
+ * libssh2 session in non-blocking mode and wait on its socket.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "ssh-plugin.h"
+
+/* Preferred algorithms.  libssh2 drops names it does not know, so
+ * newer libraries get AES-GCM while 1.10 falls back to AES-CTR.
+ */
+static const char prefs_crypt[] =
+  "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+  "aes128-ctr,aes192-ctr,aes256-ctr";
+static const char prefs_mac[] =
+  "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
+  "hmac-sha2-256,hmac-sha2-512,hmac-sha1";
+
+static int
+remaining_ms (const struct timespec *deadline)
+{
+  struct timespec now;
+  long long ms;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  ms = (deadline->tv_sec - now.tv_sec) * 1000LL +
+    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+  return ms < 0 ? 0 : ms > 0x7fffffff ? 0x7fffffff : (int) ms;
+}
+
+static void
+make_deadline (struct timespec *deadline)
+{
+  clock_gettime (CLOCK_MONOTONIC, deadline);
+  deadline->tv_sec += params.timeout;
+}
+
+/* poll one fd for events until the timeout= deadline.  Returns 1 if
+ * ready, 0 on timeout, -1 on error (errno set).
+ */
+static int
+poll_deadline (int fd, short events, const struct timespec *deadline)
+{
+  struct pollfd pfd = { .fd = fd, .events = events };
+  int r;
+
+  for (;;) {
+    int ms = params.timeout == 0 ? -1 : remaining_ms (deadline);
+    r = poll (&pfd, 1, ms);
+    if (r == -1 && errno == EINTR)
+      continue;
+    if (r == -1)
+      return -1;
+    if (r == 0)
+      return params.timeout == 0 ? 1 : 0;
+    return 1;
+  }
+}
+
+int
+conn_wait (struct ssh_conn *c)
+{
+  struct timespec deadline;
+  int dir = libssh2_session_block_directions (c->session);
+  short events = 0;
+  int r;
+
+  if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+    events |= POLLIN;
+  if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+    events |= POLLOUT;
+  if (events == 0) {
+    /* libssh2 gave no direction: retry after a short pause. */
+    struct pollfd pfd = { .fd = c->sock, .events = POLLIN };
+    poll (&pfd, 1, 10);
+    return 0;
+  }
+  make_deadline (&deadline);
+  r = poll_deadline (c->sock, events, &deadline);
+  if (r == 1)
+    return 0;
+  c->wait_failed = true;
+  if (r == 0)
+    snprintf (c->errbuf, sizeof c->errbuf,
+              "timed out after %u seconds waiting for the server "
+              "(timeout=%u)", params.timeout, params.timeout);
+  else
+    snprintf (c->errbuf, sizeof c->errbuf, "poll: %s", strerror (errno));
+  c->broken = true;
+  return -1;
+}
+
+const char *
+conn_error (struct ssh_conn *c)
+{
+  char *msg = NULL;
+
+  if (c->wait_failed || c->session == NULL)
+    return c->errbuf;
+  libssh2_session_last_error (c->session, &msg, NULL, 0);
+  snprintf (c->errbuf, sizeof c->errbuf, "%s",
+            msg && *msg ? msg : "unknown libssh2 error");
+  return c->errbuf;
+}
+
+/* Connect one address with a timeout.  Returns the socket or -1 with
+ * errno set.
+ */
+static int
+connect_one (const struct addrinfo *ai)
+{
+  struct timespec deadline;
+  int fd, r, err = 0;
+  socklen_t len = sizeof err;
+
+  fd = socket (ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+               ai->ai_protocol);
+  if (fd == -1)
+    return -1;
+  if (connect (fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+    if (errno != EINPROGRESS)
+      goto err;
+    make_deadline (&deadline);
+    r = poll_deadline (fd, POLLOUT, &deadline);
+    if (r == -1)
+      goto err;
+    if (r == 0) {
+      errno = ETIMEDOUT;
+      goto err;
+    }
+    if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+      goto err;
+    if (err != 0) {
+      errno = err;
+      goto err;
+    }
+  }
+  return fd;
+
+ err:
+  err = errno;
+  close (fd);
+  errno = err;
+  return -1;
+}
+
+static int
+tcp_connect (struct ssh_conn *c)
+{
+  struct addrinfo hints = {
+    .ai_family = AF_UNSPEC,
+    .ai_socktype = SOCK_STREAM,
+  };
+  struct addrinfo *res, *ai;
+  char portstr[16], addr[NI_MAXHOST];
+  char errs[512] = "";
+  size_t n = 0;
+  int r, one = 1;
+
+  snprintf (portstr, sizeof portstr, "%u", params.port);
+  r = getaddrinfo (params.host, portstr, &hints, &res);
+  if (r != 0) {
+    nbdkit_error ("cannot resolve host %s: %s", params.host,
+                  r == EAI_SYSTEM ? strerror (errno) : gai_strerror (r));
+    return -1;
+  }
+
+  for (ai = res; ai != NULL; ai = ai->ai_next) {
+    if (getnameinfo (ai->ai_addr, ai->ai_addrlen, addr, sizeof addr,
+                     NULL, 0, NI_NUMERICHOST) != 0)
+      snprintf (addr, sizeof addr, "?");
+    debug ("connecting to %s port %u (%s)", params.host, params.port, addr);
+    c->sock = connect_one (ai);
+    if (c->sock >= 0)
+      break;
+    if (n < sizeof errs)
+      n += snprintf (errs + n, sizeof errs - n, "%s%s: %s",
+                     n ? "; " : "", addr,
+                     errno == ETIMEDOUT ? "connection timed out" :
+                     strerror (errno));
+  }
+  freeaddrinfo (res);
+
+  if (c->sock == -1) {
+    nbdkit_error ("cannot connect to %s port %u: %s",
+                  params.host, params.port, errs);
+    nbdkit_set_error (EIO);
+    return -1;
+  }
+  if (setsockopt (c->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)
+    debug ("setsockopt TCP_NODELAY: %m (ignored)");
+  return 0;
+}
+
+int
+conn_connect (struct ssh_conn *c)
+{
+  int rc;
+
+  if (tcp_connect (c) == -1)
+    return -1;
+
+  c->session = libssh2_session_init ();
+  if (c->session == NULL) {
+    nbdkit_error ("cannot create libssh2 session for %s port %u",
+                  params.host, params.port);
+    return -1;
+  }
+  libssh2_session_set_blocking (c->session, 0);
+
+  /* A missing algorithm family in the library is not fatal; the
+   * defaults are used then.
+   */
+  if (libssh2_session_method_pref (c->session, LIBSSH2_METHOD_CRYPT_CS,
+                                   prefs_crypt) != 0 ||
+      libssh2_session_method_pref (c->session, LIBSSH2_METHOD_CRYPT_SC,
+                                   prefs_crypt) != 0 ||
+      libssh2_session_method_pref (c->session, LIBSSH2_METHOD_MAC_CS,
+                                   prefs_mac) != 0 ||
+      libssh2_session_method_pref (c->session, LIBSSH2_METHOD_MAC_SC,
+                                   prefs_mac) != 0)
+    debug ("cannot set algorithm preferences: %s (using defaults)",
+           conn_error (c));
+
+  CALL_INT (c, rc, libssh2_session_handshake (c->session, c->sock));
+  if (rc != 0) {
+    nbdkit_error ("SSH handshake with %s port %u failed: %s",
+                  params.host, params.port, conn_error (c));
+    nbdkit_set_error (EIO);
+    return -1;
+  }
+  debug ("connected to %s port %u: cipher %s, MAC %s, kex %s, host key %s",
+         params.host, params.port,
+         libssh2_session_methods (c->session, LIBSSH2_METHOD_CRYPT_CS),
+         libssh2_session_methods (c->session, LIBSSH2_METHOD_MAC_CS),
+         libssh2_session_methods (c->session, LIBSSH2_METHOD_KEX),
+         libssh2_session_methods (c->session, LIBSSH2_METHOD_HOSTKEY));
+  return 0;
+}
+
+/* Tear down whatever was set up.  After an error the socket is shut
+ * down first so that libssh2's goodbyes fail at once instead of waiting.
+ */
+void
+conn_close (struct ssh_conn *c)
+{
+  int rc, i;
+
+  /* After a failure, shut the socket down first so that libssh2's
+   * goodbyes fail at once instead of waiting for a dead server.
+   */
+  if (c->broken && c->sock >= 0)
+    shutdown (c->sock, SHUT_RDWR);
+  sftp_stop (c);
+  if (c->session) {
+    if (!c->broken && c->sock >= 0) {
+      CALL_INT (c, rc, libssh2_session_disconnect (c->session,
+                                                   "nbdkit: closing"));
+      (void) rc;
+    }
+    /* Bounded: a wait that fails shuts the socket down, after which
+     * libssh2 stops asking to wait.
+     */
+    for (i = 0; i < 100; ++i) {
+      if (libssh2_session_free (c->session) != LIBSSH2_ERROR_EAGAIN)
+        break;
+      if (conn_wait (c) == -1 && c->sock >= 0)
+        shutdown (c->sock, SHUT_RDWR);
+    }
+    c->session = NULL;
+  }
+  if (c->sock >= 0) {
+    close (c->sock);
+    c->sock = -1;
+  }
+}

@@ -1,0 +1,231 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* Pure parsing helpers: no nbdkit or libssh2 calls, so that
+ * tests/test-params.c can check them line by line.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ctype.h>
+
+#include "ssh-plugin.h"
+
+static const char b64chars[] =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int
+b64value (char ch)
+{
+  const char *p;
+
+  if (ch == '\0')
+    return -1;
+  p = strchr (b64chars, ch);
+  return p ? (int) (p - b64chars) : -1;
+}
+
+int
+params_base64_decode (const char *in, size_t inlen,
+                      unsigned char *out, size_t outlen)
+{
+  size_t i, n = 0, pad = 0;
+  unsigned acc = 0;
+  int bits = 0;
+
+  /* Trailing '=' padding is optional, but nothing may follow it. */
+  while (inlen > 0 && in[inlen-1] == '=') {
+    inlen--;
+    pad++;
+  }
+  if (pad > 2)
+    return -1;
+  for (i = 0; i < inlen; ++i) {
+    int v = b64value (in[i]);
+    if (v < 0)
+      return -1;
+    acc = (acc << 6) | (unsigned) v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (n >= outlen)
+        return -1;
+      out[n++] = (acc >> bits) & 0xff;
+    }
+  }
+  /* A single leftover character cannot encode a byte, and leftover
+   * bits must be zero in a canonical encoding.
+   */
+  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+    return -1;
+  if (pad > 0 && (inlen + pad) % 4 != 0)
+    return -1;
+  return (int) n;
+}
+
+void
+params_base64_encode (const unsigned char *in, size_t inlen,
+                      char *out, bool pad)
+{
+  size_t i;
+  char *o = out;
+
+  for (i = 0; i + 2 < inlen; i += 3) {
+    *o++ = b64chars[in[i] >> 2];
+    *o++ = b64chars[((in[i] & 3) << 4) | (in[i+1] >> 4)];
+    *o++ = b64chars[((in[i+1] & 15) << 2) | (in[i+2] >> 6)];
+    *o++ = b64chars[in[i+2] & 63];
+  }
+  if (inlen - i == 1) {
+    *o++ = b64chars[in[i] >> 2];
+    *o++ = b64chars[(in[i] & 3) << 4];
+    if (pad) { *o++ = '='; *o++ = '='; }
+  }
+  else if (inlen - i == 2) {
+    *o++ = b64chars[in[i] >> 2];
+    *o++ = b64chars[((in[i] & 3) << 4) | (in[i+1] >> 4)];
+    *o++ = b64chars[(in[i+1] & 15) << 2];
+    if (pad) *o++ = '=';
+  }
+  *o = '\0';
+}
+
+const char *
+params_hash_name (enum fp_hash hash)
+{
+  switch (hash) {
+  case FP_MD5: return "MD5";
+  case FP_SHA1: return "SHA1";
+  case FP_SHA256: return "SHA256";
+  }
+  return "unknown";
+}
+
+static size_t
+hash_len (enum fp_hash hash)
+{
+  switch (hash) {
+  case FP_MD5: return 16;
+  case FP_SHA1: return 20;
+  case FP_SHA256: return 32;
+  }
+  return 0;
+}
+
+/* Hex digits, optionally separated by single colons between bytes. */
+static int
+parse_hex (const char *s, unsigned char *out, size_t want)
+{
+  size_t n = 0;
+  bool colons = strchr (s, ':') != NULL;
+
+  while (*s) {
+    if (n >= want || !isxdigit ((unsigned char) s[0]) ||
+        !isxdigit ((unsigned char) s[1]))
+      return -1;
+    char byte[3] = { s[0], s[1], '\0' };
+    out[n++] = (unsigned char) strtoul (byte, NULL, 16);
+    s += 2;
+    if (colons && *s == ':' && s[1] != '\0')
+      s++;
+    else if (*s != '\0' && colons)
+      return -1;
+  }
+  return n == want ? 0 : -1;
+}
+
+int
+params_parse_fingerprint (const char *str, struct fingerprint *fp,
+                          char *err, size_t errlen)
+{
+  static const struct { const char *prefix; enum fp_hash hash; } prefixes[] = {
+    { "sha256:", FP_SHA256 },
+    { "sha1:", FP_SHA1 },
+    { "md5:", FP_MD5 },
+  };
+  const char *rest = NULL;
+  size_t i, len;
+
+  memset (fp, 0, sizeof *fp);
+  for (i = 0; i < sizeof prefixes / sizeof prefixes[0]; ++i) {
+    len = strlen (prefixes[i].prefix);
+    if (strncasecmp (str, prefixes[i].prefix, len) == 0) {
+      fp->hash = prefixes[i].hash;
+      rest = str + len;
+      break;
+    }
+  }
+  if (rest == NULL) {
+    snprintf (err, errlen,
+              "host-key '%s': expected SHA256:<base64> (as printed by "
+              "ssh-keygen -l) or md5:, sha1:, sha256: followed by hex",
+              str);
+    return -1;
+  }
+  fp->len = hash_len (fp->hash);
+
+  /* Hex (QEMU's form, also ssh-keygen -E md5's "MD5:aa:bb:..."). */
+  if (parse_hex (rest, fp->digest, fp->len) == 0)
+    return 0;
+
+  /* Base64 (OpenSSH's form for SHA256 and SHA1). */
+  if (fp->hash != FP_MD5 &&
+      params_base64_decode (rest, strlen (rest), fp->digest, fp->len)
+      == (int) fp->len)
+    return 0;
+
+  snprintf (err, errlen,
+            "host-key '%s': not a valid %s fingerprint (expected %zu bytes "
+            "as %s%zu hex digits)",
+            str, params_hash_name (fp->hash), fp->len,
+            fp->hash == FP_MD5 ? "" : "base64 or ", fp->len * 2);
+  return -1;
+}
+
+void
+params_format_fingerprint (enum fp_hash hash, const unsigned char *digest,
+                           size_t len, char *out)
+{
+  size_t i, n;
+
+  n = (size_t) snprintf (out, FP_STR_LEN, "%s:", params_hash_name (hash));
+  if (hash == FP_MD5) {
+    for (i = 0; i < len && n + 3 < FP_STR_LEN; ++i)
+      n += (size_t) snprintf (out + n, FP_STR_LEN - n, "%s%02x",
+                              i ? ":" : "", digest[i]);
+  }
+  else
+    params_base64_encode (digest, len, out + n, false);
+}

@@ -1,0 +1,185 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+#ifndef SSH_PLUGIN_H
+#define SSH_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* params.c: pure parsing, no nbdkit or libssh2 calls (unit-tested). */
+
+/* Hash algorithms of a host key fingerprint.  The values are the same
+ * as libssh2's LIBSSH2_HOSTKEY_HASH_* so they can be passed on.
+ */
+enum fp_hash {
+  FP_MD5 = 1,
+  FP_SHA1 = 2,
+  FP_SHA256 = 3,
+};
+
+#define FP_MAX_LEN 32
+
+struct fingerprint {
+  enum fp_hash hash;
+  size_t len;                           /* 16, 20 or 32 */
+  unsigned char digest[FP_MAX_LEN];
+};
+
+/* Parse "SHA256:<base64>", "SHA1:<base64>", "MD5:aa:bb:..",
+ * "md5:<hex>", "sha1:<hex>", "sha256:<hex>" (hex with or without
+ * colons, any case).  On error returns -1 and writes a message to err.
+ */
+extern int params_parse_fingerprint (const char *str, struct fingerprint *fp,
+                                     char *err, size_t errlen);
+
+/* Format a digest as OpenSSH does: "SHA256:<base64 without padding>".
+ * out must have room for params_fingerprint_str_len bytes.
+ */
+#define FP_STR_LEN 64
+extern void params_format_fingerprint (enum fp_hash hash,
+                                       const unsigned char *digest,
+                                       size_t len, char *out);
+
+extern const char *params_hash_name (enum fp_hash hash);
+
+/* Base64 (RFC 4648, padding optional on input).  Returns the number
+ * of bytes decoded or -1 on invalid input or overflow.
+ */
+extern int params_base64_decode (const char *in, size_t inlen,
+                                 unsigned char *out, size_t outlen);
+extern void params_base64_encode (const unsigned char *in, size_t inlen,
+                                  char *out, bool pad);
+
+#ifndef SSH_PLUGIN_UNIT_TEST
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+/* ssh.c: the parsed parameters, set once before any connection. */
+struct ssh_params {
+  const char *host;
+  uint16_t port;
+  const char *user;
+  const char *path;
+  char **known_hosts;           /* absolute paths */
+  size_t nr_known_hosts;
+  bool verify_remote_host;
+  bool have_host_key;
+  struct fingerprint host_key;
+  char **identities;            /* absolute paths */
+  size_t nr_identities;
+  unsigned timeout;             /* seconds; 0 = wait forever */
+};
+extern struct ssh_params params;
+extern int ssh_debug_log;
+
+#define debug(fs, ...)                                  \
+  do {                                                  \
+    if (ssh_debug_log)                                  \
+      nbdkit_debug ((fs), ##__VA_ARGS__);               \
+  } while (0)
+
+/* One SSH connection (session + SFTP + open file) per NBD connection. */
+struct ssh_conn {
+  int sock;
+  LIBSSH2_SESSION *session;
+  LIBSSH2_SFTP *sftp;
+  LIBSSH2_SFTP_HANDLE *handle;
+  bool readonly;
+  bool broken;                  /* unusable after a timeout or I/O error */
+  bool wait_failed;             /* the last wait timed out or failed */
+  bool can_fsync;               /* server has fsync@openssh.com */
+  int64_t size;
+  /* Where libssh2's file position is, so that a request continuing
+   * the previous one of the same kind needs no seek (a seek discards
+   * libssh2's read-ahead).
+   */
+  uint64_t offset;
+  bool offset_valid;
+  bool last_was_write;
+  char errbuf[256];
+};
+
+/* connect.c */
+extern int conn_connect (struct ssh_conn *c);
+extern int conn_wait (struct ssh_conn *c);
+extern const char *conn_error (struct ssh_conn *c);
+extern void conn_close (struct ssh_conn *c);
+
+/* Call a libssh2 function returning int until it stops saying EAGAIN,
+ * waiting on the socket in between.  A wait that times out leaves
+ * rc == LIBSSH2_ERROR_TIMEOUT and c->wait_failed set.
+ */
+#define CALL_INT(c, rc, call)                                   \
+  do {                                                          \
+    while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) {           \
+      if (conn_wait (c) == -1) {                                \
+        (rc) = LIBSSH2_ERROR_TIMEOUT;                           \
+        break;                                                  \
+      }                                                         \
+    }                                                           \
+  } while (0)
+
+/* The same for functions returning a pointer (NULL + EAGAIN). */
+#define CALL_PTR(c, p, call)                                            \
+  do {                                                                  \
+    while (((p) = (call)) == NULL &&                                    \
+           libssh2_session_last_errno ((c)->session) ==                 \
+           LIBSSH2_ERROR_EAGAIN) {                                      \
+      if (conn_wait (c) == -1)                                          \
+        break;                                                          \
+    }                                                                   \
+  } while (0)
+
+/* hostkey.c */
+extern int hostkey_verify (struct ssh_conn *c);
+extern const char *hostkey_type_name (int type);
+
+/* auth.c */
+extern int auth_authenticate (struct ssh_conn *c);
+
+/* sftp.c */
+extern int sftp_start (struct ssh_conn *c);
+extern void sftp_stop (struct ssh_conn *c);
+extern int sftp_pread (struct ssh_conn *c, void *buf, uint32_t count,
+                       uint64_t offset);
+extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
+                        uint64_t offset);
+extern int sftp_flush (struct ssh_conn *c);
+
+#endif /* !SSH_PLUGIN_UNIT_TEST */
+
+#endif /* SSH_PLUGIN_H */

@@ -1,0 +1,463 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* nbdkit callbacks: parameters, then thin wrappers around the
+ * connection (connect.c, hostkey.c, auth.c) and data path (sftp.c).
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+
+#include "ssh-plugin.h"
+
+/* -D ssh.log=1 */
+NBDKIT_DLL_PUBLIC int ssh_debug_log = 0;
+
+struct ssh_params params = {
+  .port = 22,
+  .verify_remote_host = true,
+  .timeout = 60,
+};
+
+static bool port_set, timeout_set, verify_set;
+static char *default_user;
+
+static void
+ssh_load (void)
+{
+  if (libssh2_init (0) != 0) {
+    nbdkit_error ("cannot initialise libssh2");
+    exit (EXIT_FAILURE);
+  }
+}
+
+static void
+free_list (char **list, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; ++i)
+    free (list[i]);
+  free (list);
+}
+
+static void
+ssh_unload (void)
+{
+  free_list (params.known_hosts, params.nr_known_hosts);
+  free_list (params.identities, params.nr_identities);
+  free (default_user);
+  libssh2_exit ();
+}
+
+/* Append a local file name, made absolute (nbdkit changes to /). */
+static int
+append_path (char ***list, size_t *n, const char *value, const char *key)
+{
+  char **l;
+  char *path;
+
+  if (*value == '\0') {
+    nbdkit_error ("%s: the file name must not be empty", key);
+    return -1;
+  }
+  path = nbdkit_absolute_path (value);
+  if (path == NULL)
+    return -1;
+  l = realloc (*list, (*n + 1) * sizeof *l);
+  if (l == NULL) {
+    nbdkit_error ("realloc: %m");
+    free (path);
+    return -1;
+  }
+  l[(*n)++] = path;
+  *list = l;
+  return 0;
+}
+
+static int
+set_once (const char **var, const char *key, const char *value)
+{
+  if (*var != NULL) {
+    nbdkit_error ("'%s' given twice ('%s' and '%s')", key, *var, value);
+    return -1;
+  }
+  if (*value == '\0') {
+    nbdkit_error ("'%s' must not be empty", key);
+    return -1;
+  }
+  *var = value;
+  return 0;
+}
+
+/* A decimal number in [min, max], digits only (nbdkit's parsers call
+ * "abc" an empty string, and accept signs and spaces).
+ */
+static int
+parse_decimal (const char *key, const char *value,
+               unsigned long min, unsigned long max, unsigned long *out)
+{
+  unsigned long n;
+
+  if (*value == '\0' || strlen (value) > 10 ||
+      value[strspn (value, "0123456789")] != '\0' ||
+      (n = strtoul (value, NULL, 10)) < min || n > max) {
+    nbdkit_error ("%s=%s: not a number from %lu to %lu",
+                  key, value, min, max);
+    return -1;
+  }
+  *out = n;
+  return 0;
+}
+
+static int
+twice (bool *seen, const char *key)
+{
+  if (*seen) {
+    nbdkit_error ("'%s' given twice", key);
+    return -1;
+  }
+  *seen = true;
+  return 0;
+}
+
+static int
+ssh_config (const char *key, const char *value)
+{
+  if (strcmp (key, "host") == 0)
+    return set_once (&params.host, key, value);
+  else if (strcmp (key, "path") == 0)
+    return set_once (&params.path, key, value);
+  else if (strcmp (key, "user") == 0)
+    return set_once (&params.user, key, value);
+  else if (strcmp (key, "port") == 0) {
+    unsigned long n;
+
+    if (twice (&port_set, key) == -1)
+      return -1;
+    if (parse_decimal (key, value, 1, 65535, &n) == -1)
+      return -1;
+    params.port = n;
+    return 0;
+  }
+  else if (strcmp (key, "known-hosts") == 0)
+    return append_path (&params.known_hosts, &params.nr_known_hosts,
+                        value, key);
+  else if (strcmp (key, "identity") == 0)
+    return append_path (&params.identities, &params.nr_identities,
+                        value, key);
+  else if (strcmp (key, "verify-remote-host") == 0) {
+    int r;
+
+    if (twice (&verify_set, key) == -1)
+      return -1;
+    r = nbdkit_parse_bool (value);
+    if (r == -1)
+      return -1;
+    params.verify_remote_host = r;
+    return 0;
+  }
+  else if (strcmp (key, "host-key") == 0) {
+    char err[256];
+
+    if (params.have_host_key) {
+      nbdkit_error ("'host-key' given twice");
+      return -1;
+    }
+    if (params_parse_fingerprint (value, &params.host_key,
+                                  err, sizeof err) == -1) {
+      nbdkit_error ("%s", err);
+      return -1;
+    }
+    params.have_host_key = true;
+    return 0;
+  }
+  else if (strcmp (key, "timeout") == 0) {
+    unsigned long n;
+
+    if (twice (&timeout_set, key) == -1 ||
+        parse_decimal (key, value, 0, 86400 * 365, &n) == -1)
+      return -1;
+    params.timeout = n;
+    return 0;
+  }
+  else {
+    nbdkit_error ("unknown parameter '%s'", key);
+    return -1;
+  }
+}
+
+static int
+ssh_config_complete (void)
+{
+  if (params.host == NULL) {
+    nbdkit_error ("the 'host' parameter is required "
+                  "(e.g. host=server.example.com)");
+    return -1;
+  }
+  if (params.path == NULL) {
+    nbdkit_error ("the 'path' parameter is required "
+                  "(the remote file to serve, e.g. path=/srv/disk.img)");
+    return -1;
+  }
+  if (params.have_host_key && verify_set && !params.verify_remote_host) {
+    nbdkit_error ("host-key and verify-remote-host=false contradict "
+                  "each other: give one of them");
+    return -1;
+  }
+
+  if (params.user == NULL) {
+    struct passwd *pw = getpwuid (geteuid ());
+    const char *name = pw ? pw->pw_name : getenv ("USER");
+
+    if (name == NULL) {
+      nbdkit_error ("cannot find the local user name: give user=");
+      return -1;
+    }
+    default_user = strdup (name);
+    if (default_user == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+    params.user = default_user;
+  }
+
+  if (params.nr_known_hosts == 0) {
+    const char *home = getenv ("HOME");
+    struct passwd *pw;
+    char *file;
+
+    if (home == NULL && (pw = getpwuid (geteuid ())) != NULL)
+      home = pw->pw_dir;
+    if (home != NULL) {
+      if (asprintf (&file, "%s/.ssh/known_hosts", home) == -1) {
+        nbdkit_error ("asprintf: %m");
+        return -1;
+      }
+      if (append_path (&params.known_hosts, &params.nr_known_hosts,
+                       file, "known-hosts") == -1) {
+        free (file);
+        return -1;
+      }
+      free (file);
+    }
+    if (append_path (&params.known_hosts, &params.nr_known_hosts,
+                     "/etc/ssh/ssh_known_hosts", "known-hosts") == -1)
+      return -1;
+  }
+  return 0;
+}
+
+static int
+ssh_get_ready (void)
+{
+  if (!params.verify_remote_host)
+    fprintf (stderr,
+             "nbdkit: ssh: WARNING: verify-remote-host=false: the host key "
+             "of %s is NOT verified; anyone who can intercept the "
+             "connection can impersonate the server\n", params.host);
+  return 0;
+}
+
+#define ssh_config_help \
+  "host=<HOST>     (required) SSH server name or address.\n" \
+  "[path=]<PATH>   (required) Remote file to serve.\n" \
+  "port=<PORT>                SSH port (default 22).\n" \
+  "user=<USER>                Remote user (default: the local user).\n" \
+  "known-hosts=<FILE>         known_hosts file (may repeat; default\n" \
+  "                           ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts).\n" \
+  "verify-remote-host=false   Do not verify the host key (insecure).\n" \
+  "host-key=<FINGERPRINT>     Pin the host key: SHA256:<base64> as printed\n" \
+  "                           by ssh-keygen -l, or md5:/sha1:/sha256:<hex>.\n" \
+  "identity=<FILE>            Private key file, tried after the agent\n" \
+  "                           (may repeat).\n" \
+  "timeout=<SECS>             Timeout for connecting and for each wait\n" \
+  "                           on the server (default 60; 0 = none)."
+
+static void
+ssh_dump_plugin (void)
+{
+  printf ("ssh_libssh2_version=%s\n", libssh2_version (0));
+  printf ("ssh_openssl_version=%s\n", OpenSSL_version (OPENSSL_VERSION));
+}
+
+static void *
+ssh_open (int readonly)
+{
+  struct ssh_conn *c;
+
+  c = calloc (1, sizeof *c);
+  if (c == NULL) {
+    nbdkit_error ("calloc: %m");
+    return NULL;
+  }
+  c->sock = -1;
+  c->readonly = readonly;
+
+  if (conn_connect (c) == -1)
+    goto err;
+  if (hostkey_verify (c) == -1)
+    goto err;
+  if (auth_authenticate (c) == -1)
+    goto err;
+  if (sftp_start (c) == -1)
+    goto err;
+  return c;
+
+ err:
+  c->broken = true;
+  conn_close (c);
+  free (c);
+  return NULL;
+}
+
+static void
+ssh_close (void *handle)
+{
+  struct ssh_conn *c = handle;
+
+  conn_close (c);
+  free (c);
+}
+
+static int64_t
+ssh_get_size (void *handle)
+{
+  struct ssh_conn *c = handle;
+
+  return c->size;
+}
+
+static int
+ssh_can_write (void *handle)
+{
+  struct ssh_conn *c = handle;
+
+  return !c->readonly;
+}
+
+static int
+ssh_can_flush (void *handle)
+{
+  struct ssh_conn *c = handle;
+
+  return c->can_fsync;
+}
+
+static int
+ssh_can_fua (void *handle)
+{
+  struct ssh_conn *c = handle;
+
+  return c->can_fsync ? NBDKIT_FUA_NATIVE : NBDKIT_FUA_NONE;
+}
+
+static int
+ssh_can_multi_conn (void *handle)
+{
+  struct ssh_conn *c = handle;
+
+  /* fsync on the server covers writes from every connection. */
+  return c->readonly || c->can_fsync;
+}
+
+static int
+ssh_block_size (void *handle,
+                uint32_t *minimum, uint32_t *preferred, uint32_t *maximum)
+{
+  *minimum = 1;
+  *preferred = 256 * 1024;
+  *maximum = 32 * 1024 * 1024;
+  return 0;
+}
+
+static int
+ssh_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
+           uint32_t flags)
+{
+  return sftp_pread (handle, buf, count, offset);
+}
+
+static int
+ssh_pwrite (void *handle, const void *buf, uint32_t count, uint64_t offset,
+            uint32_t flags)
+{
+  if (sftp_pwrite (handle, buf, count, offset) == -1)
+    return -1;
+  if (flags & NBDKIT_FLAG_FUA)
+    return sftp_flush (handle);
+  return 0;
+}
+
+static int
+ssh_flush (void *handle, uint32_t flags)
+{
+  return sftp_flush (handle);
+}
+
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_REQUESTS
+
+static struct nbdkit_plugin plugin = {
+  .name               = "ssh",
+  .longname           = "nbdkit ssh plugin (libssh2)",
+  .version            = PACKAGE_VERSION,
+  .load               = ssh_load,
+  .unload             = ssh_unload,
+  .config             = ssh_config,
+  .config_complete    = ssh_config_complete,
+  .config_help        = ssh_config_help,
+  .magic_config_key   = "path",
+  .get_ready          = ssh_get_ready,
+  .dump_plugin        = ssh_dump_plugin,
+  .open               = ssh_open,
+  .close              = ssh_close,
+  .get_size           = ssh_get_size,
+  .can_write          = ssh_can_write,
+  .can_flush          = ssh_can_flush,
+  .can_fua            = ssh_can_fua,
+  .can_multi_conn     = ssh_can_multi_conn,
+  .block_size         = ssh_block_size,
+  .pread              = ssh_pread,
+  .pwrite             = ssh_pwrite,
+  .flush              = ssh_flush,
+  .errno_is_preserved = 0,
+};
+
+NBDKIT_REGISTER_PLUGIN (plugin)
