@@ -57,6 +57,13 @@
 static const char prefs_crypt[] =
   "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
   "aes128-ctr,aes192-ctr,aes256-ctr";
+/* OpenSSH's host key order, so that the key a user pins or finds in
+ * known_hosts is the one ssh(1) would have seen (libssh2 1.10 would
+ * otherwise prefer ECDSA).
+ */
+static const char prefs_hostkey[] =
+  "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
+  "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
 static const char prefs_mac[] =
   "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
   "hmac-sha2-256,hmac-sha2-512,hmac-sha1";
@@ -256,7 +263,9 @@ conn_connect (struct ssh_conn *c)
   /* A missing algorithm family in the library is not fatal; the
    * defaults are used then.
    */
-  if (libssh2_session_method_pref (c->session, LIBSSH2_METHOD_CRYPT_CS,
+  if (libssh2_session_method_pref (c->session, LIBSSH2_METHOD_HOSTKEY,
+                                   prefs_hostkey) != 0 ||
+      libssh2_session_method_pref (c->session, LIBSSH2_METHOD_CRYPT_CS,
                                    prefs_crypt) != 0 ||
       libssh2_session_method_pref (c->session, LIBSSH2_METHOD_CRYPT_SC,
                                    prefs_crypt) != 0 ||

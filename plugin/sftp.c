@@ -239,6 +239,7 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
 
   if (check_usable (c, "read") == -1)
     return -1;
+  debug ("pread %" PRIu32 " bytes at %" PRIu64, count, offset);
   set_seek (c, offset, false);
   while (count > 0) {
     CALL_INT (c, r, libssh2_sftp_read (c->handle, p, count));
@@ -276,6 +277,7 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
 
   if (check_usable (c, "write") == -1)
     return -1;
+  debug ("pwrite %" PRIu32 " bytes at %" PRIu64, count, offset);
   set_seek (c, offset, true);
   while (count > 0) {
     CALL_INT (c, r, libssh2_sftp_write (c->handle, p, count));
