@@ -244,6 +244,44 @@ tcp_connect (struct ssh_conn *c)
   return 0;
 }
 
+/* Set an algorithm preference, keeping only the names this libssh2
+ * supports: libssh2 1.10 strips unknown names itself with an
+ * overlapping memcpy, and a newer library offers more.  A failure
+ * leaves libssh2's defaults, which work too.
+ */
+static void
+set_prefs (struct ssh_conn *c, int method, const char *wanted)
+{
+  const char **algs = NULL;
+  char list[512] = "";
+  size_t n = 0, len;
+  const char *p;
+  int i, nr;
+
+  nr = libssh2_session_supported_algs (c->session, method, &algs);
+  if (nr <= 0) {
+    debug ("cannot list supported algorithms (method %d): %s",
+           method, conn_error (c));
+    return;
+  }
+  for (p = wanted; *p; p += len + (p[len] == ',')) {
+    len = strcspn (p, ",");
+    for (i = 0; i < nr; ++i) {
+      if (strlen (algs[i]) == len && strncmp (algs[i], p, len) == 0 &&
+          n + len + 2 < sizeof list) {
+        n += snprintf (list + n, sizeof list - n, "%s%.*s",
+                       n ? "," : "", (int) len, p);
+        break;
+      }
+    }
+  }
+  libssh2_free (c->session, algs);
+  if (n == 0 ||
+      libssh2_session_method_pref (c->session, method, list) != 0)
+    debug ("cannot set algorithm preference %s (method %d): %s",
+           list, method, conn_error (c));
+}
+
 int
 conn_connect (struct ssh_conn *c)
 {
@@ -260,21 +298,11 @@ conn_connect (struct ssh_conn *c)
   }
   libssh2_session_set_blocking (c->session, 0);
 
-  /* A missing algorithm family in the library is not fatal; the
-   * defaults are used then.
-   */
-  if (libssh2_session_method_pref (c->session, LIBSSH2_METHOD_HOSTKEY,
-                                   prefs_hostkey) != 0 ||
-      libssh2_session_method_pref (c->session, LIBSSH2_METHOD_CRYPT_CS,
-                                   prefs_crypt) != 0 ||
-      libssh2_session_method_pref (c->session, LIBSSH2_METHOD_CRYPT_SC,
-                                   prefs_crypt) != 0 ||
-      libssh2_session_method_pref (c->session, LIBSSH2_METHOD_MAC_CS,
-                                   prefs_mac) != 0 ||
-      libssh2_session_method_pref (c->session, LIBSSH2_METHOD_MAC_SC,
-                                   prefs_mac) != 0)
-    debug ("cannot set algorithm preferences: %s (using defaults)",
-           conn_error (c));
+  set_prefs (c, LIBSSH2_METHOD_HOSTKEY, prefs_hostkey);
+  set_prefs (c, LIBSSH2_METHOD_CRYPT_CS, prefs_crypt);
+  set_prefs (c, LIBSSH2_METHOD_CRYPT_SC, prefs_crypt);
+  set_prefs (c, LIBSSH2_METHOD_MAC_CS, prefs_mac);
+  set_prefs (c, LIBSSH2_METHOD_MAC_SC, prefs_mac);
 
   CALL_INT (c, rc, libssh2_session_handshake (c->session, c->sock));
   if (rc != 0) {
