@@ -29,8 +29,21 @@
  * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
  */
 
-/* The data path: SFTP session, the open remote file, pread, pwrite
- * and flush.
+/* The data path: SFTP version 3 framed by hand over a libssh2
+ * channel ("subsystem sftp"), so that the plugin decides how large
+ * each READ and WRITE is and how many are in flight.
+ *
+ * - A read is split into chunks of up to the server's maximum read
+ *   length.  Once a client reads sequentially, chunks beyond the
+ *   request are asked for ahead of time (read-ahead), up to a window
+ *   that grows to RA_MAX; a request that does not continue the
+ *   previous one drops the read-ahead, so random reads cost one round
+ *   trip and no wasted transfer.
+ * - A write sends all of its chunks at once (bounded by WRITE_WINDOW
+ *   bytes in flight) and returns when the server has acknowledged
+ *   every one of them.  Writes first drop the read-ahead, so no stale
+ *   data is ever served.
+ * - flush is fsync@openssh.com, used only if the server lists it.
  */
 
 #include <config.h>
@@ -38,191 +51,986 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <assert.h>
 
 #include "ssh-plugin.h"
 
+/* SFTP packet types (draft-ietf-secsh-filexfer-02). */
+enum {
+  FXP_INIT = 1, FXP_VERSION = 2, FXP_OPEN = 3, FXP_CLOSE = 4,
+  FXP_READ = 5, FXP_WRITE = 6, FXP_FSTAT = 8,
+  FXP_STATUS = 101, FXP_HANDLE = 102, FXP_DATA = 103, FXP_ATTRS = 105,
+  FXP_EXTENDED = 200, FXP_EXTENDED_REPLY = 201,
+};
+enum { FXF_READ = 1, FXF_WRITE = 2 };
+enum {
+  ATTR_SIZE = 1, ATTR_UIDGID = 2, ATTR_PERMISSIONS = 4, ATTR_ACMODTIME = 8,
+  ATTR_EXTENDED = 0x80000000,
+};
+enum { FX_OK = 0, FX_EOF = 1 };
+
+#define SFTP_WINDOW   (8 * 1024 * 1024)
+#define SFTP_PACKET   32768              /* SSH channel max packet */
+#define DEFAULT_CHUNK 32768              /* every server must take this */
+#define MAX_CHUNK     (256 * 1024)
+#define IBUF_SIZE     (MAX_CHUNK + 4096) /* holds one whole reply */
+#define NSLOTS        4096               /* requests in flight, power of 2 */
+#define RA_MIN        (1024 * 1024)
+#define RA_MAX        (8 * 1024 * 1024)
+#define WRITE_WINDOW  (8 * 1024 * 1024)
+#define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
+
+/* A piece of the file being read, in file order in the read queue. */
+struct chunk {
+  struct chunk *next;
+  uint64_t offset;
+  uint32_t len;                 /* asked for */
+  uint32_t got;                 /* received so far */
+  bool done;                    /* all received, or failed */
+  bool eof;                     /* the server said EOF at offset+got */
+  unsigned long status;         /* SFTP error status if failed */
+  char *buf;
+};
+
+/* What a request in flight is for. */
+enum slot_kind { SLOT_FREE = 0, SLOT_CHUNK, SLOT_WRITE, SLOT_SYNC,
+                 SLOT_DISCARD };
+
+struct sync_reply {
+  bool done;
+  uint8_t type;
+  char *data;                   /* payload after type and id */
+  uint32_t len;
+};
+
+struct write_op {
+  unsigned inflight;
+  uint64_t inflight_bytes;
+  unsigned long status;         /* first error, FX_OK if none */
+  uint64_t err_offset;
+};
+
+struct slot {
+  uint32_t id;
+  enum slot_kind kind;
+  union {
+    struct chunk *chunk;
+    struct write_op *write;
+    struct sync_reply *sync;
+  } u;
+  uint32_t len;                 /* WRITE: bytes */
+  uint64_t offset;              /* WRITE: where */
+};
+
+struct sftp {
+  LIBSSH2_CHANNEL *channel;
+  char handle[256];
+  uint32_t handle_len;
+  uint32_t next_id;
+  unsigned version;
+  bool has_fsync, has_limits;
+  uint32_t max_read, max_write;
+
+  struct slot slots[NSLOTS];
+  unsigned nr_inflight;
+
+  /* Outgoing bytes not yet taken by libssh2. */
+  char *obuf;
+  size_t olen, osent, ocap;
+
+  /* Incoming bytes not yet parsed. */
+  char *ibuf;
+  size_t ilen;
+
+  /* Read queue and read-ahead state. */
+  struct chunk *rq_head, *rq_tail;
+  struct chunk *free_chunks;
+  unsigned nr_free_chunks;
+  uint64_t seq_next;            /* where a sequential read would start */
+  uint32_t ra_window;           /* current read-ahead beyond a request */
+};
+
+/* ---- Errors ---- */
+
 static const char *
-sftp_status_name (unsigned long status)
+status_name (unsigned long status)
 {
-  switch (status) {
-  case LIBSSH2_FX_OK: return "ok";
-  case LIBSSH2_FX_EOF: return "end of file";
-  case LIBSSH2_FX_NO_SUCH_FILE: return "no such file";
-  case LIBSSH2_FX_PERMISSION_DENIED: return "permission denied";
-  case LIBSSH2_FX_FAILURE: return "failure";
-  case LIBSSH2_FX_BAD_MESSAGE: return "bad message";
-  case LIBSSH2_FX_NO_CONNECTION: return "no connection";
-  case LIBSSH2_FX_CONNECTION_LOST: return "connection lost";
-  case LIBSSH2_FX_OP_UNSUPPORTED: return "operation unsupported";
-  case LIBSSH2_FX_INVALID_HANDLE: return "invalid handle";
-  case LIBSSH2_FX_NO_SUCH_PATH: return "no such path";
-  case LIBSSH2_FX_FILE_ALREADY_EXISTS: return "file already exists";
-  case LIBSSH2_FX_WRITE_PROTECT: return "write protected";
-  case LIBSSH2_FX_NO_MEDIA: return "no media";
-  case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM: return "no space on filesystem";
-  case LIBSSH2_FX_QUOTA_EXCEEDED: return "quota exceeded";
-  case LIBSSH2_FX_UNKNOWN_PRINCIPAL: return "unknown principal";
-  case LIBSSH2_FX_LOCK_CONFLICT: return "lock conflict";
-  case LIBSSH2_FX_DIR_NOT_EMPTY: return "directory not empty";
-  case LIBSSH2_FX_NOT_A_DIRECTORY: return "not a directory";
-  case LIBSSH2_FX_INVALID_FILENAME: return "invalid filename";
-  case LIBSSH2_FX_LINK_LOOP: return "link loop";
-  }
-  return "unknown status";
+  static const char *names[] = {
+    "ok", "end of file", "no such file", "permission denied", "failure",
+    "bad message", "no connection", "connection lost",
+    "operation unsupported", "invalid handle", "no such path",
+    "file already exists", "write protected", "no media",
+    "no space on filesystem", "quota exceeded", "unknown principal",
+    "lock conflict", "directory not empty", "not a directory",
+    "invalid filename", "link loop",
+  };
+  return status < sizeof names / sizeof names[0] ? names[status]
+    : "unknown status";
 }
 
 static int
-sftp_status_errno (unsigned long status)
+status_errno (unsigned long status)
 {
   switch (status) {
-  case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
-  case LIBSSH2_FX_QUOTA_EXCEEDED:
+  case 14: case 15:             /* no space, quota exceeded */
     return ENOSPC;
-  case LIBSSH2_FX_PERMISSION_DENIED:
-  case LIBSSH2_FX_WRITE_PROTECT:
+  case 3: case 12:              /* permission denied, write protect */
     return EACCES;
-  case LIBSSH2_FX_OP_UNSUPPORTED:
+  case 8:                       /* operation unsupported */
     return ENOTSUP;
-  case LIBSSH2_FX_NO_SUCH_FILE:
-  case LIBSSH2_FX_NO_SUCH_PATH:
+  case 2: case 10:              /* no such file, no such path */
     return ENOENT;
   }
   return EIO;
 }
 
-/* Describe the last failure of an SFTP call (rc is what it returned)
- * and pick the errno for the client.  Returns the message.
- */
+/* Describe an SFTP status for a message, in c->errbuf. */
 static const char *
-sftp_failure (struct ssh_conn *c, long rc, int *err)
+status_str (struct ssh_conn *c, unsigned long status, const char *msg)
 {
-  if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && c->sftp) {
-    unsigned long status = libssh2_sftp_last_error (c->sftp);
+  snprintf (c->errbuf, sizeof c->errbuf, "%s (SFTP status %lu%s%s)",
+            status_name (status), status,
+            msg && *msg ? ": " : "", msg && *msg ? msg : "");
+  return c->errbuf;
+}
 
-    *err = sftp_status_errno (status);
-    snprintf (c->errbuf, sizeof c->errbuf, "%s (SFTP status %lu)",
-              sftp_status_name (status), status);
-    return c->errbuf;
-  }
-  /* Anything else is a transport failure: the session is unusable. */
-  *err = EIO;
+/* The transport failed: the session is unusable. */
+static int
+broken (struct ssh_conn *c, const char *fs, ...)
+  __attribute__ ((format (printf, 2, 3)));
+static int
+broken (struct ssh_conn *c, const char *fs, ...)
+{
+  va_list args;
+
   c->broken = true;
-  return conn_error (c);
+  if (fs) {
+    va_start (args, fs);
+    vsnprintf (c->errbuf, sizeof c->errbuf, fs, args);
+    va_end (args);
+  }
+  return -1;
+}
+
+/* ---- Packet building ---- */
+
+static int
+obuf_reserve (struct sftp *s, size_t n)
+{
+  if (s->osent > 0 && s->osent == s->olen)
+    s->osent = s->olen = 0;
+  if (s->olen + n > s->ocap) {
+    size_t cap = s->ocap ? s->ocap : 65536;
+    char *p;
+
+    /* Compact before growing. */
+    if (s->osent > 0) {
+      memmove (s->obuf, s->obuf + s->osent, s->olen - s->osent);
+      s->olen -= s->osent;
+      s->osent = 0;
+    }
+    while (s->olen + n > cap)
+      cap *= 2;
+    if (cap != s->ocap) {
+      p = realloc (s->obuf, cap);
+      if (p == NULL) {
+        nbdkit_error ("realloc: %m");
+        return -1;
+      }
+      s->obuf = p;
+      s->ocap = cap;
+    }
+  }
+  return 0;
 }
 
 static void
-set_seek (struct ssh_conn *c, uint64_t offset, bool write)
+put_u8 (struct sftp *s, uint8_t v)
 {
-  if (!c->offset_valid || c->offset != offset ||
-      c->last_was_write != write) {
-    debug ("seek to %" PRIu64 " for %s (previous %s ended at %" PRIu64 ")",
-           offset, write ? "write" : "read",
-           c->last_was_write ? "write" : "read", c->offset);
-    libssh2_sftp_seek64 (c->handle, offset);
+  s->obuf[s->olen++] = v;
+}
+
+static void
+put_u32 (struct sftp *s, uint32_t v)
+{
+  s->obuf[s->olen++] = v >> 24;
+  s->obuf[s->olen++] = v >> 16;
+  s->obuf[s->olen++] = v >> 8;
+  s->obuf[s->olen++] = v;
+}
+
+static void
+put_u64 (struct sftp *s, uint64_t v)
+{
+  put_u32 (s, v >> 32);
+  put_u32 (s, v & 0xffffffff);
+}
+
+static void
+put_string (struct sftp *s, const void *p, uint32_t len)
+{
+  put_u32 (s, len);
+  memcpy (s->obuf + s->olen, p, len);
+  s->olen += len;
+}
+
+/* Start a packet of type with (if id_slot) a request id; body_len is
+ * the size of what follows the id.  Returns the id.
+ */
+static uint32_t
+begin_packet (struct sftp *s, uint8_t type, uint32_t body_len, bool has_id)
+{
+  uint32_t id = 0;
+
+  put_u32 (s, 1 + (has_id ? 4 : 0) + body_len);
+  put_u8 (s, type);
+  if (has_id) {
+    id = s->next_id++;
+    put_u32 (s, id);
   }
-  c->offset = offset;
-  c->offset_valid = true;
-  c->last_was_write = write;
+  return id;
+}
+
+/* Take a free slot for a new request, or -1 if all are in use. */
+static struct slot *
+slot_for (struct sftp *s, uint32_t id)
+{
+  return &s->slots[id & (NSLOTS - 1)];
+}
+
+static bool
+slot_available (struct sftp *s)
+{
+  return slot_for (s, s->next_id)->kind == SLOT_FREE;
+}
+
+/* ---- Reading the stream ---- */
+
+static uint32_t
+get_u32 (const char *p)
+{
+  const unsigned char *u = (const unsigned char *) p;
+  return (uint32_t) u[0] << 24 | (uint32_t) u[1] << 16 |
+    (uint32_t) u[2] << 8 | u[3];
+}
+
+static uint64_t
+get_u64 (const char *p)
+{
+  return (uint64_t) get_u32 (p) << 32 | get_u32 (p + 4);
+}
+
+static void chunk_free (struct sftp *s, struct chunk *ch);
+static int send_read (struct ssh_conn *c, struct chunk *ch);
+
+/* A STATUS reply: the status code and message. */
+static int
+parse_status (const char *p, uint32_t len, unsigned long *status,
+              const char **msg, uint32_t *msglen)
+{
+  if (len < 4)
+    return -1;
+  *status = get_u32 (p);
+  *msg = "";
+  *msglen = 0;
+  if (len >= 8) {
+    uint32_t n = get_u32 (p + 4);
+    if (n <= len - 8) {
+      *msg = p + 8;
+      *msglen = n;
+    }
+  }
+  return 0;
+}
+
+/* Handle one complete reply: type, id, and the payload after them. */
+static int
+dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
+          const char *p, uint32_t len)
+{
+  struct sftp *s = c->sftp;
+  struct slot *slot = slot_for (s, id);
+  unsigned long status;
+  const char *msg;
+  uint32_t msglen;
+
+  if (slot->kind == SLOT_FREE || slot->id != id)
+    return broken (c, "SFTP protocol error: reply (type %u) to unknown "
+                   "request %" PRIu32, type, id);
+
+  switch (slot->kind) {
+  case SLOT_DISCARD:
+    break;
+
+  case SLOT_CHUNK: {
+    struct chunk *ch = slot->u.chunk;
+
+    if (type == FXP_DATA) {
+      uint32_t n;
+
+      if (len < 4 || (n = get_u32 (p)) > len - 4 || n > ch->len - ch->got)
+        return broken (c, "SFTP protocol error: bad DATA reply");
+      memcpy (ch->buf + ch->got, p + 4, n);
+      ch->got += n;
+      if (n == 0)
+        return broken (c, "SFTP protocol error: empty DATA reply");
+      if (ch->got < ch->len) {
+        /* Short read: ask for the rest. */
+        slot->kind = SLOT_FREE;
+        s->nr_inflight--;
+        return send_read (c, ch);
+      }
+      ch->done = true;
+    }
+    else if (type == FXP_STATUS) {
+      if (parse_status (p, len, &status, &msg, &msglen) == -1)
+        return broken (c, "SFTP protocol error: bad STATUS reply");
+      if (status == FX_EOF)
+        ch->eof = true;
+      else
+        ch->status = status == FX_OK ? 4 /* failure */ : status;
+      ch->done = true;
+    }
+    else
+      return broken (c, "SFTP protocol error: unexpected reply type %u "
+                     "to READ", type);
+    break;
+  }
+
+  case SLOT_WRITE: {
+    struct write_op *w = slot->u.write;
+
+    if (type != FXP_STATUS ||
+        parse_status (p, len, &status, &msg, &msglen) == -1)
+      return broken (c, "SFTP protocol error: unexpected reply type %u "
+                     "to WRITE", type);
+    if (status != FX_OK && w->status == FX_OK) {
+      w->status = status;
+      w->err_offset = slot->offset;
+    }
+    w->inflight--;
+    w->inflight_bytes -= slot->len;
+    break;
+  }
+
+  case SLOT_SYNC: {
+    struct sync_reply *r = slot->u.sync;
+
+    r->data = malloc (len ? len : 1);
+    if (r->data == NULL)
+      return broken (c, "out of memory");
+    memcpy (r->data, p, len);
+    r->len = len;
+    r->type = type;
+    r->done = true;
+    break;
+  }
+
+  case SLOT_FREE:
+    abort ();
+  }
+
+  slot->kind = SLOT_FREE;
+  s->nr_inflight--;
+  return 0;
+}
+
+/* Parse every complete packet in ibuf.  version_reply is set when a
+ * VERSION packet (which has no id) arrives.
+ */
+static int
+parse_input (struct ssh_conn *c, struct sync_reply *version_reply)
+{
+  struct sftp *s = c->sftp;
+  size_t pos = 0;
+
+  while (s->ilen - pos >= 4) {
+    uint32_t plen = get_u32 (s->ibuf + pos);
+    const char *p = s->ibuf + pos + 4;
+
+    if (plen < 1 || plen > IBUF_SIZE - 4)
+      return broken (c, "SFTP protocol error: packet of %" PRIu32
+                     " bytes", plen);
+    if (s->ilen - pos - 4 < plen)
+      break;
+    if ((uint8_t) p[0] == FXP_VERSION) {
+      if (version_reply == NULL || version_reply->done)
+        return broken (c, "SFTP protocol error: unexpected VERSION");
+      version_reply->data = malloc (plen);
+      if (version_reply->data == NULL)
+        return broken (c, "out of memory");
+      memcpy (version_reply->data, p + 1, plen - 1);
+      version_reply->len = plen - 1;
+      version_reply->type = FXP_VERSION;
+      version_reply->done = true;
+    }
+    else {
+      if (plen < 5)
+        return broken (c, "SFTP protocol error: short packet");
+      if (dispatch (c, (uint8_t) p[0], get_u32 (p + 1), p + 5, plen - 5)
+          == -1)
+        return -1;
+    }
+    pos += 4 + plen;
+  }
+  if (pos > 0) {
+    memmove (s->ibuf, s->ibuf + pos, s->ilen - pos);
+    s->ilen -= pos;
+  }
+  return 0;
+}
+
+/* Move bytes both ways until libssh2 would block.  Returns 1 if
+ * anything moved, 0 if not, -1 on error.
+ */
+static int
+pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
+{
+  struct sftp *s = c->sftp;
+  int moved = 0;
+  ssize_t r;
+
+  while (s->osent < s->olen) {
+    r = libssh2_channel_write (s->channel, s->obuf + s->osent,
+                               s->olen - s->osent);
+    if (r == LIBSSH2_ERROR_EAGAIN)
+      break;
+    if (r < 0)
+      return broken (c, "sending to the server: %s", conn_error (c));
+    s->osent += r;
+    moved = 1;
+  }
+  if (s->osent == s->olen)
+    s->osent = s->olen = 0;
+
+  for (;;) {
+    r = libssh2_channel_read (s->channel, s->ibuf + s->ilen,
+                              IBUF_SIZE - s->ilen);
+    if (r == LIBSSH2_ERROR_EAGAIN)
+      break;
+    if (r < 0)
+      return broken (c, "receiving from the server: %s", conn_error (c));
+    if (r == 0) {
+      if (libssh2_channel_eof (s->channel))
+        return broken (c, "the server closed the SFTP channel");
+      break;
+    }
+    s->ilen += r;
+    moved = 1;
+    if (parse_input (c, version_reply) == -1)
+      return -1;
+  }
+  return moved;
+}
+
+/* Pump, waiting on the socket when nothing moves (bounded by the
+ * timeout of each wait).
+ */
+static int
+pump (struct ssh_conn *c, struct sync_reply *version_reply)
+{
+  int r = pump_once (c, version_reply);
+
+  if (r == 0) {
+    if (conn_wait (c) == -1)
+      return broken (c, NULL);
+  }
+  return r < 0 ? -1 : 0;
+}
+
+/* Send a request and wait for its reply. */
+static int
+sync_request (struct ssh_conn *c, struct sync_reply *r)
+{
+  while (!r->done) {
+    if (c->broken)
+      return -1;
+    if (pump (c, NULL) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* Register the id just allocated by begin_packet as a sync request. */
+static void
+slot_sync (struct sftp *s, uint32_t id, struct sync_reply *r)
+{
+  struct slot *slot = slot_for (s, id);
+
+  assert (slot->kind == SLOT_FREE);
+
+  slot->id = id;
+  slot->kind = SLOT_SYNC;
+  slot->u.sync = r;
+  s->nr_inflight++;
+}
+
+/* ---- Chunks and read-ahead ---- */
+
+static struct chunk *
+chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
+{
+  struct chunk *ch = s->free_chunks;
+
+  if (ch) {
+    s->free_chunks = ch->next;
+    s->nr_free_chunks--;
+  }
+  else {
+    ch = malloc (sizeof *ch);
+    if (ch == NULL)
+      return NULL;
+    ch->buf = malloc (s->max_read);
+    if (ch->buf == NULL) {
+      free (ch);
+      return NULL;
+    }
+  }
+  ch->next = NULL;
+  ch->offset = offset;
+  ch->len = len;
+  ch->got = 0;
+  ch->done = ch->eof = false;
+  ch->status = FX_OK;
+  return ch;
+}
+
+static void
+chunk_free (struct sftp *s, struct chunk *ch)
+{
+  if (s->nr_free_chunks < 8) {
+    ch->next = s->free_chunks;
+    s->free_chunks = ch;
+    s->nr_free_chunks++;
+  }
+  else {
+    free (ch->buf);
+    free (ch);
+  }
+}
+
+/* Ask for the part of the chunk not received yet. */
+static int
+send_read (struct ssh_conn *c, struct chunk *ch)
+{
+  struct sftp *s = c->sftp;
+  struct slot *slot;
+  uint32_t id;
+
+  if (!slot_available (s))
+    return broken (c, "SFTP: too many requests in flight");
+  if (obuf_reserve (s, 64 + s->handle_len) == -1)
+    return broken (c, "out of memory");
+  id = begin_packet (s, FXP_READ, 4 + s->handle_len + 8 + 4, true);
+  put_string (s, s->handle, s->handle_len);
+  put_u64 (s, ch->offset + ch->got);
+  put_u32 (s, ch->len - ch->got);
+  slot = slot_for (s, id);
+  slot->id = id;
+  slot->kind = SLOT_CHUNK;
+  slot->u.chunk = ch;
+  s->nr_inflight++;
+  return 0;
+}
+
+/* Append a chunk at the tail of the read queue and ask for it. */
+static int
+queue_read (struct ssh_conn *c, uint64_t offset, uint32_t len)
+{
+  struct sftp *s = c->sftp;
+  struct chunk *ch;
+
+  while (!slot_available (s)) {
+    if (pump (c, NULL) == -1)
+      return -1;
+  }
+  ch = chunk_new (s, offset, len);
+  if (ch == NULL) {
+    nbdkit_error ("malloc: %m");
+    return -1;
+  }
+  if (send_read (c, ch) == -1) {
+    chunk_free (s, ch);
+    return -1;
+  }
+  if (s->rq_tail)
+    s->rq_tail->next = ch;
+  else
+    s->rq_head = ch;
+  s->rq_tail = ch;
+  return 0;
+}
+
+/* Ask for [queue end, end), clipped to the file, in chunks. */
+static int
+extend_queue (struct ssh_conn *c, uint64_t start, uint64_t end)
+{
+  struct sftp *s = c->sftp;
+  uint64_t pos = s->rq_tail ? s->rq_tail->offset + s->rq_tail->len : start;
+
+  if (end > (uint64_t) c->size)
+    end = c->size;
+  while (pos < end) {
+    uint32_t n = end - pos > s->max_read ? s->max_read : end - pos;
+    if (queue_read (c, pos, n) == -1)
+      return -1;
+    pos += n;
+  }
+  return 0;
+}
+
+/* Drop the read queue.  Replies still to come are discarded. */
+static void
+drop_queue (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct chunk *ch, *next;
+  unsigned i, n = 0;
+
+  if (s->rq_head == NULL)
+    return;
+  for (i = 0; i < NSLOTS; ++i) {
+    if (s->slots[i].kind == SLOT_CHUNK) {
+      s->slots[i].kind = SLOT_DISCARD;
+      n++;
+    }
+  }
+  for (ch = s->rq_head; ch; ch = next) {
+    next = ch->next;
+    chunk_free (s, ch);
+  }
+  s->rq_head = s->rq_tail = NULL;
+  debug ("read-ahead dropped (%u requests in flight discarded)", n);
+}
+
+/* ---- Setup ---- */
+
+static int
+check_reply_type (struct ssh_conn *c, struct sync_reply *r, uint8_t want,
+                  const char *what, int *err)
+{
+  unsigned long status;
+  const char *msg;
+  uint32_t msglen;
+
+  *err = EIO;
+  if (r->type == want)
+    return 0;
+  if (r->type == FXP_STATUS &&
+      parse_status (r->data, r->len, &status, &msg, &msglen) == 0) {
+    char m[128];
+
+    snprintf (m, sizeof m, "%.*s", (int) (msglen < 100 ? msglen : 100), msg);
+    status_str (c, status, m);
+    *err = status_errno (status);
+    return -1;
+  }
+  snprintf (c->errbuf, sizeof c->errbuf,
+            "SFTP protocol error: reply type %u to %s", r->type, what);
+  return -1;
+}
+
+static int
+sftp_handshake (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply v = { .done = false };
+  size_t pos;
+
+  if (obuf_reserve (s, 16) == -1)
+    return -1;
+  begin_packet (s, FXP_INIT, 4, false);
+  put_u32 (s, 3);
+  while (!v.done) {
+    if (c->broken || pump_once (c, &v) == -1)
+      return -1;
+    if (!v.done && conn_wait (c) == -1)
+      return -1;
+  }
+  if (v.len < 4) {
+    free (v.data);
+    return broken (c, "SFTP protocol error: short VERSION");
+  }
+  s->version = get_u32 (v.data);
+  for (pos = 4; pos + 4 <= v.len; ) {
+    uint32_t nlen = get_u32 (v.data + pos), dlen;
+    const char *name = v.data + pos + 4;
+
+    if (nlen > v.len - pos - 4 - 4)
+      break;
+    dlen = get_u32 (name + nlen);
+    if (dlen > v.len - pos - 8 - nlen)
+      break;
+    debug ("sftp: server extension %.*s (%.*s)", (int) nlen, name,
+           (int) dlen, name + nlen + 4);
+    if (nlen == 17 && memcmp (name, "fsync@openssh.com", 17) == 0)
+      s->has_fsync = true;
+    if (nlen == 18 && memcmp (name, "limits@openssh.com", 18) == 0)
+      s->has_limits = true;
+    pos += 8 + nlen + dlen;
+  }
+  free (v.data);
+  if (s->version < 3)
+    return broken (c, "the server speaks SFTP version %u; version 3 is "
+                   "needed", s->version);
+  return 0;
+}
+
+/* Ask limits@openssh.com how large a READ and WRITE may be. */
+static int
+sftp_limits (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  static const char name[] = "limits@openssh.com";
+  uint32_t id;
+  uint64_t max_read, max_write;
+
+  s->max_read = s->max_write = DEFAULT_CHUNK;
+  if (!s->has_limits)
+    return 0;
+  if (obuf_reserve (s, 64) == -1)
+    return -1;
+  id = begin_packet (s, FXP_EXTENDED, 4 + sizeof name - 1, true);
+  put_string (s, name, sizeof name - 1);
+  slot_sync (s, id, &r);
+  if (sync_request (c, &r) == -1)
+    return -1;
+  if (r.type == FXP_EXTENDED_REPLY && r.len >= 32) {
+    max_read = get_u64 (r.data + 8);
+    max_write = get_u64 (r.data + 16);
+    if (max_read >= 1024)
+      s->max_read = max_read > MAX_CHUNK ? MAX_CHUNK : max_read;
+    if (max_write >= 1024)
+      s->max_write = max_write > MAX_CHUNK ? MAX_CHUNK : max_write;
+  }
+  free (r.data);
+  return 0;
+}
+
+static int
+sftp_open_file (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  uint32_t id, pathlen = strlen (params.path);
+  int err;
+
+  if (obuf_reserve (s, 64 + pathlen) == -1)
+    return -1;
+  id = begin_packet (s, FXP_OPEN, 4 + pathlen + 4 + 4, true);
+  put_string (s, params.path, pathlen);
+  put_u32 (s, FXF_READ | (c->readonly ? 0 : FXF_WRITE));
+  put_u32 (s, 0);               /* no attributes */
+  slot_sync (s, id, &r);
+  if (sync_request (c, &r) == -1)
+    goto transport;
+  if (check_reply_type (c, &r, FXP_HANDLE, "OPEN", &err) == -1) {
+    nbdkit_error ("cannot open remote file %s on %s for %s: %s",
+                  params.path, params.host,
+                  c->readonly ? "reading" : "reading and writing",
+                  c->errbuf);
+    nbdkit_set_error (err);
+    free (r.data);
+    return -1;
+  }
+  if (r.len < 4 || get_u32 (r.data) > r.len - 4 ||
+      get_u32 (r.data) > sizeof s->handle) {
+    free (r.data);
+    broken (c, "SFTP protocol error: bad HANDLE reply");
+    goto transport;
+  }
+  s->handle_len = get_u32 (r.data);
+  memcpy (s->handle, r.data + 4, s->handle_len);
+  free (r.data);
+  return 0;
+
+ transport:
+  nbdkit_error ("cannot open remote file %s on %s: %s",
+                params.path, params.host, c->errbuf);
+  return -1;
+}
+
+static int
+sftp_fstat (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  uint32_t id, flags, perms = 0;
+  uint64_t size = 0;
+  size_t pos = 4;
+  int err;
+
+  if (obuf_reserve (s, 64 + s->handle_len) == -1)
+    return -1;
+  id = begin_packet (s, FXP_FSTAT, 4 + s->handle_len, true);
+  put_string (s, s->handle, s->handle_len);
+  slot_sync (s, id, &r);
+  if (sync_request (c, &r) == -1) {
+    nbdkit_error ("cannot get the size of remote file %s: %s",
+                  params.path, c->errbuf);
+    return -1;
+  }
+  if (check_reply_type (c, &r, FXP_ATTRS, "FSTAT", &err) == -1 ||
+      r.len < 4) {
+    nbdkit_error ("cannot get the size of remote file %s: %s",
+                  params.path, c->errbuf);
+    nbdkit_set_error (err);
+    free (r.data);
+    return -1;
+  }
+  flags = get_u32 (r.data);
+  if ((flags & ATTR_SIZE) && pos + 8 <= r.len) {
+    size = get_u64 (r.data + pos);
+    pos += 8;
+  }
+  if (flags & ATTR_UIDGID)
+    pos += 8;
+  if ((flags & ATTR_PERMISSIONS) && pos + 4 <= r.len)
+    perms = get_u32 (r.data + pos);
+  free (r.data);
+
+  if ((flags & ATTR_PERMISSIONS) && !S_ISREG (perms)) {
+    nbdkit_error ("remote file %s is not a regular file (mode %o)",
+                  params.path, perms);
+    return -1;
+  }
+  if (!(flags & ATTR_SIZE) || size > INT64_MAX) {
+    nbdkit_error ("the server did not report the size of remote file %s",
+                  params.path);
+    return -1;
+  }
+  c->size = size;
+  return 0;
 }
 
 int
 sftp_start (struct ssh_conn *c)
 {
-  LIBSSH2_SFTP_ATTRIBUTES attrs;
-  unsigned long flags;
-  int rc, err;
+  struct sftp *s;
+  int rc;
 
-  CALL_PTR (c, c->sftp, libssh2_sftp_init (c->session));
-  if (c->sftp == NULL) {
-    nbdkit_error ("cannot start SFTP on %s port %u (is the sftp subsystem "
-                  "enabled on the server?): %s",
+  s = c->sftp = calloc (1, sizeof *s);
+  if (s == NULL) {
+    nbdkit_error ("calloc: %m");
+    return -1;
+  }
+  s->next_id = 1;
+  s->ibuf = malloc (IBUF_SIZE);
+  if (s->ibuf == NULL) {
+    nbdkit_error ("malloc: %m");
+    return -1;
+  }
+
+  CALL_PTR (c, s->channel,
+            libssh2_channel_open_ex (c->session, "session",
+                                     sizeof "session" - 1,
+                                     SFTP_WINDOW, SFTP_PACKET, NULL, 0));
+  if (s->channel == NULL) {
+    nbdkit_error ("cannot open an SSH channel to %s port %u: %s",
                   params.host, params.port, conn_error (c));
     return -1;
   }
-
-  flags = LIBSSH2_FXF_READ | (c->readonly ? 0 : LIBSSH2_FXF_WRITE);
-  CALL_PTR (c, c->handle,
-            libssh2_sftp_open_ex (c->sftp, params.path, strlen (params.path),
-                                  flags, 0, LIBSSH2_SFTP_OPENFILE));
-  if (c->handle == NULL) {
-    const char *msg =
-      sftp_failure (c, libssh2_session_last_errno (c->session), &err);
-    nbdkit_error ("cannot open remote file %s on %s for %s: %s",
-                  params.path, params.host,
-                  c->readonly ? "reading" : "reading and writing", msg);
-    nbdkit_set_error (err);
-    return -1;
-  }
-
-  CALL_INT (c, rc, libssh2_sftp_fstat_ex (c->handle, &attrs, 0));
+  CALL_INT (c, rc, libssh2_channel_process_startup (s->channel, "subsystem",
+                                                    sizeof "subsystem" - 1,
+                                                    "sftp",
+                                                    sizeof "sftp" - 1));
   if (rc != 0) {
-    nbdkit_error ("cannot get the size of remote file %s: %s",
-                  params.path, sftp_failure (c, rc, &err));
-    nbdkit_set_error (err);
+    nbdkit_error ("cannot start the sftp subsystem on %s port %u (is it "
+                  "enabled in sshd_config?): %s",
+                  params.host, params.port, conn_error (c));
     return -1;
   }
-  if ((attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) &&
-      !S_ISREG (attrs.permissions)) {
-    nbdkit_error ("remote file %s is not a regular file (mode %lo)",
-                  params.path, attrs.permissions);
-    return -1;
-  }
-  if (!(attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) ||
-      attrs.filesize > INT64_MAX) {
-    nbdkit_error ("the server did not report the size of remote file %s",
-                  params.path);
-    return -1;
-  }
-  c->size = (int64_t) attrs.filesize;
+  CALL_INT (c, rc, libssh2_channel_handle_extended_data2
+            (s->channel, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE));
 
-  /* Probe fsync@openssh.com once, so that can_flush tells the truth. */
-  CALL_INT (c, rc, libssh2_sftp_fsync (c->handle));
-  if (rc == 0)
-    c->can_fsync = true;
-  else {
-    const char *msg = sftp_failure (c, rc, &err);
-    if (c->broken) {
-      nbdkit_error ("fsync of remote file %s failed: %s", params.path, msg);
-      return -1;
-    }
-    debug ("server cannot fsync %s: %s: flush is not available",
-           params.path, msg);
+  if (sftp_handshake (c) == -1) {
+    nbdkit_error ("SFTP handshake with %s port %u failed: %s",
+                  params.host, params.port, c->errbuf);
+    return -1;
   }
-  debug ("opened %s%s: %" PRIi64 " bytes, fsync %s",
+  if (sftp_limits (c) == -1) {
+    nbdkit_error ("SFTP limits request to %s port %u failed: %s",
+                  params.host, params.port, c->errbuf);
+    return -1;
+  }
+  if (sftp_open_file (c) == -1 || sftp_fstat (c) == -1)
+    return -1;
+  c->can_fsync = s->has_fsync;
+  debug ("opened %s%s: %" PRIi64 " bytes; SFTP version %u, READ up to %"
+         PRIu32 ", WRITE up to %" PRIu32 ", fsync %s",
          params.path, c->readonly ? " read-only" : "", c->size,
-         c->can_fsync ? "available" : "not available");
+         s->version, s->max_read, s->max_write,
+         s->has_fsync ? "available" : "not available");
   return 0;
 }
 
-/* Close the file and the SFTP session.  On a broken connection the
- * caller has shut the socket down first, so these fail at once; they
- * are still called so that libssh2 frees what it holds.
+/* Close the file and the channel.  On a broken connection the
+ * socket is already shut down and only memory is freed.
  */
 void
 sftp_stop (struct ssh_conn *c)
 {
+  struct sftp *s = c->sftp;
+  struct chunk *ch, *next;
   int rc;
 
-  if (c->handle) {
-    CALL_INT (c, rc, libssh2_sftp_close_handle (c->handle));
-    c->handle = NULL;
+  if (s == NULL)
+    return;
+  if (!c->broken && s->handle_len > 0) {
+    struct sync_reply r = { .done = false };
+    uint32_t id;
+
+    drop_queue (c);
+    if (obuf_reserve (s, 64 + s->handle_len) == 0) {
+      id = begin_packet (s, FXP_CLOSE, 4 + s->handle_len, true);
+      put_string (s, s->handle, s->handle_len);
+      slot_sync (s, id, &r);
+      if (sync_request (c, &r) == 0 && r.type == FXP_STATUS &&
+          r.len >= 4 && get_u32 (r.data) != FX_OK)
+        debug ("close of %s: SFTP status %" PRIu32, params.path,
+               get_u32 (r.data));
+      free (r.data);
+    }
   }
-  if (c->sftp) {
-    CALL_INT (c, rc, libssh2_sftp_shutdown (c->sftp));
-    c->sftp = NULL;
+  if (s->channel) {
+    if (!c->broken) {
+      CALL_INT (c, rc, libssh2_channel_close (s->channel));
+      (void) rc;
+    }
+    /* Bounded: libssh2 only waits here for a live connection. */
+    for (rc = 0; rc < 100; ++rc)
+      if (libssh2_channel_free (s->channel) != LIBSSH2_ERROR_EAGAIN)
+        break;
   }
-  (void) rc;
+  for (ch = s->rq_head; ch; ch = next) {
+    next = ch->next;
+    free (ch->buf);
+    free (ch);
+  }
+  for (ch = s->free_chunks; ch; ch = next) {
+    next = ch->next;
+    free (ch->buf);
+    free (ch);
+  }
+  free (s->obuf);
+  free (s->ibuf);
+  free (s);
+  c->sftp = NULL;
 }
+
+/* ---- Requests ---- */
 
 static int
 check_usable (struct ssh_conn *c, const char *what)
 {
   if (c->broken) {
     nbdkit_error ("%s: the connection to %s port %u failed earlier "
-                  "(%s); reconnect", what, params.host, params.port,
+                  "(%s)", what, params.host, params.port,
                   c->errbuf[0] ? c->errbuf : "broken");
     nbdkit_set_error (EIO);
     return -1;
@@ -233,97 +1041,212 @@ check_usable (struct ssh_conn *c, const char *what)
 int
 sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
 {
+  struct sftp *s = c->sftp;
   char *p = buf;
-  ssize_t r;
-  int err;
+  uint64_t end = offset + count;
+  struct chunk *ch;
 
   if (check_usable (c, "read") == -1)
     return -1;
-  debug ("pread %" PRIu32 " bytes at %" PRIu64, count, offset);
-  set_seek (c, offset, false);
+
+  /* Sequential?  Grow the read-ahead window; otherwise drop it. */
+  if (offset == s->seq_next && offset != 0) {
+    s->ra_window = s->ra_window == 0 ? RA_MIN
+      : s->ra_window * 2 > RA_MAX ? RA_MAX : s->ra_window * 2;
+  }
+  else if (s->ra_window > 0 || s->rq_head) {
+    debug ("read at %" PRIu64 " is not sequential (expected %" PRIu64
+           "): read-ahead off", offset, s->seq_next);
+    s->ra_window = 0;
+  }
+  s->seq_next = end;
+
+  /* Keep the queue only if it starts exactly where we read. */
+  if (s->rq_head && s->rq_head->offset != offset) {
+    /* The head may cover the offset from an earlier partial use. */
+    if (!(s->rq_head->offset < offset &&
+          offset < s->rq_head->offset + s->rq_head->len))
+      drop_queue (c);
+  }
+  if (extend_queue (c, offset, end + s->ra_window) == -1)
+    goto err;
+  debug ("pread %" PRIu32 " bytes at %" PRIu64 " (read-ahead %" PRIu32
+         ", %u requests in flight)", count, offset, s->ra_window,
+         s->nr_inflight);
+
   while (count > 0) {
-    CALL_INT (c, r, libssh2_sftp_read (c->handle, p, count));
-    if (r < 0) {
-      c->offset_valid = false;
+    uint32_t skip, n;
+
+    ch = s->rq_head;
+    /* Wait for the chunk holding offset. */
+    while (!ch->done) {
+      if (pump (c, NULL) == -1)
+        goto err;
+    }
+    skip = offset - ch->offset;
+    if (ch->status != FX_OK) {
       nbdkit_error ("read of %" PRIu32 " bytes at offset %" PRIu64
                     " from remote file %s failed: %s",
-                    count, offset, params.path, sftp_failure (c, r, &err));
-      nbdkit_set_error (err);
+                    count, offset, params.path,
+                    status_str (c, ch->status, NULL));
+      nbdkit_set_error (status_errno (ch->status));
+      drop_queue (c);
+      s->seq_next = UINT64_MAX;
       return -1;
     }
-    if (r == 0) {
-      c->offset_valid = false;
+    if (ch->got <= skip) {
       nbdkit_error ("read from remote file %s at offset %" PRIu64
                     ": unexpected end of file (%" PRIu32 " bytes short; "
                     "was the file truncated?)", params.path, offset, count);
       nbdkit_set_error (EIO);
+      drop_queue (c);
+      s->seq_next = UINT64_MAX;
       return -1;
     }
-    p += r;
-    count -= r;
-    offset += r;
-    c->offset = offset;
+    n = ch->got - skip;
+    if (n > count)
+      n = count;
+    memcpy (p, ch->buf + skip, n);
+    p += n;
+    count -= n;
+    offset += n;
+    if (offset == ch->offset + ch->len) {
+      s->rq_head = ch->next;
+      if (s->rq_head == NULL)
+        s->rq_tail = NULL;
+      chunk_free (s, ch);
+    }
   }
+
+  /* Top the read-ahead up again before returning. */
+  if (s->ra_window > 0 && extend_queue (c, end, end + s->ra_window) == -1)
+    goto err;
+  /* Send what was queued without waiting for the reply. */
+  if (pump_once (c, NULL) == -1)
+    goto err;
   return 0;
+
+ err:
+  nbdkit_error ("read at offset %" PRIu64 " from remote file %s failed: %s",
+                offset, params.path, c->errbuf);
+  nbdkit_set_error (EIO);
+  return -1;
 }
 
 int
 sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
              uint64_t offset)
 {
+  struct sftp *s = c->sftp;
+  struct write_op w = { .status = FX_OK };
   const char *p = buf;
-  ssize_t r;
-  int err, zeros = 0;
+  uint64_t pos = 0;
+  unsigned i;
 
   if (check_usable (c, "write") == -1)
     return -1;
   debug ("pwrite %" PRIu32 " bytes at %" PRIu64, count, offset);
-  set_seek (c, offset, true);
-  while (count > 0) {
-    CALL_INT (c, r, libssh2_sftp_write (c->handle, p, count));
-    if (r < 0) {
-      c->offset_valid = false;
-      nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
-                    " to remote file %s failed: %s",
-                    count, offset, params.path, sftp_failure (c, r, &err));
-      nbdkit_set_error (err);
-      return -1;
-    }
-    if (r == 0) {
-      /* Nothing acknowledged yet; libssh2 keeps what is in flight. */
-      if (++zeros > 1000) {
-        c->offset_valid = false;
-        c->broken = true;
-        nbdkit_error ("write to remote file %s at offset %" PRIu64
-                      ": the server acknowledges nothing",
-                      params.path, offset);
-        nbdkit_set_error (EIO);
+
+  /* Read-ahead replies may hold data older than this write. */
+  drop_queue (c);
+  s->seq_next = UINT64_MAX;
+  s->ra_window = 0;
+
+  while (pos < count || w.inflight > 0) {
+    while (pos < count && w.status == FX_OK &&
+           w.inflight_bytes < WRITE_WINDOW &&
+           s->olen - s->osent < OBUF_HIGH && slot_available (s)) {
+      uint32_t n = count - pos > s->max_write ? s->max_write : count - pos;
+      struct slot *slot;
+      uint32_t id;
+
+      if (obuf_reserve (s, 64 + s->handle_len + n) == -1)
         return -1;
-      }
-      continue;
+      id = begin_packet (s, FXP_WRITE, 4 + s->handle_len + 8 + 4 + n, true);
+      put_string (s, s->handle, s->handle_len);
+      put_u64 (s, offset + pos);
+      put_string (s, p + pos, n);
+      slot = slot_for (s, id);
+      slot->id = id;
+      slot->kind = SLOT_WRITE;
+      slot->u.write = &w;
+      slot->len = n;
+      slot->offset = offset + pos;
+      s->nr_inflight++;
+      w.inflight++;
+      w.inflight_bytes += n;
+      pos += n;
     }
-    zeros = 0;
-    p += r;
-    count -= r;
-    offset += r;
-    c->offset = offset;
+    if (w.status != FX_OK && w.inflight == 0)
+      break;
+    if (pump (c, NULL) == -1)
+      goto err;
+  }
+  if (w.status != FX_OK) {
+    nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+                  " to remote file %s failed at offset %" PRIu64 ": %s",
+                  count, offset, params.path, w.err_offset,
+                  status_str (c, w.status, NULL));
+    nbdkit_set_error (status_errno (w.status));
+    return -1;
   }
   return 0;
+
+ err:
+  /* w lives on this stack frame: no slot may point at it any more. */
+  for (i = 0; i < NSLOTS; ++i)
+    if (s->slots[i].kind == SLOT_WRITE && s->slots[i].u.write == &w)
+      s->slots[i].kind = SLOT_DISCARD;
+  nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+                " to remote file %s failed: %s",
+                count, offset, params.path, c->errbuf);
+  nbdkit_set_error (EIO);
+  return -1;
 }
 
 int
 sftp_flush (struct ssh_conn *c)
 {
-  int rc, err;
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  static const char name[] = "fsync@openssh.com";
+  uint32_t id;
+  int err;
 
   if (check_usable (c, "flush") == -1)
     return -1;
-  CALL_INT (c, rc, libssh2_sftp_fsync (c->handle));
-  if (rc != 0) {
-    nbdkit_error ("fsync of remote file %s failed: %s",
-                  params.path, sftp_failure (c, rc, &err));
-    nbdkit_set_error (err);
+  if (!s->has_fsync) {
+    nbdkit_error ("flush: the server does not support fsync@openssh.com");
+    nbdkit_set_error (ENOTSUP);
     return -1;
   }
+  if (obuf_reserve (s, 64 + s->handle_len) == -1)
+    return -1;
+  id = begin_packet (s, FXP_EXTENDED,
+                     4 + sizeof name - 1 + 4 + s->handle_len, true);
+  put_string (s, name, sizeof name - 1);
+  put_string (s, s->handle, s->handle_len);
+  slot_sync (s, id, &r);
+  if (sync_request (c, &r) == -1) {
+    nbdkit_error ("fsync of remote file %s failed: %s",
+                  params.path, c->errbuf);
+    nbdkit_set_error (EIO);
+    return -1;
+  }
+  if (r.type != FXP_STATUS || r.len < 4 || get_u32 (r.data) != FX_OK) {
+    if (r.type == FXP_STATUS && r.len >= 4)
+      check_reply_type (c, &r, FXP_EXTENDED_REPLY, "fsync", &err);
+    else {
+      snprintf (c->errbuf, sizeof c->errbuf, "unexpected reply type %u",
+                r.type);
+      err = EIO;
+    }
+    nbdkit_error ("fsync of remote file %s failed: %s",
+                  params.path, c->errbuf);
+    nbdkit_set_error (err);
+    free (r.data);
+    return -1;
+  }
+  free (r.data);
   return 0;
 }

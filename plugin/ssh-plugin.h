@@ -83,7 +83,6 @@ extern void params_base64_encode (const unsigned char *in, size_t inlen,
 #ifndef SSH_PLUGIN_UNIT_TEST
 
 #include <libssh2.h>
-#include <libssh2_sftp.h>
 
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -116,20 +115,12 @@ extern int ssh_debug_log;
 struct ssh_conn {
   int sock;
   LIBSSH2_SESSION *session;
-  LIBSSH2_SFTP *sftp;
-  LIBSSH2_SFTP_HANDLE *handle;
+  struct sftp *sftp;            /* sftp.c's state */
   bool readonly;
   bool broken;                  /* unusable after a timeout or I/O error */
   bool wait_failed;             /* the last wait timed out or failed */
   bool can_fsync;               /* server has fsync@openssh.com */
   int64_t size;
-  /* Where libssh2's file position is, so that a request continuing
-   * the previous one of the same kind needs no seek (a seek discards
-   * libssh2's read-ahead).
-   */
-  uint64_t offset;
-  bool offset_valid;
-  bool last_was_write;
   char errbuf[256];
 };
 
