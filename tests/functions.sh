@@ -1,0 +1,645 @@
+# -*- mode: shell-script -*-
+# shellcheck shell=bash
+#
+# Test harness for the nbdkit SSH plugin.  Sourced by every test:
+#
+#   set -e
+#   source "$(dirname "$0")/functions.sh"
+#
+# Everything here is safe to use under "set -e".  Summary:
+#
+#   srcdir              absolute path of the directory holding this file
+#   PLUGIN              plugin to test: $PLUGIN from the environment (the
+#                       Makefile exports the built ssh-plugin.so), else
+#                       ../ssh-plugin.so.  A bare name (PLUGIN=ssh) is passed
+#                       to nbdkit as is, to load an installed plugin.
+#   requires CMD...     skip (exit 77), or fail under CI=true, if a command
+#                       is missing
+#   requires_run DESC CMD...
+#                       skip/fail like requires unless CMD... succeeds
+#   cleanup_fn CMD ARGS...
+#                       run CMD ARGS... when the test exits (reverse order)
+#   start_sshd [sshd_config lines...]
+#                       private sshd + ssh-agent on 127.0.0.1, see below
+#   free_port           print a TCP port on 127.0.0.1 nothing listens on
+#   run_nbdkit ARGS...  nbdkit ARGS..., under $SSH_PLUGIN_CHECK's checker
+#                       and a timeout
+#   run_nbdkit_fail ERRFILE ARGS...
+#                       run_nbdkit ARGS... 2>ERRFILE, expecting failure;
+#                       prints ERRFILE; fails if nbdkit succeeded
+#   expect_grep [-i] FILE STRING...
+#                       fail (printing FILE) unless FILE contains every
+#                       fixed STRING (-i: ignoring case), not counting the
+#                       client tools' own lines ("nbdinfo: ..." etc.)
+#   make_random_file FILE MIB [EXTRA_BYTES]
+#   compare_sha256 FILE1 FILE2
+#   wait_pid_gone PID [SECONDS]
+#
+# start_sshd exports SSHD_DIR SSHD_PORT SSHD_LOG SSHD_CONFIG SSH_AUTH_SOCK
+# SSH_AGENT_PID KNOWN_HOSTS CLIENT_KEY HOST_KEY HOST_KEY_PUB HOST_FP_SHA256
+# HOST_FP_MD5 and sets the array SSH_ARGS.  Everything it starts is stopped
+# by the EXIT trap, or by a watchdog process if the test is SIGKILLed.
+#
+# Environment read here:
+#   PLUGIN              see above
+#   SSH_PLUGIN_CHECK    "" | valgrind | asan: checker for nbdkit (an ASan
+#                       build of the plugin selects asan by itself)
+#   NBDKIT_TIMEOUT      seconds per nbdkit run (120; 900 under valgrind)
+#   CI=true             missing tools fail the test instead of skipping it
+
+# /usr/bin first: nbdsh and "import nbd" need Debian's python3, not a
+# pyenv shim that may come earlier in PATH.
+PATH="/usr/bin:/bin:/usr/sbin:/sbin${PATH:+:$PATH}"
+export PATH
+export LC_ALL=C
+
+# The test's own stderr (the log), kept for traces and command echoes so
+# they never land in a file that a test redirected nbdkit's stderr to.
+_log_fd=19
+exec 19>&2
+BASH_XTRACEFD=19
+
+srcdir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export srcdir
+
+# Seconds allowed to any nbdkit run (and the command under --run).
+if [ -z "${NBDKIT_TIMEOUT:-}" ]; then
+    case "${SSH_PLUGIN_CHECK:-}" in
+        valgrind) NBDKIT_TIMEOUT=900 ;;
+        *)        NBDKIT_TIMEOUT=120 ;;
+    esac
+fi
+
+# ----------------------------------------------------------------------
+# Skipping.
+
+# _skip_or_fail MESSAGE: a test that cannot run is skipped (77), except
+# under CI=true where it is a failure.
+_skip_or_fail ()
+{
+    if [ "${CI:-}" = true ]; then
+        echo "FAIL: $*" >&2
+        exit 1
+    else
+        echo "$0: test skipped because $*" >&2
+        exit 77
+    fi
+}
+
+requires ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local c
+    for c in "$@"; do
+        if ! command -v "$c" >/dev/null 2>&1; then
+            _skip_or_fail "required tool $c missing"
+        fi
+    done
+}
+
+requires_run ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local desc="$1"; shift
+    if ! "$@" >/dev/null 2>&1; then
+        _skip_or_fail "required $desc missing ($* failed)"
+    fi
+}
+
+# ----------------------------------------------------------------------
+# Cleanup, like nbdkit's tests/functions.sh: one EXIT trap runs every
+# registered hook in reverse order of registration.
+
+_cleanup_hooks=()
+_exit_status=0
+
+cleanup_fn ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    _cleanup_hooks+=("$(printf '%q ' "$@")")
+}
+
+_run_cleanup_hooks ()
+{
+    _exit_status=$?
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local i
+    set +e
+    trap '' INT QUIT TERM
+    trap - EXIT
+    cd / || :
+    # Errors found by valgrind/ASan in any nbdkit run fail the test even
+    # when nbdkit's own exit status did not show them (see run_nbdkit).
+    if [ -n "${_CHECK_DIR:-}" ] && [ -s "$_CHECK_DIR/errors" ] &&
+           [ "$_exit_status" -ne 77 ]; then
+        echo "$0: ${SSH_PLUGIN_CHECK} reported errors in:" >&2
+        cat "$_CHECK_DIR/errors" >&2
+        _exit_status=119
+    fi
+    for (( i = ${#_cleanup_hooks[@]} - 1; i >= 0; --i )); do
+        eval "${_cleanup_hooks[i]}"
+    done
+    exit "$_exit_status"
+}
+trap _run_cleanup_hooks EXIT
+trap 'exit 130' INT
+trap 'exit 131' QUIT
+trap 'exit 143' TERM
+
+# ----------------------------------------------------------------------
+# Processes.  Zombies are not reaped on every machine (orphans of a
+# daemon may be re-parented to a PID 1 that never waits), so a process in
+# state Z counts as gone.
+
+_pid_alive ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local stat state
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    [ -n "$stat" ] || return 1
+    state="${stat##*) }"
+    state="${state%% *}"
+    [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# wait_pid_gone PID [SECONDS]: 0 once PID is gone or a zombie, 1 on timeout.
+wait_pid_gone ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local pid="$1" secs="${2:-5}" i
+    for (( i = 0; i < secs * 10; ++i )); do
+        _pid_alive "$pid" || return 0
+        sleep 0.1
+    done
+    ! _pid_alive "$pid"
+}
+
+# _descendants PID: print every live descendant of PID.
+_descendants ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local -A kids=()
+    local f stat rest pid ppid
+    for f in /proc/[0-9]*/stat; do
+        stat="$(cat "$f" 2>/dev/null)" || continue
+        [ -n "$stat" ] || continue
+        pid="${stat%% *}"
+        rest="${stat##*) }"          # "S PPID ..."
+        rest="${rest#* }"
+        ppid="${rest%% *}"
+        kids[$ppid]+="$pid "
+    done
+    local -a todo=("$1")
+    local p c
+    while [ ${#todo[@]} -gt 0 ]; do
+        p="${todo[0]}"
+        todo=("${todo[@]:1}")
+        for c in ${kids[$p]:-}; do
+            echo "$c"
+            todo+=("$c")
+        done
+    done
+}
+
+# kill_tree PID: TERM PID and its descendants, bounded wait, then KILL.
+kill_tree ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local pid="$1" p
+    [ -n "$pid" ] || return 0
+    local -a all
+    mapfile -t all < <(echo "$pid"; _descendants "$pid")
+    for p in "${all[@]}"; do kill -TERM "$p" 2>/dev/null || :; done
+    for p in "${all[@]}"; do
+        if ! wait_pid_gone "$p" 5; then
+            kill -KILL "$p" 2>/dev/null || :
+            wait_pid_gone "$p" 2 || echo "warning: pid $p did not die" >&2
+        fi
+    done
+}
+
+# ----------------------------------------------------------------------
+# The plugin under test.
+
+if [ -z "${PLUGIN:-}" ]; then
+    if [ -f "$PWD/../ssh-plugin.so" ]; then
+        PLUGIN="$PWD/../ssh-plugin.so"
+    else
+        PLUGIN="$srcdir/../ssh-plugin.so"
+    fi
+fi
+case "$PLUGIN" in
+    */*)
+        # Absolute, as tests change directory.
+        if [ -f "$PLUGIN" ]; then
+            PLUGIN="$(cd "$(dirname "$PLUGIN")" && pwd)/$(basename "$PLUGIN")"
+        else
+            _skip_or_fail "plugin $PLUGIN not built (run make first)"
+        fi
+        ;;
+esac
+export PLUGIN
+
+# A plugin built with --enable-sanitizers cannot be loaded by nbdkit
+# without the ASan runtime preloaded: choose the asan checker for it.
+if [ -z "${SSH_PLUGIN_CHECK:-}" ] && [ -f "$PLUGIN" ] &&
+       grep -q -a -F 'libasan.so' "$PLUGIN"; then
+    echo "$0: $PLUGIN is built with ASan: using SSH_PLUGIN_CHECK=asan" >&2
+    SSH_PLUGIN_CHECK=asan
+fi
+
+# ----------------------------------------------------------------------
+# Running nbdkit.
+
+# Reports of the checker (valgrind, ASan) land here; created up front so
+# that run_nbdkit also works in a subshell.
+_CHECK_DIR=
+case "${SSH_PLUGIN_CHECK:-}" in
+    valgrind|asan)
+        _CHECK_DIR="$(mktemp -d /tmp/sshcheck.XXXXXX)"
+        mkdir "$_CHECK_DIR/seen"
+        cleanup_fn rm -rf "$_CHECK_DIR"
+        ;;
+esac
+
+# _quote_run CMD: in ASan mode, keep the preloaded runtime out of the
+# --run command's programs (nbdinfo, qemu-img, python3...).
+_quote_run ()
+{
+    printf 'unset LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS; %s' "$1"
+}
+
+run_nbdkit ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local -a prefix=() args=()
+    local a asan r=0 f
+    case "${SSH_PLUGIN_CHECK:-}" in
+        ""|none|no) args=("$@") ;;
+        valgrind)
+            requires valgrind
+            # With --run, nbdkit's exit status is the --run command's, so
+            # valgrind's --error-exitcode in the forked server is lost:
+            # look at the log files instead (empty when all is clean).
+            prefix=(valgrind --leak-check=full --error-exitcode=119
+                    --suppressions="$srcdir/valgrind.supp" --quiet
+                    --log-file="$_CHECK_DIR/vg.%p.log")
+            args=("$@")
+            ;;
+        asan)
+            asan="$(gcc -print-file-name=libasan.so 2>/dev/null)" || :
+            case "$asan" in
+                /*) ;;
+                *) _skip_or_fail "libasan.so not found (gcc -print-file-name)" ;;
+            esac
+            # nbdkit is not instrumented, so the ASan runtime is preloaded
+            # and initializes lazily on the first malloc.  libp11-kit's
+            # constructor (nbdkit -> gnutls -> p11-kit) calls newlocale(),
+            # whose malloc would then run ASan's initialization while
+            # glibc's setlocale lock is held; that corrupts the lock and
+            # nbdkit later hangs at exit after any strerror().  Loading
+            # libp11-kit ahead of libasan makes its constructor run after
+            # ASan is initialized.
+            local preload="$asan" p11kit
+            p11kit="$(ldd "$(command -v nbdkit)" 2>/dev/null |
+                      awk '$1 ~ /^libp11-kit\.so/ && $3 ~ /^\// { print $3; exit }')"
+            [ -z "$p11kit" ] || preload="$p11kit $asan"
+            prefix=(env LD_PRELOAD="$preload"
+                    ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:log_path=$_CHECK_DIR/asan"
+                    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$_CHECK_DIR/ubsan")
+            local next_is_run=
+            for a in "$@"; do
+                if [ -n "$next_is_run" ]; then
+                    args+=("$(_quote_run "$a")"); next_is_run=
+                elif [ "$a" = --run ]; then
+                    args+=("$a"); next_is_run=1
+                elif [[ "$a" == --run=* ]]; then
+                    args+=("--run=$(_quote_run "${a#--run=}")")
+                else
+                    args+=("$a")
+                fi
+            done
+            ;;
+        *)
+            echo "run_nbdkit: unknown SSH_PLUGIN_CHECK=$SSH_PLUGIN_CHECK" >&2
+            return 1
+            ;;
+    esac
+
+    echo "+ ${prefix[*]}${prefix[*]:+ }nbdkit $(printf '%q ' "${args[@]}")" >&$_log_fd
+    timeout --kill-after=10 "$NBDKIT_TIMEOUT" "${prefix[@]}" nbdkit "${args[@]}" || r=$?
+    if [ "$r" -eq 124 ] || [ "$r" -eq 137 ]; then
+        echo "run_nbdkit: nbdkit timed out after ${NBDKIT_TIMEOUT}s" >&2
+    fi
+
+    if [ -n "$_CHECK_DIR" ]; then
+        for f in "$_CHECK_DIR"/vg.*.log "$_CHECK_DIR"/asan.* "$_CHECK_DIR"/ubsan.*; do
+            [ -s "$f" ] || continue
+            echo "===== $SSH_PLUGIN_CHECK report $f =====" >&2
+            cat "$f" >&2
+            echo "nbdkit $*" >> "$_CHECK_DIR/errors"
+            mv "$f" "$_CHECK_DIR/seen/"
+            [ "$r" -ne 0 ] || r=119
+        done
+    fi
+    return "$r"
+}
+
+# run_nbdkit_fail ERRFILE ARGS...: nbdkit must fail; its stderr is kept in
+# ERRFILE and printed.
+run_nbdkit_fail ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local errfile="$1" r=0
+    shift
+    run_nbdkit "$@" 2>"$errfile" || r=$?
+    echo "----- nbdkit exit status $r, stderr: -----" >&2
+    cat "$errfile" >&2
+    echo "-----" >&2
+    if [ "$r" -eq 0 ]; then
+        echo "FAIL: nbdkit $* succeeded, expected failure" >&2
+        return 1
+    fi
+    if [ "$r" -eq 124 ] || [ "$r" -eq 137 ]; then
+        echo "FAIL: nbdkit $* timed out instead of failing" >&2
+        return 1
+    fi
+    return 0
+}
+
+# expect_grep [-i] FILE STRING...
+expect_grep ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local opt=
+    if [ "$1" = -i ]; then opt=-i; shift; fi
+    local file="$1" s
+    shift
+    for s in "$@"; do
+        if ! grep -v -E '^(nbdinfo|nbdcopy|nbdsh|qemu-img): ' "$file" |
+                grep -q $opt -F -e "$s"; then
+            echo "FAIL: expected '$s' in $file${opt:+ (ignoring case)}, which has:" >&2
+            cat "$file" >&2
+            return 1
+        fi
+    done
+}
+
+# ----------------------------------------------------------------------
+# Data.
+
+# make_random_file FILE MIB [EXTRA_BYTES]
+make_random_file ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local n=$(( $2 * 1024 * 1024 + ${3:-0} ))
+    head -c "$n" /dev/urandom > "$1"
+    if [ "$(stat -c %s "$1")" -ne "$n" ]; then
+        echo "make_random_file: could not write $n bytes to $1" >&2
+        return 1
+    fi
+}
+
+# compare_sha256 FILE1 FILE2
+compare_sha256 ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local a b
+    a="$(sha256sum < "$1")"; a="${a%% *}"
+    b="$(sha256sum < "$2")"; b="${b%% *}"
+    if [ "$a" != "$b" ]; then
+        echo "FAIL: $1 and $2 differ:" >&2
+        echo "  $a  $1 ($(stat -c %s "$1") bytes)" >&2
+        echo "  $b  $2 ($(stat -c %s "$2") bytes)" >&2
+        cmp "$1" "$2" 2>&1 | head -n 3 >&2 || :
+        return 1
+    fi
+}
+
+# ----------------------------------------------------------------------
+# Private sshd and agent.
+
+# free_port: a TCP port on 127.0.0.1 with nothing listening (now).
+free_port ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    /usr/bin/python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+_port_open ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+_sshd_pid ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local pid=
+    [ -s "$SSHD_DIR/sshd.pid" ] && read -r pid < "$SSHD_DIR/sshd.pid"
+    echo "$pid"
+}
+
+_stop_sshd ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local pid
+    pid="$(_sshd_pid)"
+    if [ "$_exit_status" -ne 0 ] && [ "$_exit_status" -ne 77 ] &&
+           [ -s "$SSHD_LOG" ]; then
+        echo "===== last lines of $SSHD_LOG (without debug) =====" >&2
+        grep -v '^debug' "$SSHD_LOG" | tail -n 40 >&2
+    fi
+    [ -n "$pid" ] && kill_tree "$pid"
+    rm -f "$SSHD_DIR/sshd.pid"
+}
+
+# stop_sshd: stop the sshd started last (before starting another).
+stop_sshd ()
+{
+    _exit_status=0 _stop_sshd
+}
+
+_stop_agent ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    [ -n "${SSH_AGENT_PID:-}" ] || return 0
+    kill -TERM "$SSH_AGENT_PID" 2>/dev/null || :
+    if ! wait_pid_gone "$SSH_AGENT_PID" 5; then
+        kill -KILL "$SSH_AGENT_PID" 2>/dev/null || :
+        wait_pid_gone "$SSH_AGENT_PID" 2 || :
+    fi
+}
+
+# _try_start_sshd: one attempt on a fresh port.  0 = running, 1 = retry.
+_try_start_sshd ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local i pid r=0
+    SSHD_PORT="$(free_port)"
+    {
+        # Extra lines first: in sshd_config the first value wins, so
+        # they override the defaults below.
+        local line
+        for line in "$@"; do echo "$line"; done
+        echo "ListenAddress 127.0.0.1"
+        echo "Port $SSHD_PORT"
+        echo "HostKey $HOST_KEY"
+        echo "PidFile $SSHD_DIR/sshd.pid"
+        echo "AuthorizedKeysFile $SSHD_DIR/authorized_keys"
+        echo "StrictModes no"
+        echo "UsePAM no"
+        echo "PermitRootLogin prohibit-password"
+        echo "PubkeyAuthentication yes"
+        echo "PasswordAuthentication no"
+        echo "KbdInteractiveAuthentication no"
+        echo "UseDNS no"
+        echo "Subsystem sftp /usr/lib/openssh/sftp-server"
+        echo "LogLevel DEBUG"
+    } > "$SSHD_CONFIG"
+    : > "$SSHD_LOG"
+    rm -f "$SSHD_DIR/sshd.pid"
+
+    # sshd daemonizes; the pid file appears once the socket is bound.
+    timeout 20 /usr/sbin/sshd -f "$SSHD_CONFIG" -E "$SSHD_LOG" 19>&- || r=$?
+    if [ "$r" -ne 0 ]; then
+        echo "start_sshd: sshd exited with status $r:" >&2
+        cat "$SSHD_LOG" >&2
+        return 2
+    fi
+    for (( i = 0; i < 100; ++i )); do
+        pid="$(_sshd_pid)"
+        if [ -n "$pid" ] && _pid_alive "$pid" && _port_open "$SSHD_PORT"; then
+            return 0
+        fi
+        if grep -q -e "Cannot bind any address" -e "Address already in use" "$SSHD_LOG"; then
+            echo "start_sshd: port $SSHD_PORT was taken, retrying" >&2
+            [ -n "$pid" ] && kill_tree "$pid"
+            return 1
+        fi
+        if grep -q -e "fatal" "$SSHD_LOG"; then
+            echo "start_sshd: sshd failed:" >&2
+            cat "$SSHD_LOG" >&2
+            return 2
+        fi
+        sleep 0.1
+    done
+    echo "start_sshd: sshd not ready on port $SSHD_PORT after 10s" >&2
+    pid="$(_sshd_pid)"
+    [ -n "$pid" ] && kill_tree "$pid"
+    return 1
+}
+
+# _start_watchdog: a background guard that stops sshd and the agent and
+# removes $SSHD_DIR if the test dies without running its EXIT trap (for
+# instance SIGKILLed by an outer timeout).  It ignores the terminal and
+# termination signals sent to the whole process group, keeps none of the
+# test's output open, and is itself SIGKILLed by the normal cleanup.
+_start_watchdog ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local test_pid=$$
+    (
+        set +e
+        trap '' INT QUIT TERM HUP
+        exec </dev/null >/dev/null 2>&1 19>&-
+        while _pid_alive "$test_pid"; do sleep 1; done
+        _stop_sshd
+        _stop_agent
+        rm -rf "$SSHD_DIR"
+    ) &
+    cleanup_fn _stop_watchdog "$!"
+}
+
+_stop_watchdog ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local -a all
+    mapfile -t all < <(echo "$1"; _descendants "$1")
+    kill -KILL "${all[@]}" 2>/dev/null || :
+    wait "$1" 2>/dev/null || :
+}
+
+start_sshd ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local attempt r i
+    requires ssh ssh-keygen ssh-agent ssh-add timeout /usr/bin/python3
+    [ -x /usr/sbin/sshd ] || _skip_or_fail "required tool /usr/sbin/sshd missing"
+    [ -x /usr/lib/openssh/sftp-server ] ||
+        _skip_or_fail "required tool /usr/lib/openssh/sftp-server missing"
+
+    SSHD_DIR="$(mktemp -d /tmp/sshtest.XXXXXX)"
+    cleanup_fn rm -rf "$SSHD_DIR"
+    SSHD_CONFIG="$SSHD_DIR/sshd_config"
+    SSHD_LOG="$SSHD_DIR/sshd.log"
+    HOST_KEY="$SSHD_DIR/host_key"
+    HOST_KEY_PUB="$HOST_KEY.pub"
+    CLIENT_KEY="$SSHD_DIR/client_key"
+    KNOWN_HOSTS="$SSHD_DIR/known_hosts"
+
+    ssh-keygen -q -t ed25519 -N '' -C sshtest-host -f "$HOST_KEY"
+    ssh-keygen -q -t ed25519 -N '' -C sshtest-client -f "$CLIENT_KEY"
+    cp "$CLIENT_KEY.pub" "$SSHD_DIR/authorized_keys"
+    HOST_FP_SHA256="$(ssh-keygen -l -f "$HOST_KEY_PUB" | awk '{print $2}')"
+    HOST_FP_MD5="$(ssh-keygen -E md5 -l -f "$HOST_KEY_PUB" | awk '{print $2}')"
+    HOST_FP_MD5="${HOST_FP_MD5#MD5:}"
+
+    # Privilege separation directory (needs root; harmless otherwise).
+    mkdir -p /run/sshd 2>/dev/null || :
+
+    cleanup_fn _stop_sshd
+    for attempt in 1 2 3 4 5; do
+        r=0
+        _try_start_sshd "$@" || r=$?
+        [ "$r" -eq 0 ] && break
+        if [ "$r" -eq 2 ] || [ "$attempt" -eq 5 ]; then
+            echo "FAIL: could not start sshd" >&2
+            return 1
+        fi
+    done
+
+    printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 "$HOST_KEY_PUB")" \
+           > "$KNOWN_HOSTS"
+
+    # Agent holding the client key.
+    local agent_out
+    agent_out="$(timeout 10 ssh-agent -s -a "$SSHD_DIR/agent.sock" 19>&-)"
+    SSH_AGENT_PID="$(printf '%s\n' "$agent_out" | sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p')"
+    SSH_AUTH_SOCK="$SSHD_DIR/agent.sock"
+    if [ -z "$SSH_AGENT_PID" ]; then
+        echo "FAIL: could not start ssh-agent: $agent_out" >&2
+        return 1
+    fi
+    cleanup_fn _stop_agent
+    for (( i = 0; i < 50; ++i )); do
+        [ -S "$SSH_AUTH_SOCK" ] && break
+        sleep 0.1
+    done
+    export SSH_AUTH_SOCK SSH_AGENT_PID
+    timeout 10 ssh-add -q "$CLIENT_KEY"
+
+    export SSHD_DIR SSHD_PORT SSHD_LOG SSHD_CONFIG KNOWN_HOSTS CLIENT_KEY \
+           HOST_KEY HOST_KEY_PUB HOST_FP_SHA256 HOST_FP_MD5
+    # shellcheck disable=SC2034  # used by the tests
+    SSH_ARGS=(host=127.0.0.1 "port=$SSHD_PORT" "known-hosts=$KNOWN_HOSTS")
+
+    # Sanity check of the setup itself with OpenSSH's client, so a broken
+    # environment is not mistaken for a plugin bug.  Only for the default
+    # configuration: extra lines may turn key authentication off.
+    if [ "$#" -eq 0 ] && ! timeout 20 ssh -F /dev/null -o BatchMode=yes \
+         -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN_HOSTS" \
+         -o GlobalKnownHostsFile=/dev/null \
+         -p "$SSHD_PORT" 127.0.0.1 true </dev/null; then
+        echo "FAIL: ssh to the test sshd does not work (environment problem)" >&2
+        tail -n 40 "$SSHD_LOG" >&2
+        return 1
+    fi
+    _start_watchdog
+    echo "start_sshd: sshd pid $(_sshd_pid) on 127.0.0.1:$SSHD_PORT, dir $SSHD_DIR, agent pid $SSH_AGENT_PID" >&2
+}
