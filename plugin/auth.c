@@ -29,9 +29,12 @@
  * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
  */
 
-/* Authentication: ssh-agent (every identity in turn), then each
- * identity= file.  When everything fails, one error says what was
- * tried and what the server accepts.
+/* Authentication, in OpenSSH's order and only with the methods the
+ * server lists: none, ssh-agent (every identity in turn), identity
+ * files (identity=, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa),
+ * keyboard-interactive and password (both answered with password=).
+ * When everything fails, one error says what was tried and what the
+ * server accepts.  Secrets never reach a message.
  */
 
 #include <config.h>
@@ -41,14 +44,24 @@
 #include <string.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "ssh-plugin.h"
 
+/* libssh2 before 1.11 signs RSA keys only with ssh-rsa (SHA-1), which
+ * OpenSSH 8.8 and later refuse by default.
+ */
+#if LIBSSH2_VERSION_NUM < 0x010b00
+#define NO_RSA_SHA2 1
+#endif
+
 /* What was tried, for the final error message. */
 struct tried {
-  char buf[1024];
+  char buf[2048];
   size_t len;
+  bool rsa_refused;
 };
 
 static void __attribute__ ((format (printf, 2, 3)))
@@ -67,6 +80,112 @@ tried_add (struct tried *t, const char *fs, ...)
   va_end (args);
 }
 
+static bool
+has_method (const char *methods, const char *name)
+{
+  size_t len = strlen (name);
+  const char *p;
+
+  for (p = methods; (p = strstr (p, name)) != NULL; p += len) {
+    if ((p == methods || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
+      return true;
+  }
+  return false;
+}
+
+/* The key type in an SSH public key blob ("ssh-rsa", ...). */
+static void
+blob_type (const unsigned char *blob, size_t len, char *out, size_t outlen)
+{
+  uint32_t n;
+
+  snprintf (out, outlen, "unknown");
+  if (len < 4)
+    return;
+  n = (uint32_t) blob[0] << 24 | blob[1] << 16 | blob[2] << 8 | blob[3];
+  if (n > len - 4 || n >= outlen)
+    return;
+  memcpy (out, blob + 4, n);
+  out[n] = '\0';
+}
+
+/* Find a private key file's type without decrypting it: PEM headers,
+ * or the public key stored in clear in OpenSSH's format.
+ */
+static void
+key_file_type (const char *file, char *out, size_t outlen)
+{
+  static const char begin[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+  static const char magic[] = "openssh-key-v1";
+  char text[16384], b64[16384];
+  unsigned char bin[12288];
+  size_t n = 0, i, j = 0, pos;
+  ssize_t r;
+  int fd, len, k;
+
+  snprintf (out, outlen, "unknown");
+  fd = open (file, O_RDONLY | O_CLOEXEC);
+  if (fd == -1)
+    return;
+  while (n < sizeof text - 1 &&
+         (r = read (fd, text + n, sizeof text - 1 - n)) > 0)
+    n += r;
+  close (fd);
+  text[n] = '\0';
+
+  if (strstr (text, "-----BEGIN RSA PRIVATE KEY-----")) {
+    snprintf (out, outlen, "ssh-rsa");
+    goto out;
+  }
+  if (strstr (text, "-----BEGIN EC PRIVATE KEY-----")) {
+    snprintf (out, outlen, "ecdsa");
+    goto out;
+  }
+  if (strncmp (text, begin, sizeof begin - 1) != 0)
+    goto out;
+  for (i = sizeof begin - 1; i < n && text[i] != '-'; ++i)
+    if (text[i] != '\n' && text[i] != '\r')
+      b64[j++] = text[i];
+  len = params_base64_decode (b64, j, bin, sizeof bin);
+  if (len < (int) sizeof magic)
+    goto out;
+  if (memcmp (bin, magic, sizeof magic) != 0)
+    goto out;
+  /* magic, cipher, kdf name, kdf options, number of keys, public key */
+  pos = sizeof magic;
+  for (k = 0; k < 3; ++k) {
+    uint32_t sl;
+
+    if (pos + 4 > (size_t) len)
+      goto out;
+    sl = (uint32_t) bin[pos] << 24 | bin[pos+1] << 16 |
+      bin[pos+2] << 8 | bin[pos+3];
+    if (sl > (size_t) len - pos - 4)
+      goto out;
+    pos += 4 + sl;
+  }
+  pos += 4;                     /* number of keys */
+  if (pos + 4 > (size_t) len)
+    goto out;
+  blob_type (bin + pos + 4, len - pos - 4, out, outlen);
+ out:
+  OPENSSL_cleanse (text, sizeof text);
+  OPENSSL_cleanse (b64, sizeof b64);
+  OPENSSL_cleanse (bin, sizeof bin);
+}
+
+static const char *
+rsa_note (struct tried *t, const char *type)
+{
+#ifdef NO_RSA_SHA2
+  if (strcmp (type, "ssh-rsa") == 0) {
+    t->rsa_refused = true;
+    return " (an RSA key: this libssh2 signs only with SHA-1 ssh-rsa)";
+  }
+#endif
+  return "";
+}
+
 /* Returns 1 if authenticated, 0 if not, -1 if the connection failed. */
 static int
 auth_agent (struct ssh_conn *c, struct tried *t)
@@ -74,6 +193,8 @@ auth_agent (struct ssh_conn *c, struct tried *t)
   LIBSSH2_AGENT *agent;
   struct libssh2_agent_publickey *id = NULL, *prev = NULL;
   const char *sock = getenv ("SSH_AUTH_SOCK");
+  char notes[512] = "";
+  size_t nlen = 0;
   int rc, n = 0, ret = 0;
 
   if (sock == NULL || *sock == '\0') {
@@ -96,13 +217,16 @@ auth_agent (struct ssh_conn *c, struct tried *t)
     goto disconnect;
   }
   while (libssh2_agent_get_identity (agent, &id, prev) == 0) {
+    char type[64];
+    const char *comment = id->comment ? id->comment : "";
+
     prev = id;
     n++;
-    debug ("auth: trying ssh-agent key %s", id->comment ? id->comment : "");
+    blob_type (id->blob, id->blob_len, type, sizeof type);
+    debug ("auth: trying ssh-agent key %s (%s)", comment, type);
     CALL_INT (c, rc, libssh2_agent_userauth (agent, params.user, id));
     if (rc == 0) {
-      debug ("auth: authenticated with ssh-agent key %s",
-             id->comment ? id->comment : "");
+      debug ("auth: authenticated with ssh-agent key %s", comment);
       ret = 1;
       goto disconnect;
     }
@@ -110,10 +234,16 @@ auth_agent (struct ssh_conn *c, struct tried *t)
       ret = -1;
       goto disconnect;
     }
-    debug ("auth: ssh-agent key %s refused: %s",
-           id->comment ? id->comment : "", conn_error (c));
+    debug ("auth: ssh-agent key %s refused: %s", comment, conn_error (c));
+    if (nlen < sizeof notes)
+      nlen += snprintf (notes + nlen, sizeof notes - nlen, "%s%s%s",
+                        nlen ? ", " : "", comment, rsa_note (t, type));
   }
-  tried_add (t, "ssh-agent: %d key%s refused", n, n == 1 ? "" : "s");
+  if (n == 0)
+    tried_add (t, "ssh-agent: no keys");
+  else
+    tried_add (t, "ssh-agent: %d key%s refused (%s)", n, n == 1 ? "" : "s",
+               notes);
 
  disconnect:
   libssh2_agent_disconnect (agent);
@@ -122,21 +252,38 @@ auth_agent (struct ssh_conn *c, struct tried *t)
   return ret;
 }
 
+/* explicit: named with identity= (else a default ~/.ssh/id_* file). */
 static int
-auth_identity (struct ssh_conn *c, struct tried *t, const char *file)
+auth_identity (struct ssh_conn *c, struct tried *t, const char *file,
+               bool explicit)
 {
+  struct stat st;
+  char type[64];
   int rc;
 
-  if (access (file, R_OK) == -1) {
-    debug ("auth: identity %s: %m", file);
-    tried_add (t, "identity %s: %s", file, strerror (errno));
+  if (stat (file, &st) == -1 || access (file, R_OK) == -1) {
+    if (explicit)
+      tried_add (t, "identity %s: %s", file, strerror (errno));
+    else
+      debug ("auth: default identity %s: %m (skipped)", file);
     return 0;
   }
-  debug ("auth: trying identity %s", file);
+  if (st.st_mode & 077) {
+    /* As OpenSSH: a key others can read is not a secret any more. */
+    debug ("auth: identity %s: permissions %04o are too open", file,
+           (unsigned) (st.st_mode & 07777));
+    tried_add (t, "identity %s: refused because its permissions %04o are "
+               "too open (readable by group or others; chmod 600 it, as "
+               "OpenSSH requires)", file, (unsigned) (st.st_mode & 07777));
+    return 0;
+  }
+  key_file_type (file, type, sizeof type);
+  debug ("auth: trying identity %s (%s)", file, type);
   CALL_INT (c, rc,
             libssh2_userauth_publickey_fromfile_ex (c->session, params.user,
                                                     strlen (params.user),
-                                                    NULL, file, NULL));
+                                                    NULL, file,
+                                                    params.passphrase));
   if (rc == 0) {
     debug ("auth: authenticated with identity %s", file);
     return 1;
@@ -144,10 +291,130 @@ auth_identity (struct ssh_conn *c, struct tried *t, const char *file)
   if (c->wait_failed)
     return -1;
   debug ("auth: identity %s failed: %s", file, conn_error (c));
-  tried_add (t, "identity %s: %s", file,
-             rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED ||
-             rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED ?
-             "refused by the server" : conn_error (c));
+  if (rc == LIBSSH2_ERROR_FILE)
+    /* libssh2 says "Unable to extract public key from private key
+     * file" both for a wrong passphrase and a format it cannot read.
+     */
+    tried_add (t, "identity %s: cannot load the key (%s%s)", file,
+               params.passphrase ? "wrong identity-passphrase, or " :
+               "encrypted and no identity-passphrase given, or ",
+               "a format libssh2 cannot read");
+  else
+    tried_add (t, "identity %s: %s%s", file,
+               rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED ||
+               rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED ?
+               "refused by the server" : conn_error (c),
+               rsa_note (t, type));
+  return 0;
+}
+
+static int
+auth_identities (struct ssh_conn *c, struct tried *t)
+{
+  static const char *defaults[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
+  size_t i;
+  int r = 0;
+
+  for (i = 0; r == 0 && i < params.nr_identities; ++i)
+    r = auth_identity (c, t, params.identities[i], true);
+  if (params.nr_identities > 0 || params.home == NULL)
+    return r;
+  for (i = 0; r == 0 && i < sizeof defaults / sizeof defaults[0]; ++i) {
+    char file[4096];
+
+    snprintf (file, sizeof file, "%s/.ssh/%s", params.home, defaults[i]);
+    r = auth_identity (c, t, file, false);
+  }
+  return r;
+}
+
+/* keyboard-interactive: answer every prompt with password=.  libssh2
+ * frees the responses with the session's allocator (free).
+ */
+struct kbd_state {
+  int rounds;
+  int prompts;
+};
+
+static void
+kbd_callback (const char *name, int name_len,
+              const char *instruction, int instruction_len,
+              int num_prompts, const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts,
+              LIBSSH2_USERAUTH_KBDINT_RESPONSE *responses, void **abstract)
+{
+  struct ssh_conn *c = *abstract;
+  struct kbd_state *k = c->kbd;
+  int i;
+
+  k->rounds++;
+  for (i = 0; i < num_prompts; ++i) {
+    debug ("auth: keyboard-interactive prompt \"%.*s\" answered with "
+           "password=", (int) prompts[i].length, prompts[i].text);
+    k->prompts++;
+    /* Don't go on answering a server that keeps asking. */
+    if (k->rounds > 4 || params.password == NULL) {
+      responses[i].text = NULL;
+      responses[i].length = 0;
+      continue;
+    }
+    responses[i].text = strdup (params.password);
+    responses[i].length = responses[i].text ? strlen (params.password) : 0;
+  }
+}
+
+static int
+auth_kbd (struct ssh_conn *c, struct tried *t)
+{
+  struct kbd_state k = { 0, 0 };
+  int rc;
+
+  if (params.password == NULL) {
+    tried_add (t, "keyboard-interactive: skipped (no password= given)");
+    return 0;
+  }
+  debug ("auth: trying keyboard-interactive");
+  c->kbd = &k;
+  *libssh2_session_abstract (c->session) = c;
+  CALL_INT (c, rc,
+            libssh2_userauth_keyboard_interactive_ex (c->session, params.user,
+                                                      strlen (params.user),
+                                                      kbd_callback));
+  c->kbd = NULL;
+  if (rc == 0) {
+    debug ("auth: authenticated with keyboard-interactive");
+    return 1;
+  }
+  if (c->wait_failed)
+    return -1;
+  debug ("auth: keyboard-interactive failed: %s", conn_error (c));
+  tried_add (t, "keyboard-interactive: refused (%d prompt%s answered with "
+             "password=)", k.prompts, k.prompts == 1 ? "" : "s");
+  return 0;
+}
+
+static int
+auth_password (struct ssh_conn *c, struct tried *t)
+{
+  int rc;
+
+  if (params.password == NULL) {
+    tried_add (t, "password: skipped (no password= given)");
+    return 0;
+  }
+  debug ("auth: trying password");
+  CALL_INT (c, rc,
+            libssh2_userauth_password_ex (c->session, params.user,
+                                          strlen (params.user),
+                                          params.password,
+                                          strlen (params.password), NULL));
+  if (rc == 0) {
+    debug ("auth: authenticated with password");
+    return 1;
+  }
+  if (c->wait_failed)
+    return -1;
+  debug ("auth: password failed: %s", conn_error (c));
+  tried_add (t, "password: refused");
   return 0;
 }
 
@@ -156,8 +423,7 @@ auth_authenticate (struct ssh_conn *c)
 {
   struct tried t = { .len = 0 };
   char *methods;
-  size_t i;
-  int r;
+  int r = 0;
 
   /* Asking for the list tries the "none" method. */
   CALL_PTR (c, methods,
@@ -182,29 +448,32 @@ auth_authenticate (struct ssh_conn *c)
   }
   debug ("auth: server %s accepts: %s", params.host, methods);
 
-  if (strstr (methods, "publickey") != NULL) {
+  if (has_method (methods, "publickey")) {
     r = auth_agent (c, &t);
-    for (i = 0; r == 0 && i < params.nr_identities; ++i)
-      r = auth_identity (c, &t, params.identities[i]);
-    if (r == 0 && params.nr_identities == 0)
-      tried_add (&t, "no identity= file given");
-    if (r == 1) {
-      free (methods);
-      return 0;
-    }
-    if (r == -1) {
-      nbdkit_error ("authentication to %s port %u as %s failed: %s",
-                    params.host, params.port, params.user, conn_error (c));
-      free (methods);
-      return -1;
-    }
+    if (r == 0)
+      r = auth_identities (c, &t);
   }
-  else
-    tried_add (&t, "publickey: not offered by the server");
+  if (r == 0 && has_method (methods, "keyboard-interactive"))
+    r = auth_kbd (c, &t);
+  if (r == 0 && has_method (methods, "password"))
+    r = auth_password (c, &t);
 
-  nbdkit_error ("authentication failed for %s@%s port %u: tried %s; "
-                "the server accepts: %s",
-                params.user, params.host, params.port, t.buf, methods);
+  if (r == 1) {
+    free (methods);
+    return 0;
+  }
+  if (r == -1)
+    nbdkit_error ("authentication to %s port %u as %s failed: %s",
+                  params.host, params.port, params.user, conn_error (c));
+  else
+    nbdkit_error ("authentication failed for %s@%s port %u: tried %s; "
+                  "the server accepts: %s%s",
+                  params.user, params.host, params.port,
+                  t.len ? t.buf : "nothing", methods,
+                  t.rsa_refused ?
+                  ". This libssh2 cannot make rsa-sha2 signatures, so "
+                  "OpenSSH 8.8 and later refuse RSA keys from it: use an "
+                  "ed25519 (or ECDSA) key" : "");
   free (methods);
   return -1;
 }

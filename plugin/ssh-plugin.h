@@ -83,6 +83,7 @@ extern void params_base64_encode (const unsigned char *in, size_t inlen,
 #ifndef SSH_PLUGIN_UNIT_TEST
 
 #include <libssh2.h>
+#include <openssl/crypto.h>
 
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -101,6 +102,9 @@ struct ssh_params {
   char **identities;            /* absolute paths */
   size_t nr_identities;
   unsigned timeout;             /* seconds; 0 = wait forever */
+  char *password;               /* password= (never logged) */
+  char *passphrase;             /* identity-passphrase= (never logged) */
+  const char *home;             /* local home directory, or NULL */
 };
 extern struct ssh_params params;
 extern int ssh_debug_log;
@@ -121,6 +125,7 @@ struct ssh_conn {
   bool wait_failed;             /* the last wait timed out or failed */
   bool can_fsync;               /* server has fsync@openssh.com */
   int64_t size;
+  void *kbd;                    /* auth.c: keyboard-interactive state */
   char errbuf[256];
 };
 

@@ -57,7 +57,7 @@ struct ssh_params params = {
 };
 
 static bool port_set, timeout_set, verify_set;
-static char *default_user;
+static char *default_user, *home;
 
 static void
 ssh_load (void)
@@ -79,11 +79,24 @@ free_list (char **list, size_t n)
 }
 
 static void
+wipe_secret (char **secret)
+{
+  if (*secret) {
+    OPENSSL_cleanse (*secret, strlen (*secret));
+    free (*secret);
+    *secret = NULL;
+  }
+}
+
+static void
 ssh_unload (void)
 {
   free_list (params.known_hosts, params.nr_known_hosts);
   free_list (params.identities, params.nr_identities);
   free (default_user);
+  free (home);
+  wipe_secret (&params.password);
+  wipe_secret (&params.passphrase);
   libssh2_exit ();
 }
 
@@ -209,6 +222,17 @@ ssh_config (const char *key, const char *value)
     params.have_host_key = true;
     return 0;
   }
+  else if (strcmp (key, "password") == 0 ||
+           strcmp (key, "identity-passphrase") == 0) {
+    char **secret = key[0] == 'p' ? &params.password : &params.passphrase;
+
+    if (*secret) {
+      nbdkit_error ("'%s' given twice", key);
+      return -1;
+    }
+    /* PW, - (prompt), +FILE or -FD; the value is never logged. */
+    return nbdkit_read_password (value, secret);
+  }
   else if (strcmp (key, "timeout") == 0) {
     unsigned long n;
 
@@ -259,15 +283,24 @@ ssh_config_complete (void)
     params.user = default_user;
   }
 
-  if (params.nr_known_hosts == 0) {
-    const char *home = getenv ("HOME");
+  {
+    const char *h = getenv ("HOME");
     struct passwd *pw;
+
+    if ((h == NULL || *h == '\0') && (pw = getpwuid (geteuid ())) != NULL)
+      h = pw->pw_dir;
+    if (h != NULL && (home = strdup (h)) == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+    params.home = home;
+  }
+
+  if (params.nr_known_hosts == 0) {
     char *file;
 
-    if (home == NULL && (pw = getpwuid (geteuid ())) != NULL)
-      home = pw->pw_dir;
-    if (home != NULL) {
-      if (asprintf (&file, "%s/.ssh/known_hosts", home) == -1) {
+    if (params.home != NULL) {
+      if (asprintf (&file, "%s/.ssh/known_hosts", params.home) == -1) {
         nbdkit_error ("asprintf: %m");
         return -1;
       }
@@ -307,7 +340,12 @@ ssh_get_ready (void)
   "host-key=<FINGERPRINT>     Pin the host key: SHA256:<base64> as printed\n" \
   "                           by ssh-keygen -l, or md5:/sha1:/sha256:<hex>.\n" \
   "identity=<FILE>            Private key file, tried after the agent\n" \
-  "                           (may repeat).\n" \
+  "                           (may repeat; default ~/.ssh/id_ed25519,\n" \
+  "                           id_ecdsa, id_rsa).\n" \
+  "identity-passphrase=<PASSPHRASE>  Passphrase of encrypted identity\n" \
+  "                           files (PW, - to prompt, +FILE, -FD).\n" \
+  "password=<PASSWORD>        Password for password and keyboard-\n" \
+  "                           interactive auth (PW, -, +FILE, -FD).\n" \
   "timeout=<SECS>             Timeout for connecting and for each wait\n" \
   "                           on the server (default 60; 0 = none)."
 
