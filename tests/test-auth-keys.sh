@@ -73,8 +73,9 @@ expect_grep err-perm.txt "$SSHD_DIR/open_key" "too open" "0644"
 # OpenSSH >= 8.8; the message must say so.  A newer libssh2 just works.
 ssh-keygen -q -t rsa -b 2048 -N '' -C rsa-key -f rsa_key
 cat rsa_key.pub >> authorized_keys
-libssh2_version="$(nbdkit "$PLUGIN" --dump-plugin |
+libssh2_version="$(run_nbdkit "$PLUGIN" --dump-plugin |
                    sed -n 's/^ssh_libssh2_version=//p')"
+[ -n "$libssh2_version" ] || { echo "FAIL: no libssh2 version"; exit 1; }
 case "$libssh2_version" in
     1.[0-9].*|1.10.*)
         run_nbdkit_fail err-rsa.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
