@@ -39,8 +39,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -297,6 +299,9 @@ conn_connect (struct ssh_conn *c)
     return -1;
   }
   libssh2_session_set_blocking (c->session, 0);
+  /* keepalive_send only sends once this is configured. */
+  if (params.keepalive > 0)
+    libssh2_keepalive_config (c->session, 1, params.keepalive);
 
   set_prefs (c, LIBSSH2_METHOD_HOSTKEY, prefs_hostkey);
   set_prefs (c, LIBSSH2_METHOD_CRYPT_CS, prefs_crypt);
@@ -355,4 +360,186 @@ conn_close (struct ssh_conn *c)
     close (c->sock);
     c->sock = -1;
   }
+}
+
+/* Everything from the TCP connection to the open remote file.  On
+ * failure the connection is torn down again and -1 returned (after
+ * one nbdkit_error saying why).
+ */
+int
+conn_establish (struct ssh_conn *c)
+{
+  c->sock = -1;
+  c->broken = c->wait_failed = false;
+  c->errbuf[0] = '\0';
+  if (conn_connect (c) == -1 || hostkey_verify (c) == -1 ||
+      auth_authenticate (c) == -1 || sftp_start (c) == -1) {
+    c->broken = true;
+    conn_close (c);
+    return -1;
+  }
+  clock_gettime (CLOCK_MONOTONIC, &c->last_used);
+  return 0;
+}
+
+/* The connection broke: connect again (same host key checks and
+ * authentication) and reopen the file.  attempt counts from 1 within
+ * one request; later attempts wait 1, 2, 4, 8 ... 8 seconds first.
+ * Returns 0 when the file is open again.
+ */
+int
+conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
+{
+  int64_t old_size = c->size;
+  char reason[sizeof c->errbuf];
+
+  snprintf (reason, sizeof reason, "%s",
+            c->errbuf[0] ? c->errbuf : "connection broken");
+  conn_close (c);
+  if (attempt > 1)
+    sleep (attempt - 2 < 3 ? 1u << (attempt - 2) : 8);
+  nbdkit_error ("%s: the connection to %s port %u failed (%s); "
+                "reconnecting (attempt %u of %u)",
+                what, params.host, params.port, reason,
+                attempt, params.retries);
+  if (conn_establish (c) == -1) {
+    if (c->errbuf[0] == '\0')
+      snprintf (c->errbuf, sizeof c->errbuf, "could not reconnect");
+    c->broken = true;
+    return -1;
+  }
+  c->reconnects++;
+  nbdkit_debug ("ssh: reconnected to %s port %u (%u reconnects so far)",
+                params.host, params.port, c->reconnects);
+  if (c->size != old_size) {
+    nbdkit_error ("%s: after reconnecting, remote file %s has %" PRIi64
+                  " bytes instead of %" PRIi64 "; serving the old size",
+                  what, params.path, c->size, old_size);
+    c->size = old_size;
+  }
+  return 0;
+}
+
+/* Keepalive: one thread sends SSH keepalives on connections that have
+ * been idle for keepalive= seconds, so that NATs and firewalls keep
+ * them, and a dead server is noticed (the connection is then marked
+ * broken and the next request reconnects at once).
+ */
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ssh_conn **conns;
+static size_t nr_conns;
+static pthread_t keepalive_thread;
+static bool keepalive_running, keepalive_stop;
+static pthread_cond_t keepalive_cond = PTHREAD_COND_INITIALIZER;
+
+int
+conn_register (struct ssh_conn *c)
+{
+  struct ssh_conn **l;
+
+  pthread_mutex_lock (&conns_lock);
+  l = realloc (conns, (nr_conns + 1) * sizeof *l);
+  if (l == NULL) {
+    pthread_mutex_unlock (&conns_lock);
+    nbdkit_error ("realloc: %m");
+    return -1;
+  }
+  conns = l;
+  conns[nr_conns++] = c;
+  pthread_mutex_unlock (&conns_lock);
+  return 0;
+}
+
+void
+conn_unregister (struct ssh_conn *c)
+{
+  size_t i;
+
+  pthread_mutex_lock (&conns_lock);
+  for (i = 0; i < nr_conns; ++i) {
+    if (conns[i] == c) {
+      conns[i] = conns[--nr_conns];
+      break;
+    }
+  }
+  pthread_mutex_unlock (&conns_lock);
+}
+
+static void
+keepalive_one (struct ssh_conn *c, const struct timespec *now)
+{
+  int next, r;
+
+  if (c->broken || c->session == NULL ||
+      now->tv_sec - c->last_used.tv_sec < (time_t) params.keepalive)
+    return;
+  r = libssh2_keepalive_send (c->session, &next);
+  if (r == 0 || r == LIBSSH2_ERROR_EAGAIN) {
+    debug ("keepalive sent to %s port %u", params.host, params.port);
+    c->last_used = *now;
+    return;
+  }
+  /* The connection is dead: the next request reconnects. */
+  snprintf (c->errbuf, sizeof c->errbuf, "keepalive failed: %s",
+            conn_error (c));
+  c->broken = true;
+  debug ("%s", c->errbuf);
+}
+
+static void *
+keepalive_loop (void *arg)
+{
+  struct timespec now, until;
+  size_t i;
+
+  pthread_mutex_lock (&conns_lock);
+  while (!keepalive_stop) {
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    for (i = 0; i < nr_conns; ++i) {
+      struct ssh_conn *c = conns[i];
+
+      /* A connection busy with a request needs no keepalive. */
+      if (pthread_mutex_trylock (&c->lock) == 0) {
+        keepalive_one (c, &now);
+        pthread_mutex_unlock (&c->lock);
+      }
+    }
+    clock_gettime (CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_cond_timedwait (&keepalive_cond, &conns_lock, &until);
+  }
+  pthread_mutex_unlock (&conns_lock);
+  return NULL;
+}
+
+int
+conn_start_keepalive (void)
+{
+  int err;
+
+  if (params.keepalive == 0 || keepalive_running)
+    return 0;
+  err = pthread_create (&keepalive_thread, NULL, keepalive_loop, NULL);
+  if (err != 0) {
+    errno = err;
+    nbdkit_error ("cannot start the keepalive thread: %m");
+    return -1;
+  }
+  keepalive_running = true;
+  return 0;
+}
+
+void
+conn_stop_keepalive (void)
+{
+  if (!keepalive_running)
+    return;
+  pthread_mutex_lock (&conns_lock);
+  keepalive_stop = true;
+  pthread_cond_signal (&keepalive_cond);
+  pthread_mutex_unlock (&conns_lock);
+  pthread_join (keepalive_thread, NULL);
+  keepalive_running = false;
+  free (conns);
+  conns = NULL;
 }

@@ -207,11 +207,15 @@ broken (struct ssh_conn *c, const char *fs, ...)
 {
   va_list args;
 
+  char msg[sizeof c->errbuf];
+
   c->broken = true;
   if (fs) {
+    /* The arguments may point into c->errbuf (conn_error). */
     va_start (args, fs);
-    vsnprintf (c->errbuf, sizeof c->errbuf, fs, args);
+    vsnprintf (msg, sizeof msg, fs, args);
     va_end (args);
+    memcpy (c->errbuf, msg, sizeof msg);
   }
   return -1;
 }

@@ -82,6 +82,9 @@ extern void params_base64_encode (const unsigned char *in, size_t inlen,
 
 #ifndef SSH_PLUGIN_UNIT_TEST
 
+#include <pthread.h>
+#include <time.h>
+
 #include <libssh2.h>
 #include <openssl/crypto.h>
 
@@ -102,6 +105,8 @@ struct ssh_params {
   char **identities;            /* absolute paths */
   size_t nr_identities;
   unsigned timeout;             /* seconds; 0 = wait forever */
+  unsigned retries;             /* reconnect attempts per request */
+  unsigned keepalive;           /* seconds idle before a keepalive; 0 off */
   char *password;               /* password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */
   const char *home;             /* local home directory, or NULL */
@@ -117,6 +122,9 @@ extern int ssh_debug_log;
 
 /* One SSH connection (session + SFTP + open file) per NBD connection. */
 struct ssh_conn {
+  pthread_mutex_t lock;         /* a request or the keepalive thread */
+  struct timespec last_used;    /* CLOCK_MONOTONIC, for keepalives */
+  unsigned reconnects;
   int sock;
   LIBSSH2_SESSION *session;
   struct sftp *sftp;            /* sftp.c's state */
@@ -134,6 +142,13 @@ extern int conn_connect (struct ssh_conn *c);
 extern int conn_wait (struct ssh_conn *c);
 extern const char *conn_error (struct ssh_conn *c);
 extern void conn_close (struct ssh_conn *c);
+extern int conn_establish (struct ssh_conn *c);
+extern int conn_reconnect (struct ssh_conn *c, const char *what,
+                           unsigned attempt);
+extern int conn_register (struct ssh_conn *c);
+extern void conn_unregister (struct ssh_conn *c);
+extern int conn_start_keepalive (void);
+extern void conn_stop_keepalive (void);
 
 /* Call a libssh2 function returning int until it stops saying EAGAIN,
  * waiting on the socket in between.  A wait that times out leaves

@@ -54,9 +54,11 @@ struct ssh_params params = {
   .port = 22,
   .verify_remote_host = true,
   .timeout = 60,
+  .retries = 3,
+  .keepalive = 30,
 };
 
-static bool port_set, timeout_set, verify_set;
+static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
 static char *default_user, *home;
 
 static void
@@ -91,6 +93,7 @@ wipe_secret (char **secret)
 static void
 ssh_unload (void)
 {
+  conn_stop_keepalive ();
   free_list (params.known_hosts, params.nr_known_hosts);
   free_list (params.identities, params.nr_identities);
   free (default_user);
@@ -233,6 +236,24 @@ ssh_config (const char *key, const char *value)
     /* PW, - (prompt), +FILE or -FD; the value is never logged. */
     return nbdkit_read_password (value, secret);
   }
+  else if (strcmp (key, "retries") == 0) {
+    unsigned long n;
+
+    if (twice (&retries_set, key) == -1 ||
+        parse_decimal (key, value, 0, 100, &n) == -1)
+      return -1;
+    params.retries = n;
+    return 0;
+  }
+  else if (strcmp (key, "keepalive") == 0) {
+    unsigned long n;
+
+    if (twice (&keepalive_set, key) == -1 ||
+        parse_decimal (key, value, 0, 86400, &n) == -1)
+      return -1;
+    params.keepalive = n;
+    return 0;
+  }
   else if (strcmp (key, "timeout") == 0) {
     unsigned long n;
 
@@ -347,7 +368,11 @@ ssh_get_ready (void)
   "password=<PASSWORD>        Password for password and keyboard-\n" \
   "                           interactive auth (PW, -, +FILE, -FD).\n" \
   "timeout=<SECS>             Timeout for connecting and for each wait\n" \
-  "                           on the server (default 60; 0 = none)."
+  "                           on the server (default 60; 0 = none).\n" \
+  "retries=<N>                Reconnect attempts when the connection\n" \
+  "                           breaks during a request (default 3).\n" \
+  "keepalive=<SECS>           Send SSH keepalives after this long idle\n" \
+  "                           (default 30; 0 = off)."
 
 static void
 ssh_dump_plugin (void)
@@ -356,32 +381,41 @@ ssh_dump_plugin (void)
   printf ("ssh_openssl_version=%s\n", OpenSSL_version (OPENSSL_VERSION));
 }
 
+static int
+ssh_after_fork (void)
+{
+  return conn_start_keepalive ();
+}
+
 static void *
 ssh_open (int readonly)
 {
   struct ssh_conn *c;
+  int err;
 
   c = calloc (1, sizeof *c);
   if (c == NULL) {
     nbdkit_error ("calloc: %m");
     return NULL;
   }
-  c->sock = -1;
+  err = pthread_mutex_init (&c->lock, NULL);
+  if (err != 0) {
+    errno = err;
+    nbdkit_error ("pthread_mutex_init: %m");
+    free (c);
+    return NULL;
+  }
   c->readonly = readonly;
-
-  if (conn_connect (c) == -1)
+  if (conn_establish (c) == -1)
     goto err;
-  if (hostkey_verify (c) == -1)
+  if (conn_register (c) == -1) {
+    conn_close (c);
     goto err;
-  if (auth_authenticate (c) == -1)
-    goto err;
-  if (sftp_start (c) == -1)
-    goto err;
+  }
   return c;
 
  err:
-  c->broken = true;
-  conn_close (c);
+  pthread_mutex_destroy (&c->lock);
   free (c);
   return NULL;
 }
@@ -391,7 +425,11 @@ ssh_close (void *handle)
 {
   struct ssh_conn *c = handle;
 
+  conn_unregister (c);
+  pthread_mutex_lock (&c->lock);
   conn_close (c);
+  pthread_mutex_unlock (&c->lock);
+  pthread_mutex_destroy (&c->lock);
   free (c);
 }
 
@@ -446,28 +484,75 @@ ssh_block_size (void *handle,
   return 0;
 }
 
+enum op { OP_READ, OP_WRITE, OP_FLUSH };
+static const char *op_names[] = { "read", "write", "flush" };
+
+/* Run one request.  If the connection breaks (transport error or
+ * timeout), reconnect and send the request again: reads and writes at
+ * explicit offsets are idempotent, and a write is only acknowledged to
+ * the client once the server has acknowledged all of it.
+ */
+static int
+do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
+            uint64_t offset, uint32_t flags)
+{
+  unsigned attempt = 0;
+  int r = -1;
+
+  pthread_mutex_lock (&c->lock);
+  for (;;) {
+    /* Broken by this request, an earlier one, or the keepalive. */
+    while (c->broken) {
+      if (attempt >= params.retries) {
+        nbdkit_error ("%s: cannot reach %s port %u (%s)%s",
+                      op_names[op], params.host, params.port, c->errbuf,
+                      params.retries ? "; the next request tries again" :
+                      " and retries=0");
+        nbdkit_set_error (EIO);
+        goto out;
+      }
+      conn_reconnect (c, op_names[op], ++attempt);
+    }
+    switch (op) {
+    case OP_READ:
+      r = sftp_pread (c, buf, count, offset);
+      break;
+    case OP_WRITE:
+      r = sftp_pwrite (c, buf, count, offset);
+      if (r == 0 && (flags & NBDKIT_FLAG_FUA))
+        r = sftp_flush (c);
+      break;
+    case OP_FLUSH:
+      r = sftp_flush (c);
+      break;
+    }
+    if (r == 0 || !c->broken)
+      break;
+  }
+ out:
+  clock_gettime (CLOCK_MONOTONIC, &c->last_used);
+  pthread_mutex_unlock (&c->lock);
+  return r;
+}
+
 static int
 ssh_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
            uint32_t flags)
 {
-  return sftp_pread (handle, buf, count, offset);
+  return do_request (handle, OP_READ, buf, count, offset, flags);
 }
 
 static int
 ssh_pwrite (void *handle, const void *buf, uint32_t count, uint64_t offset,
             uint32_t flags)
 {
-  if (sftp_pwrite (handle, buf, count, offset) == -1)
-    return -1;
-  if (flags & NBDKIT_FLAG_FUA)
-    return sftp_flush (handle);
-  return 0;
+  return do_request (handle, OP_WRITE, (void *) buf, count, offset, flags);
 }
 
 static int
 ssh_flush (void *handle, uint32_t flags)
 {
-  return sftp_flush (handle);
+  return do_request (handle, OP_FLUSH, NULL, 0, 0, flags);
 }
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_REQUESTS
@@ -483,6 +568,7 @@ static struct nbdkit_plugin plugin = {
   .config_help        = ssh_config_help,
   .magic_config_key   = "path",
   .get_ready          = ssh_get_ready,
+  .after_fork         = ssh_after_fork,
   .dump_plugin        = ssh_dump_plugin,
   .open               = ssh_open,
   .close              = ssh_close,

@@ -1,0 +1,1013 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* The subset of ssh_config(5) that decides where and how to connect,
+ * read the way OpenSSH's readconf.c reads it.  Pure parsing apart from
+ * reading the files: no nbdkit or libssh2 calls
+ * (tests/test-sshconfig.c).
+ */
+
+#include <config.h>
+
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "parsers.h"
+
+#define WHITESPACE " \t"
+
+/* State shared by the files of one sshconfig_read call. */
+struct reader {
+  const char *host;
+  const char *home;
+  struct ssh_host_config *cfg;
+  void (*debug) (const char *msg);
+  char *err;
+  size_t errlen;
+  unsigned nr_files;
+};
+
+/* Where we are, for messages. */
+struct where {
+  const char *file;
+  unsigned line;
+};
+
+static void seterr (struct reader *r, const char *fs, ...)
+  __attribute__ ((format (printf, 2, 3)));
+static void dbg (struct reader *r, const char *fs, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+static void
+seterr (struct reader *r, const char *fs, ...)
+{
+  va_list args;
+
+  if (r->err == NULL || r->errlen == 0)
+    return;
+  va_start (args, fs);
+  vsnprintf (r->err, r->errlen, fs, args);
+  va_end (args);
+}
+
+static void
+dbg (struct reader *r, const char *fs, ...)
+{
+  va_list args;
+  char msg[1024];
+
+  if (r->debug == NULL)
+    return;
+  va_start (args, fs);
+  vsnprintf (msg, sizeof msg, fs, args);
+  va_end (args);
+  r->debug (msg);
+}
+
+void
+sshconfig_init (struct ssh_host_config *cfg)
+{
+  memset (cfg, 0, sizeof *cfg);
+  cfg->port = -1;
+  cfg->identities_only = -1;
+  cfg->strict_host_key_checking = -1;
+  cfg->connect_timeout = -1;
+  cfg->server_alive_interval = -1;
+  cfg->server_alive_count_max = -1;
+}
+
+static void
+free_strings (char **v, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; ++i)
+    free (v[i]);
+  free (v);
+}
+
+void
+sshconfig_free (struct ssh_host_config *cfg)
+{
+  if (cfg == NULL)
+    return;
+  free (cfg->hostname);
+  free (cfg->user);
+  free_strings (cfg->identity_files, cfg->nr_identity_files);
+  free_strings (cfg->user_known_hosts, cfg->nr_user_known_hosts);
+  free_strings (cfg->global_known_hosts, cfg->nr_global_known_hosts);
+  free (cfg->strict_host_key_checking_word);
+  free (cfg->proxy_jump);
+  free (cfg->proxy_command);
+  sshconfig_init (cfg);
+}
+
+/* Pattern matching. */
+
+static int
+fold (char c, bool icase)
+{
+  if (icase && c >= 'A' && c <= 'Z')
+    return c - 'A' + 'a';
+  return (unsigned char) c;
+}
+
+bool
+sshconfig_match_pattern (const char *s, const char *pattern, size_t patlen,
+                         bool icase)
+{
+  size_t p = 0, star = SIZE_MAX;
+  const char *mark = NULL;
+
+  while (*s) {
+    if (p < patlen && pattern[p] == '*') {
+      star = p++;
+      mark = s;
+    }
+    else if (p < patlen &&
+             (pattern[p] == '?' ||
+              fold (pattern[p], icase) == fold (*s, icase))) {
+      p++;
+      s++;
+    }
+    else if (star != SIZE_MAX) {
+      /* Let the last '*' swallow one more character and retry. */
+      p = star + 1;
+      s = ++mark;
+    }
+    else
+      return false;
+  }
+  while (p < patlen && pattern[p] == '*')
+    p++;
+  return p == patlen;
+}
+
+/* One pattern, maybe negated: 1 match, -1 negated match, 0 neither. */
+static int
+match_one (const char *host, const char *pat, size_t len)
+{
+  bool negated = len > 0 && pat[0] == '!';
+
+  if (negated) {
+    pat++;
+    len--;
+  }
+  if (!sshconfig_match_pattern (host, pat, len, false))
+    return 0;
+  return negated ? -1 : 1;
+}
+
+bool
+sshconfig_match_pattern_list (const char *list, const char *host)
+{
+  static const char seps[] = ", \t\r\n";
+  bool positive = false;
+
+  if (list == NULL || host == NULL)
+    return false;
+  while (*list) {
+    size_t n = strcspn (list, seps);
+
+    if (n > 0) {
+      int m = match_one (host, list, n);
+      if (m == -1)
+        return false;
+      if (m == 1)
+        positive = true;
+      list += n;
+    }
+    else
+      list++;
+  }
+  return positive;
+}
+
+/* Token expansion. */
+
+struct strbuf {
+  char *s;
+  size_t len, cap;
+};
+
+static int
+sb_append (struct strbuf *b, const char *s, size_t n)
+{
+  if (n >= SIZE_MAX / 2 - b->len)
+    return -1;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    char *p;
+
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    p = realloc (b->s, cap);
+    if (p == NULL)
+      return -1;
+    b->s = p;
+    b->cap = cap;
+  }
+  memcpy (b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+  return 0;
+}
+
+char *
+sshconfig_expand (const char *s, const char *home, const char *local_user,
+                  const char *remote_host, const char *remote_user, int port,
+                  char *err, size_t errlen)
+{
+  struct strbuf b = { NULL, 0, 0 };
+  char portstr[16];
+  const char *val, *what;
+
+  if (err && errlen)
+    err[0] = '\0';
+  if (s == NULL) {
+    snprintf (err, errlen, "nothing to expand");
+    return NULL;
+  }
+  if (sb_append (&b, "", 0) == -1)
+    goto oom;
+
+  if (s[0] == '~') {
+    if (s[1] != '\0' && s[1] != '/') {
+      snprintf (err, errlen, "'%s': ~user is not supported "
+                "(only ~ for your own home directory)", s);
+      goto err;
+    }
+    if (home == NULL) {
+      snprintf (err, errlen, "'%s': cannot expand ~: home directory "
+                "not known", s);
+      goto err;
+    }
+    if (sb_append (&b, home, strlen (home)) == -1)
+      goto oom;
+    s++;
+  }
+
+  while (*s) {
+    size_t n = strcspn (s, "%");
+
+    if (sb_append (&b, s, n) == -1)
+      goto oom;
+    s += n;
+    if (*s == '\0')
+      break;
+    /* *s == '%' */
+    switch (s[1]) {
+    case '%': val = "%"; what = NULL; break;
+    case 'd': val = home; what = "home directory"; break;
+    case 'u': val = local_user; what = "local user name"; break;
+    case 'h': val = remote_host; what = "remote host name"; break;
+    case 'r': val = remote_user; what = "remote user name"; break;
+    case 'p':
+      if (port < 0) {
+        val = NULL;
+        what = "port";
+      }
+      else {
+        snprintf (portstr, sizeof portstr, "%d", port);
+        val = portstr;
+        what = NULL;
+      }
+      break;
+    case '\0':
+      snprintf (err, errlen, "'%s': '%%' at the end (write %%%% for "
+                "a literal %%)", s);
+      goto err;
+    default:
+      snprintf (err, errlen, "unknown token %%%c (supported: %%d %%u %%h "
+                "%%r %%p %%%%)", s[1]);
+      goto err;
+    }
+    if (val == NULL) {
+      snprintf (err, errlen, "cannot expand %%%c: %s not known", s[1], what);
+      goto err;
+    }
+    if (sb_append (&b, val, strlen (val)) == -1)
+      goto oom;
+    s += 2;
+  }
+  return b.s;
+
+ oom:
+  snprintf (err, errlen, "out of memory");
+ err:
+  free (b.s);
+  return NULL;
+}
+
+/* Reading files. */
+
+/* Split s in place into words as OpenSSH's argv_split does: words are
+ * separated by spaces and tabs, may be quoted with "..." or '...', \"
+ * \' \\ and (outside quotes) "\ " are escapes, and a '#' at the start
+ * of a word begins a comment.  argv has room for max words.  Returns
+ * the number of words or -1 for an unterminated quote.
+ */
+static int
+split_args (char *s, char **argv, size_t max)
+{
+  size_t n = 0;
+  char *r = s, *w;
+  char quote;
+
+  while (*r) {
+    if (*r == ' ' || *r == '\t') {
+      r++;
+      continue;
+    }
+    if (*r == '#')
+      break;
+    if (n >= max)
+      return -1;
+    w = argv[n++] = r;
+    quote = 0;
+    for (; *r; r++) {
+      if (*r == '\\' &&
+          (r[1] == '\'' || r[1] == '"' || r[1] == '\\' ||
+           (quote == 0 && r[1] == ' ')))
+        *w++ = *++r;
+      else if (quote == 0 && (*r == ' ' || *r == '\t'))
+        break;
+      else if (quote == 0 && (*r == '"' || *r == '\''))
+        quote = *r;
+      else if (quote != 0 && *r == quote)
+        quote = 0;
+      else
+        *w++ = *r;
+    }
+    if (*r == '\0') {
+      if (quote != 0)
+        return -1;
+      *w = '\0';
+      break;
+    }
+    /* w <= r, and *r is a space or tab. */
+    *w = '\0';
+    r++;
+  }
+  return (int) n;
+}
+
+/* "yes"/"no"/"true"/"false" (any case). */
+static int
+parse_yesno (const char *s)
+{
+  if (strcasecmp (s, "yes") == 0 || strcasecmp (s, "true") == 0)
+    return 1;
+  if (strcasecmp (s, "no") == 0 || strcasecmp (s, "false") == 0)
+    return 0;
+  return -1;
+}
+
+/* Decimal digits only, at most max. */
+static int
+parse_uint (const char *s, long max)
+{
+  long v = 0;
+
+  if (*s == '\0')
+    return -1;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9')
+      return -1;
+    v = v * 10 + (*s - '0');
+    if (v > max)
+      return -1;
+  }
+  return (int) v;
+}
+
+/* A time as ssh's convtime takes it: decimal seconds, or a sequence of
+ * number+unit (s m h d w, any case), e.g. "90", "1m30s".  "none" is 0.
+ * Returns -1 if invalid or over INT_MAX.
+ */
+static int
+parse_time (const char *s)
+{
+  long total = 0;
+
+  if (strcasecmp (s, "none") == 0)
+    return 0;
+  if (*s == '\0')
+    return -1;
+  while (*s) {
+    long v = 0, mult;
+
+    if (*s < '0' || *s > '9')
+      return -1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+      v = v * 10 + (*s - '0');
+      if (v > INT_MAX)
+        return -1;
+    }
+    switch (*s) {
+    case '\0': mult = 1; break;
+    case 's': case 'S': mult = 1; s++; break;
+    case 'm': case 'M': mult = 60; s++; break;
+    case 'h': case 'H': mult = 3600; s++; break;
+    case 'd': case 'D': mult = 86400; s++; break;
+    case 'w': case 'W': mult = 604800; s++; break;
+    default: return -1;
+    }
+    if (v > (INT_MAX - total) / mult)
+      return -1;
+    total += v * mult;
+  }
+  return (int) total;
+}
+
+static int
+append_string (char ***v, size_t *n, const char *s)
+{
+  char **nv;
+  char *copy;
+
+  copy = strdup (s);
+  if (copy == NULL)
+    return -1;
+  nv = realloc (*v, (*n + 1) * sizeof *nv);
+  if (nv == NULL) {
+    free (copy);
+    return -1;
+  }
+  nv[(*n)++] = copy;
+  *v = nv;
+  return 0;
+}
+
+static int
+set_string (char **p, const char *s)
+{
+  if (*p != NULL)
+    return 0;
+  *p = strdup (s);
+  return *p ? 0 : -1;
+}
+
+static int read_file (struct reader *r, const char *file, int depth,
+                      bool missing_ok, bool is_include);
+
+/* Include: each word is a glob(3) pattern. */
+static int
+do_include (struct reader *r, const struct where *w, int depth,
+            char **argv, int argc)
+{
+  int i, gr;
+  size_t j;
+
+  for (i = 0; i < argc; ++i) {
+    const char *arg = argv[i];
+    char *path;
+    glob_t gl;
+
+    if (*arg == '\0') {
+      seterr (r, "%s:%u: empty argument to Include", w->file, w->line);
+      return -1;
+    }
+    if (arg[0] == '/')
+      path = strdup (arg);
+    else if (arg[0] == '~') {
+      if (arg[1] != '\0' && arg[1] != '/') {
+        seterr (r, "%s:%u: Include %s: ~user is not supported",
+                w->file, w->line, arg);
+        return -1;
+      }
+      if (r->home == NULL) {
+        seterr (r, "%s:%u: Include %s: home directory not known",
+                w->file, w->line, arg);
+        return -1;
+      }
+      if (asprintf (&path, "%s%s", r->home, arg + 1) == -1)
+        path = NULL;
+    }
+    else if (r->home != NULL) {
+      if (asprintf (&path, "%s/.ssh/%s", r->home, arg) == -1)
+        path = NULL;
+    }
+    else {
+      if (asprintf (&path, "/etc/ssh/%s", arg) == -1)
+        path = NULL;
+    }
+    if (path == NULL) {
+      seterr (r, "%s:%u: out of memory", w->file, w->line);
+      return -1;
+    }
+
+    memset (&gl, 0, sizeof gl);
+    gr = glob (path, 0, NULL, &gl);
+    if (gr == GLOB_NOMATCH) {
+      dbg (r, "%s:%u: Include %s matched no files", w->file, w->line, path);
+      free (path);
+      globfree (&gl);
+      continue;
+    }
+    if (gr != 0) {
+      seterr (r, "%s:%u: Include %s: %s", w->file, w->line, path,
+              gr == GLOB_NOSPACE ? "out of memory" : "glob failed");
+      free (path);
+      globfree (&gl);
+      return -1;
+    }
+    free (path);
+    if (depth + 1 > SSHCONFIG_MAX_DEPTH) {
+      seterr (r, "%s:%u: Include nested too deeply (more than %d levels)",
+              w->file, w->line, SSHCONFIG_MAX_DEPTH);
+      globfree (&gl);
+      return -1;
+    }
+    for (j = 0; j < gl.gl_pathc; ++j) {
+      dbg (r, "%s:%u: including %s", w->file, w->line, gl.gl_pathv[j]);
+      if (read_file (r, gl.gl_pathv[j], depth + 1, true, true) == -1) {
+        globfree (&gl);
+        return -1;
+      }
+    }
+    globfree (&gl);
+  }
+  return 0;
+}
+
+/* The keywords we act on. */
+enum kw {
+  KW_UNKNOWN = 0,
+  KW_HOST, KW_MATCH, KW_INCLUDE,
+  KW_HOSTNAME, KW_PORT, KW_USER, KW_IDENTITYFILE, KW_IDENTITIESONLY,
+  KW_USERKNOWNHOSTSFILE, KW_GLOBALKNOWNHOSTSFILE,
+  KW_STRICTHOSTKEYCHECKING, KW_CONNECTTIMEOUT, KW_SERVERALIVEINTERVAL,
+  KW_SERVERALIVECOUNTMAX, KW_PROXYJUMP, KW_PROXYCOMMAND,
+};
+
+static const struct {
+  const char *name;
+  enum kw kw;
+} keywords[] = {
+  { "Host", KW_HOST },
+  { "Match", KW_MATCH },
+  { "Include", KW_INCLUDE },
+  { "HostName", KW_HOSTNAME },
+  { "Port", KW_PORT },
+  { "User", KW_USER },
+  { "IdentityFile", KW_IDENTITYFILE },
+  { "IdentitiesOnly", KW_IDENTITIESONLY },
+  { "UserKnownHostsFile", KW_USERKNOWNHOSTSFILE },
+  { "GlobalKnownHostsFile", KW_GLOBALKNOWNHOSTSFILE },
+  { "StrictHostKeyChecking", KW_STRICTHOSTKEYCHECKING },
+  { "ConnectTimeout", KW_CONNECTTIMEOUT },
+  { "ServerAliveInterval", KW_SERVERALIVEINTERVAL },
+  { "ServerAliveCountMax", KW_SERVERALIVECOUNTMAX },
+  { "ProxyJump", KW_PROXYJUMP },
+  { "ProxyCommand", KW_PROXYCOMMAND },
+};
+
+/* Per-file state. */
+struct block {
+  bool active;                  /* settings here apply to the host */
+  bool in_match;                /* inside an ignored Match block */
+};
+
+/* Words of a line: at most one per two bytes of a maximal line. */
+#define MAX_ARGS (SSHCONFIG_MAX_LINE / 2 + 1)
+
+/* One line (NUL-terminated, no newline).  Returns 0 or -1. */
+static int
+process_line (struct reader *r, const struct where *w, int depth,
+              struct block *b, char *line, char **argv)
+{
+  struct ssh_host_config *cfg = r->cfg;
+  char *p = line, *kwstart, *rest, *end;
+  const char *name = NULL;
+  enum kw kw = KW_UNKNOWN;
+  size_t len, i;
+  int argc, v;
+
+  /* Trailing whitespace (ssh also strips form feeds there). */
+  len = strlen (line);
+  while (len > 0 && strchr (" \t\r\n\f", line[len-1]) != NULL)
+    line[--len] = '\0';
+
+  p += strspn (p, WHITESPACE);
+  if (*p == '\0' || *p == '#')
+    return 0;
+
+  /* The keyword ends at whitespace or '='; then "=", " = ", or " ". */
+  kwstart = p;
+  p += strcspn (p, WHITESPACE "=");
+  end = p;
+  p += strspn (p, WHITESPACE);
+  if (*p == '=') {
+    p++;
+    p += strspn (p, WHITESPACE);
+  }
+  *end = '\0';
+  rest = p;
+
+  for (i = 0; i < sizeof keywords / sizeof keywords[0]; ++i) {
+    if (strcasecmp (kwstart, keywords[i].name) == 0) {
+      kw = keywords[i].kw;
+      name = keywords[i].name;
+      break;
+    }
+  }
+  if (kw == KW_UNKNOWN)
+    return 0;
+
+  /* Inside a Match block only Host and Match lines matter. */
+  if (b->in_match && kw != KW_HOST && kw != KW_MATCH)
+    return 0;
+
+  if (kw == KW_PROXYCOMMAND) {
+    /* The rest of the line is a shell command: not split. */
+    rest += strspn (rest, WHITESPACE "=");
+    if (*rest == '\0') {
+      seterr (r, "%s:%u: missing value for %s", w->file, w->line, name);
+      return -1;
+    }
+    if (b->active && !cfg->proxy_command_set && !cfg->proxy_jump_set) {
+      cfg->proxy_command_set = true;
+      if (strcasecmp (rest, "none") != 0 &&
+          (cfg->proxy_command = strdup (rest)) == NULL)
+        goto oom;
+    }
+    return 0;
+  }
+
+  argc = split_args (rest, argv, MAX_ARGS);
+  if (argc == -1) {
+    seterr (r, "%s:%u: unterminated quote", w->file, w->line);
+    return -1;
+  }
+  if (argc == 0) {
+    seterr (r, "%s:%u: missing value for %s", w->file, w->line, name);
+    return -1;
+  }
+  for (v = 0; v < argc; ++v) {
+    if (argv[v][0] == '\0') {
+      seterr (r, "%s:%u: empty value for %s", w->file, w->line, name);
+      return -1;
+    }
+  }
+
+  switch (kw) {
+  case KW_HOST: {
+    bool matched = false, negated = false;
+
+    for (v = 0; v < argc; ++v) {
+      int m = match_one (r->host, argv[v], strlen (argv[v]));
+      if (m == -1) {
+        negated = true;
+        dbg (r, "%s:%u: skipping Host block because of negated match "
+             "for %s", w->file, w->line, argv[v]);
+        break;
+      }
+      if (m == 1)
+        matched = true;
+    }
+    b->in_match = false;
+    b->active = matched && !negated;
+    return 0;
+  }
+
+  case KW_MATCH:
+    if (argc == 1 && strcasecmp (argv[0], "all") == 0) {
+      /* "Match all" is "Host *", often used to end a block. */
+      b->in_match = false;
+      b->active = true;
+      return 0;
+    }
+    {
+      char buf[256];
+      size_t off = 0;
+
+      buf[0] = '\0';
+      for (v = 0; v < argc && off < sizeof buf; ++v) {
+        int n = snprintf (buf + off, sizeof buf - off, "%s%s",
+                          v ? " " : "", argv[v]);
+        if (n < 0)
+          break;
+        off += (size_t) n;
+      }
+      dbg (r, "%s:%u: Match %s ignored (Match blocks are not supported; "
+           "settings up to the next Host or Match are skipped)",
+           w->file, w->line, buf);
+    }
+    b->in_match = true;
+    b->active = false;
+    return 0;
+
+  case KW_INCLUDE:
+    if (!b->active) {
+      dbg (r, "%s:%u: Include in a Host block not matching %s ignored",
+           w->file, w->line, r->host);
+      return 0;
+    }
+    return do_include (r, w, depth, argv, argc);
+
+  default:
+    break;
+  }
+
+  /* Settings: checked and stored only if the block applies. */
+  if (!b->active)
+    return 0;
+
+  if (argc > 1 &&
+      kw != KW_USERKNOWNHOSTSFILE && kw != KW_GLOBALKNOWNHOSTSFILE) {
+    seterr (r, "%s:%u: %s takes one value, extra arguments at end of line",
+            w->file, w->line, name);
+    return -1;
+  }
+
+  switch (kw) {
+  case KW_HOSTNAME:
+    if (set_string (&cfg->hostname, argv[0]) == -1)
+      goto oom;
+    break;
+
+  case KW_USER:
+    if (set_string (&cfg->user, argv[0]) == -1)
+      goto oom;
+    break;
+
+  case KW_PORT:
+    v = parse_uint (argv[0], 65535);
+    if (v < 1)
+      goto bad;
+    if (cfg->port == -1)
+      cfg->port = v;
+    break;
+
+  case KW_IDENTITYFILE:
+    if (cfg->nr_identity_files >= SSHCONFIG_MAX_IDENTITY_FILES) {
+      seterr (r, "%s:%u: too many IdentityFile lines (more than %d)",
+              w->file, w->line, SSHCONFIG_MAX_IDENTITY_FILES);
+      return -1;
+    }
+    if (append_string (&cfg->identity_files, &cfg->nr_identity_files,
+                       argv[0]) == -1)
+      goto oom;
+    break;
+
+  case KW_IDENTITIESONLY:
+    v = parse_yesno (argv[0]);
+    if (v == -1)
+      goto bad;
+    if (cfg->identities_only == -1)
+      cfg->identities_only = v;
+    break;
+
+  case KW_USERKNOWNHOSTSFILE:
+  case KW_GLOBALKNOWNHOSTSFILE: {
+    char ***files = kw == KW_USERKNOWNHOSTSFILE ?
+      &cfg->user_known_hosts : &cfg->global_known_hosts;
+    size_t *nr = kw == KW_USERKNOWNHOSTSFILE ?
+      &cfg->nr_user_known_hosts : &cfg->nr_global_known_hosts;
+
+    if (argc > SSHCONFIG_MAX_HOSTS_FILES) {
+      seterr (r, "%s:%u: too many files for %s (more than %d)",
+              w->file, w->line, name, SSHCONFIG_MAX_HOSTS_FILES);
+      return -1;
+    }
+    for (v = 0; v < argc; ++v) {
+      if (strcasecmp (argv[v], "none") == 0 && argc > 1) {
+        seterr (r, "%s:%u: %s: \"none\" must appear alone",
+                w->file, w->line, name);
+        return -1;
+      }
+    }
+    if (*nr > 0)                /* the first line wins */
+      break;
+    for (v = 0; v < argc; ++v)
+      if (append_string (files, nr, argv[v]) == -1)
+        goto oom;
+    break;
+  }
+
+  case KW_STRICTHOSTKEYCHECKING:
+    if (strcasecmp (argv[0], "yes") == 0 ||
+        strcasecmp (argv[0], "true") == 0 ||
+        strcasecmp (argv[0], "ask") == 0 ||
+        strcasecmp (argv[0], "accept-new") == 0)
+      v = 1;
+    else if (strcasecmp (argv[0], "no") == 0 ||
+             strcasecmp (argv[0], "off") == 0 ||
+             strcasecmp (argv[0], "false") == 0)
+      v = 0;
+    else
+      goto bad;
+    if (cfg->strict_host_key_checking == -1) {
+      if ((cfg->strict_host_key_checking_word = strdup (argv[0])) == NULL)
+        goto oom;
+      cfg->strict_host_key_checking = v;
+    }
+    break;
+
+  case KW_CONNECTTIMEOUT:
+  case KW_SERVERALIVEINTERVAL: {
+    int *ip = kw == KW_CONNECTTIMEOUT ?
+      &cfg->connect_timeout : &cfg->server_alive_interval;
+
+    v = parse_time (argv[0]);
+    if (v == -1)
+      goto bad;
+    if (*ip == -1)
+      *ip = v;
+    break;
+  }
+
+  case KW_SERVERALIVECOUNTMAX:
+    v = parse_uint (argv[0], INT_MAX);
+    if (v == -1)
+      goto bad;
+    if (cfg->server_alive_count_max == -1)
+      cfg->server_alive_count_max = v;
+    break;
+
+  case KW_PROXYJUMP:
+    if (cfg->proxy_jump_set || cfg->proxy_command_set)
+      break;
+    cfg->proxy_jump_set = true;
+    if (strcasecmp (argv[0], "none") != 0 &&
+        (cfg->proxy_jump = strdup (argv[0])) == NULL)
+      goto oom;
+    break;
+
+  default:
+    abort ();                   /* not reached */
+  }
+  return 0;
+
+ bad:
+  seterr (r, "%s:%u: bad value for %s: '%s'", w->file, w->line, name,
+          argv[0]);
+  return -1;
+
+ oom:
+  seterr (r, "%s:%u: out of memory", w->file, w->line);
+  return -1;
+}
+
+/* Read one line into buf (SSHCONFIG_MAX_LINE + 1 bytes), without its
+ * newline.  Returns 1 for a line, 0 at end of file, -1 (errno set) on
+ * a read error, -2 for a line too long, -3 for a line containing NUL.
+ */
+static int
+read_line (FILE *fp, char *buf)
+{
+  size_t n = 0;
+  bool any = false, nul = false;
+  int c;
+
+  while ((c = getc (fp)) != EOF) {
+    any = true;
+    if (c == '\n')
+      break;
+    if (n >= SSHCONFIG_MAX_LINE) {
+      /* Skip the rest so that the caller could go on (it does not). */
+      return -2;
+    }
+    if (c == '\0')
+      nul = true;
+    buf[n++] = (char) c;
+  }
+  if (c == EOF && ferror (fp)) {
+    if (errno == 0)
+      errno = EIO;
+    return -1;
+  }
+  buf[n] = '\0';
+  if (!any)
+    return 0;
+  return nul ? -3 : 1;
+}
+
+static int
+read_file (struct reader *r, const char *file, int depth, bool missing_ok,
+           bool is_include)
+{
+  struct where w = { .file = file, .line = 0 };
+  struct block b = { .active = true, .in_match = false };
+  char *line = NULL, **argv = NULL;
+  struct stat st;
+  FILE *fp;
+  int ret = -1, lr;
+
+  if (++r->nr_files > SSHCONFIG_MAX_FILES) {
+    seterr (r, "%s: too many configuration files included (more than %d)",
+            file, SSHCONFIG_MAX_FILES);
+    return -1;
+  }
+
+  fp = fopen (file, "re");
+  if (fp == NULL) {
+    if (errno == ENOENT && missing_ok) {
+      dbg (r, "%s: not found, ignored", file);
+      return 0;
+    }
+    seterr (r, "%s: %s", file, strerror (errno));
+    return -1;
+  }
+  if (fstat (fileno (fp), &st) == 0 && S_ISDIR (st.st_mode)) {
+    if (is_include) {
+      dbg (r, "%s: is a directory, ignored", file);
+      ret = 0;
+    }
+    else
+      seterr (r, "%s: is a directory", file);
+    goto out;
+  }
+
+  line = malloc (SSHCONFIG_MAX_LINE + 1);
+  argv = malloc (MAX_ARGS * sizeof *argv);
+  if (line == NULL || argv == NULL) {
+    seterr (r, "%s: out of memory", file);
+    goto out;
+  }
+
+  for (;;) {
+    errno = 0;
+    lr = read_line (fp, line);
+    if (lr == 0)
+      break;
+    w.line++;
+    switch (lr) {
+    case -1:
+      seterr (r, "%s:%u: read error: %s", file, w.line, strerror (errno));
+      goto out;
+    case -2:
+      seterr (r, "%s:%u: line too long (more than %d bytes)",
+              file, w.line, SSHCONFIG_MAX_LINE);
+      goto out;
+    case -3:
+      seterr (r, "%s:%u: NUL byte in line", file, w.line);
+      goto out;
+    }
+    if (process_line (r, &w, depth, &b, line, argv) == -1)
+      goto out;
+  }
+  ret = 0;
+
+ out:
+  free (argv);
+  free (line);
+  fclose (fp);
+  return ret;
+}
+
+int
+sshconfig_read (const char *file, const char *host, const char *home,
+                bool missing_ok, struct ssh_host_config *cfg,
+                void (*debug) (const char *msg),
+                char *err, size_t errlen)
+{
+  struct reader r = {
+    .host = host, .home = home, .cfg = cfg, .debug = debug,
+    .err = err, .errlen = errlen, .nr_files = 0,
+  };
+
+  if (err && errlen)
+    err[0] = '\0';
+  if (file == NULL || host == NULL) {
+    seterr (&r, "sshconfig_read: no file or host");
+    return -1;
+  }
+  return read_file (&r, file, 0, missing_ok, false);
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The server side of the connection dies (its per-connection sshd is
+# SIGKILLed) between and during requests, while reading and while
+# writing: the plugin reconnects, re-sends what was not acknowledged,
+# and every byte verifies.  Also nbdcopy with the server killed in the
+# middle of the copy, and a server that stays down: EIO, no exit, and
+# the next request works once it is back.
+
+set -e
+source "$(dirname "$0")/functions.sh"
+set -x
+
+requires /usr/bin/python3 cmp pgrep
+requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+start_sshd
+cd "$SSHD_DIR"
+remote="$SSHD_DIR/disk.img"
+make_random_file "$remote" 32
+
+# Kill every per-connection process of the test sshd (not the listener).
+cat > kill-conns.sh <<'SHEOF'
+#!/bin/sh
+pid=$(cat "$SSHD_DIR/sshd.pid")
+kids=$(pgrep -P "$pid")
+[ -n "$kids" ] || { echo "kill-conns: no connection to kill" >&2; exit 1; }
+kill -KILL $kids
+echo "kill-conns: killed $kids" >&2
+SHEOF
+chmod +x kill-conns.sh
+
+cat > reconnect.py <<'PYEOF'
+import os, random, subprocess, sys
+import nbd
+
+remote = os.environ["REMOTE"]
+MiB = 1024 * 1024
+with open(remote, "rb") as f:
+    model = bytearray(f.read())
+size = len(model)
+rng = random.Random(7)
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+
+def kill():
+    subprocess.run(["./kill-conns.sh"], check=True)
+
+# Sequential reads (read-ahead in flight when the server dies).
+for off in range(0, 16 * MiB, 256 * 1024):
+    if off in (2 * MiB, 9 * MiB):
+        kill()
+    if h.pread(256 * 1024, off) != model[off:off + 256 * 1024]:
+        sys.exit("FAIL: read at %d differs" % off)
+# Large writes, killed between them.
+for off in range(16 * MiB, 32 * MiB, 2 * MiB):
+    if off in (18 * MiB, 26 * MiB):
+        kill()
+    buf = rng.randbytes(2 * MiB)
+    h.pwrite(buf, off)
+    model[off:off + 2 * MiB] = buf
+# Killed with writes not yet flushed, then a flush.
+kill()
+h.flush()
+h.shutdown()
+with open(remote, "rb") as f:
+    if f.read() != model:
+        sys.exit("FAIL: remote file differs from the model")
+print("reconnect: ok")
+PYEOF
+
+export REMOTE="$remote"
+run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+    --run '/usr/bin/python3 reconnect.py "$uri"' 2> nbdkit.err || {
+    cat nbdkit.err; exit 1; }
+cat nbdkit.err
+expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
+
+# nbdcopy, with the connections killed while the copy runs; a delay
+# proxy is not needed: a watcher kills as soon as nbdkit has connected.
+make_random_file "$remote" 256
+cat > copy.sh <<'SHEOF'
+#!/bin/sh
+set -e
+nbdcopy --connections=1 "$1" out.img &
+copy=$!
+# Wait (bounded) until the copy is under way, then kill mid-copy.
+i=0
+while [ $i -lt 500 ] &&
+      [ "$(stat -c %s out.img 2>/dev/null || echo 0)" -lt 33554432 ]; do
+    sleep 0.01; i=$((i+1))
+done
+./kill-conns.sh
+wait $copy
+SHEOF
+chmod +x copy.sh
+run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+    --run './copy.sh "$uri"' 2> nbdkit.err || { cat nbdkit.err; exit 1; }
+cat nbdkit.err
+cmp "$remote" out.img
+expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
+
+# The server stays down: requests fail with EIO, nbdkit stays up, and
+# once the server is back the next request works.
+cat > down.py <<'PYEOF'
+import errno, os, subprocess, sys, time
+import nbd
+
+remote = os.environ["REMOTE"]
+with open(remote, "rb") as f:
+    head = f.read(4096)
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+assert h.pread(4096, 0) == head
+# Stop accepting connections, then kill the live one.
+subprocess.run(["sh", "-c", "kill -STOP $(cat $SSHD_DIR/sshd.pid)"], check=True)
+subprocess.run(["./kill-conns.sh"], check=True)
+t = time.monotonic()
+try:
+    h.pread(4096, 8192)
+    sys.exit("FAIL: read succeeded with the server down")
+except nbd.Error as e:
+    if e.errnum != errno.EIO:
+        sys.exit("FAIL: expected EIO, got %s" % e)
+    print("server down: %s after %.1f s" % (e, time.monotonic() - t))
+subprocess.run(["sh", "-c", "kill -CONT $(cat $SSHD_DIR/sshd.pid)"], check=True)
+if h.pread(4096, 0) != head:
+    sys.exit("FAIL: read after the server came back differs")
+print("down: ok")
+PYEOF
+run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" timeout=2 \
+    retries=2 --run '/usr/bin/python3 down.py "$uri"' 2> nbdkit.err || {
+    cat nbdkit.err; exit 1; }
+cat nbdkit.err
+expect_grep nbdkit.err "cannot reach 127.0.0.1 port $SSHD_PORT"
