@@ -62,11 +62,13 @@
 /* SFTP packet types (draft-ietf-secsh-filexfer-02). */
 enum {
   FXP_INIT = 1, FXP_VERSION = 2, FXP_OPEN = 3, FXP_CLOSE = 4,
-  FXP_READ = 5, FXP_WRITE = 6, FXP_FSTAT = 8,
-  FXP_STATUS = 101, FXP_HANDLE = 102, FXP_DATA = 103, FXP_ATTRS = 105,
+  FXP_READ = 5, FXP_WRITE = 6, FXP_LSTAT = 7, FXP_FSTAT = 8,
+  FXP_FSETSTAT = 10, FXP_OPENDIR = 11, FXP_READDIR = 12,
+  FXP_STATUS = 101, FXP_HANDLE = 102, FXP_DATA = 103, FXP_NAME = 104,
+  FXP_ATTRS = 105,
   FXP_EXTENDED = 200, FXP_EXTENDED_REPLY = 201,
 };
-enum { FXF_READ = 1, FXF_WRITE = 2 };
+enum { FXF_READ = 1, FXF_WRITE = 2, FXF_CREAT = 8, FXF_TRUNC = 0x10 };
 enum {
   ATTR_SIZE = 1, ATTR_UIDGID = 2, ATTR_PERMISSIONS = 4, ATTR_ACMODTIME = 8,
   ATTR_EXTENDED = 0x80000000,
@@ -816,100 +818,370 @@ sftp_limits (struct ssh_conn *c)
   return 0;
 }
 
+/* Send the request just built (id) and wait for its reply.  -1 means
+ * the transport failed (c->broken, reason in c->errbuf).
+ */
+static int
+call (struct ssh_conn *c, uint32_t id, struct sync_reply *r)
+{
+  slot_sync (c->sftp, id, r);
+  return sync_request (c, r);
+}
+
+/* Parse ATTRS at p; returns the bytes used or -1. */
+static int
+parse_attrs (const char *p, uint32_t len, uint32_t *flags, uint64_t *size,
+             uint32_t *perms)
+{
+  uint32_t pos = 4, n, i;
+
+  if (len < 4)
+    return -1;
+  *flags = get_u32 (p);
+  *size = 0;
+  *perms = 0;
+  if (*flags & ATTR_SIZE) {
+    if (len - pos < 8)
+      return -1;
+    *size = get_u64 (p + pos);
+    pos += 8;
+  }
+  if (*flags & ATTR_UIDGID) {
+    if (len - pos < 8)
+      return -1;
+    pos += 8;
+  }
+  if (*flags & ATTR_PERMISSIONS) {
+    if (len - pos < 4)
+      return -1;
+    *perms = get_u32 (p + pos);
+    pos += 4;
+  }
+  if (*flags & ATTR_ACMODTIME) {
+    if (len - pos < 8)
+      return -1;
+    pos += 8;
+  }
+  if (*flags & ATTR_EXTENDED) {
+    if (len - pos < 4)
+      return -1;
+    n = get_u32 (p + pos);
+    pos += 4;
+    for (i = 0; i < n; ++i) {
+      int k;
+
+      for (k = 0; k < 2; ++k) {     /* type and data strings */
+        uint32_t sl;
+
+        if (len - pos < 4 || (sl = get_u32 (p + pos)) > len - pos - 4)
+          return -1;
+        pos += 4 + sl;
+      }
+    }
+  }
+  return pos;
+}
+
+/* The reply must be an OK STATUS: else -1 with the message in errbuf
+ * and the errno in *err.
+ */
+static int
+expect_ok (struct ssh_conn *c, struct sync_reply *r, const char *what,
+           int *err)
+{
+  if (r->type == FXP_STATUS && r->len >= 4 && get_u32 (r->data) == FX_OK)
+    return 0;
+  /* Not a STATUS: a protocol error message; a failed STATUS: its text.
+   * check_reply_type only explains a STATUS when it is not the type
+   * wanted, so ask it for a type a STATUS can never be.
+   */
+  if (check_reply_type (c, r, FXP_HANDLE, what, err) == 0)
+    snprintf (c->errbuf, sizeof c->errbuf,
+              "SFTP protocol error: reply type %u to %s", r->type, what);
+  return -1;
+}
+
+/* OPEN path with pflags, or OPENDIR when pflags is -1; the handle goes
+ * to handle/hlen.  perms >= 0 sets the permissions of a created file.
+ */
+static int
+open_handle (struct ssh_conn *c, const char *path, long pflags, int perms,
+             char *handle, uint32_t *hlen, int *err)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  uint32_t id, pathlen = strlen (path);
+  int ret = -1;
+
+  *err = EIO;
+  if (obuf_reserve (s, 64 + pathlen) == -1)
+    return -1;
+  if (pflags < 0) {
+    id = begin_packet (s, FXP_OPENDIR, 4 + pathlen, true);
+    put_string (s, path, pathlen);
+  }
+  else {
+    id = begin_packet (s, FXP_OPEN,
+                       4 + pathlen + 4 + 4 + (perms >= 0 ? 4 : 0), true);
+    put_string (s, path, pathlen);
+    put_u32 (s, pflags);
+    put_u32 (s, perms >= 0 ? ATTR_PERMISSIONS : 0);
+    if (perms >= 0)
+      put_u32 (s, perms);
+  }
+  if (call (c, id, &r) == -1)
+    return -1;
+  if (check_reply_type (c, &r, FXP_HANDLE, "OPEN", err) == 0) {
+    if (r.len < 4 || get_u32 (r.data) > r.len - 4 ||
+        get_u32 (r.data) > sizeof s->handle)
+      broken (c, "SFTP protocol error: bad HANDLE reply");
+    else {
+      *hlen = get_u32 (r.data);
+      memcpy (handle, r.data + 4, *hlen);
+      ret = 0;
+    }
+  }
+  free (r.data);
+  return ret;
+}
+
+static int
+close_handle (struct ssh_conn *c, const char *handle, uint32_t hlen)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  uint32_t id;
+  int err, ret;
+
+  if (obuf_reserve (s, 64 + hlen) == -1)
+    return -1;
+  id = begin_packet (s, FXP_CLOSE, 4 + hlen, true);
+  put_string (s, handle, hlen);
+  if (call (c, id, &r) == -1)
+    return -1;
+  ret = expect_ok (c, &r, "CLOSE", &err);
+  free (r.data);
+  return ret;
+}
+
+/* LSTAT path, or FSTAT the open file when path is NULL. */
+static int
+stat_attrs (struct ssh_conn *c, const char *path, uint32_t *flags,
+            uint64_t *size, uint32_t *perms, int *err)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  const char *what = path ? "LSTAT" : "FSTAT";
+  const char *arg = path ? path : s->handle;
+  uint32_t id, arglen = path ? strlen (path) : s->handle_len;
+  int ret = -1;
+
+  *err = EIO;
+  if (obuf_reserve (s, 64 + arglen) == -1)
+    return -1;
+  id = begin_packet (s, path ? FXP_LSTAT : FXP_FSTAT, 4 + arglen, true);
+  put_string (s, arg, arglen);
+  if (call (c, id, &r) == -1)
+    return -1;
+  if (check_reply_type (c, &r, FXP_ATTRS, what, err) == 0) {
+    if (parse_attrs (r.data, r.len, flags, size, perms) == -1)
+      broken (c, "SFTP protocol error: bad ATTRS reply to %s", what);
+    else
+      ret = 0;
+  }
+  free (r.data);
+  return ret;
+}
+
+/* create=true: make the remote file (replacing an existing one) with
+ * create-size bytes and create-mode permissions.
+ */
+static int
+create_file (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  char handle[256];
+  uint32_t hlen, id;
+  int err, ret;
+
+  if (open_handle (c, c->path, FXF_WRITE | FXF_CREAT | FXF_TRUNC,
+                   params.create_mode, handle, &hlen, &err) == -1) {
+    nbdkit_error ("cannot create remote file %s on %s: %s",
+                  c->path, params.host, c->errbuf);
+    nbdkit_set_error (err);
+    return -1;
+  }
+  if (obuf_reserve (s, 64 + hlen) == -1)
+    return -1;
+  /* The mode again: OPEN applies it only to a file it creates. */
+  id = begin_packet (s, FXP_FSETSTAT, 4 + hlen + 4 + 8 + 4, true);
+  put_string (s, handle, hlen);
+  put_u32 (s, ATTR_SIZE | ATTR_PERMISSIONS);
+  put_u64 (s, params.create_size);
+  put_u32 (s, params.create_mode);
+  if (call (c, id, &r) == -1) {
+    nbdkit_error ("cannot set the size of remote file %s: %s",
+                  c->path, c->errbuf);
+    return -1;
+  }
+  ret = expect_ok (c, &r, "FSETSTAT", &err);
+  free (r.data);
+  if (ret == -1) {
+    nbdkit_error ("cannot set the size of remote file %s to %" PRIi64
+                  ": %s", c->path, params.create_size, c->errbuf);
+    nbdkit_set_error (err);
+    return -1;
+  }
+  if (close_handle (c, handle, hlen) == -1) {
+    nbdkit_error ("cannot close created remote file %s: %s",
+                  c->path, c->errbuf);
+    return -1;
+  }
+  debug ("created %s: %" PRIi64 " bytes, mode %04o", c->path,
+         params.create_size, (unsigned) params.create_mode);
+  return 0;
+}
+
 static int
 sftp_open_file (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
-  struct sync_reply r = { .done = false };
-  uint32_t id, pathlen = strlen (params.path);
+  uint32_t flags, perms;
+  uint64_t size;
   int err;
 
-  if (obuf_reserve (s, 64 + pathlen) == -1)
-    return -1;
-  id = begin_packet (s, FXP_OPEN, 4 + pathlen + 4 + 4, true);
-  put_string (s, params.path, pathlen);
-  put_u32 (s, FXF_READ | (c->readonly ? 0 : FXF_WRITE));
-  put_u32 (s, 0);               /* no attributes */
-  slot_sync (s, id, &r);
-  if (sync_request (c, &r) == -1)
-    goto transport;
-  if (check_reply_type (c, &r, FXP_HANDLE, "OPEN", &err) == -1) {
+  /* dir=: only regular files inside the directory, never a symlink
+   * that could lead out of it.
+   */
+  if (c->in_dir) {
+    if (stat_attrs (c, c->path, &flags, &size, &perms, &err) == -1) {
+      nbdkit_error ("cannot open remote file %s on %s: %s",
+                    c->path, params.host, c->errbuf);
+      nbdkit_set_error (err);
+      return -1;
+    }
+    if ((flags & ATTR_PERMISSIONS) && !S_ISREG (perms)) {
+      nbdkit_error ("remote %s is not a regular file (mode %o); dir= "
+                    "exports only regular files", c->path, perms);
+      nbdkit_set_error (EINVAL);
+      return -1;
+    }
+  }
+
+  if (open_handle (c, c->path, FXF_READ | (c->readonly ? 0 : FXF_WRITE),
+                   -1, s->handle, &s->handle_len, &err) == -1) {
     nbdkit_error ("cannot open remote file %s on %s for %s: %s",
-                  params.path, params.host,
+                  c->path, params.host,
                   c->readonly ? "reading" : "reading and writing",
                   c->errbuf);
     nbdkit_set_error (err);
-    free (r.data);
     return -1;
   }
-  if (r.len < 4 || get_u32 (r.data) > r.len - 4 ||
-      get_u32 (r.data) > sizeof s->handle) {
-    free (r.data);
-    broken (c, "SFTP protocol error: bad HANDLE reply");
-    goto transport;
-  }
-  s->handle_len = get_u32 (r.data);
-  memcpy (s->handle, r.data + 4, s->handle_len);
-  free (r.data);
-  return 0;
 
- transport:
-  nbdkit_error ("cannot open remote file %s on %s: %s",
-                params.path, params.host, c->errbuf);
-  return -1;
-}
-
-static int
-sftp_fstat (struct ssh_conn *c)
-{
-  struct sftp *s = c->sftp;
-  struct sync_reply r = { .done = false };
-  uint32_t id, flags, perms = 0;
-  uint64_t size = 0;
-  size_t pos = 4;
-  int err;
-
-  if (obuf_reserve (s, 64 + s->handle_len) == -1)
-    return -1;
-  id = begin_packet (s, FXP_FSTAT, 4 + s->handle_len, true);
-  put_string (s, s->handle, s->handle_len);
-  slot_sync (s, id, &r);
-  if (sync_request (c, &r) == -1) {
+  if (stat_attrs (c, NULL, &flags, &size, &perms, &err) == -1) {
     nbdkit_error ("cannot get the size of remote file %s: %s",
-                  params.path, c->errbuf);
-    return -1;
-  }
-  if (check_reply_type (c, &r, FXP_ATTRS, "FSTAT", &err) == -1 ||
-      r.len < 4) {
-    nbdkit_error ("cannot get the size of remote file %s: %s",
-                  params.path, c->errbuf);
+                  c->path, c->errbuf);
     nbdkit_set_error (err);
-    free (r.data);
     return -1;
   }
-  flags = get_u32 (r.data);
-  if ((flags & ATTR_SIZE) && pos + 8 <= r.len) {
-    size = get_u64 (r.data + pos);
-    pos += 8;
-  }
-  if (flags & ATTR_UIDGID)
-    pos += 8;
-  if ((flags & ATTR_PERMISSIONS) && pos + 4 <= r.len)
-    perms = get_u32 (r.data + pos);
-  free (r.data);
-
   if ((flags & ATTR_PERMISSIONS) && !S_ISREG (perms)) {
     nbdkit_error ("remote file %s is not a regular file (mode %o)",
-                  params.path, perms);
+                  c->path, perms);
     return -1;
   }
   if (!(flags & ATTR_SIZE) || size > INT64_MAX) {
     nbdkit_error ("the server did not report the size of remote file %s",
-                  params.path);
+                  c->path);
     return -1;
   }
   c->size = size;
   return 0;
+}
+
+/* dir=: call fn for every regular file in dir (as lstat sees it). */
+int
+sftp_list_dir (struct ssh_conn *c, const char *dir,
+               int (*fn) (void *opaque, const char *name, uint64_t size),
+               void *opaque)
+{
+  struct sftp *s = c->sftp;
+  char handle[256];
+  uint32_t hlen;
+  int err, ret = -1;
+
+  if (open_handle (c, dir, -1, -1, handle, &hlen, &err) == -1) {
+    nbdkit_error ("cannot list remote directory %s on %s: %s",
+                  dir, params.host, c->errbuf);
+    nbdkit_set_error (err);
+    return -1;
+  }
+  for (;;) {
+    struct sync_reply r = { .done = false };
+    uint32_t id, count, i, pos;
+
+    if (obuf_reserve (s, 64 + hlen) == -1)
+      return -1;
+    id = begin_packet (s, FXP_READDIR, 4 + hlen, true);
+    put_string (s, handle, hlen);
+    if (call (c, id, &r) == -1)
+      goto transport;
+    if (r.type == FXP_STATUS && r.len >= 4 && get_u32 (r.data) == FX_EOF) {
+      free (r.data);
+      break;
+    }
+    if (check_reply_type (c, &r, FXP_NAME, "READDIR", &err) == -1 ||
+        r.len < 4) {
+      free (r.data);
+      nbdkit_error ("cannot list remote directory %s: %s", dir, c->errbuf);
+      nbdkit_set_error (err);
+      goto out;
+    }
+    count = get_u32 (r.data);
+    for (i = 0, pos = 4; i < count; ++i) {
+      uint32_t nlen, llen, flags, perms;
+      uint64_t size;
+      char name[1024];
+      const char *raw;
+      int a;
+
+      if (r.len - pos < 4 ||
+          (nlen = get_u32 (r.data + pos)) > r.len - pos - 4)
+        break;
+      raw = r.data + pos + 4;
+      snprintf (name, sizeof name, "%.*s", (int) nlen, raw);
+      pos += 4 + nlen;
+      if (r.len - pos < 4 ||
+          (llen = get_u32 (r.data + pos)) > r.len - pos - 4)
+        break;
+      pos += 4 + llen;
+      a = parse_attrs (r.data + pos, r.len - pos, &flags, &size, &perms);
+      if (a == -1)
+        break;
+      pos += a;
+      if (nlen >= sizeof name || memchr (raw, '\0', nlen) != NULL ||
+          !(flags & ATTR_PERMISSIONS) || !S_ISREG (perms))
+        continue;
+      if (fn (opaque, name, size) == -1) {
+        free (r.data);
+        goto out;
+      }
+    }
+    free (r.data);
+    if (i < count) {
+      broken (c, "SFTP protocol error: bad NAME reply");
+      goto transport;
+    }
+  }
+  ret = 0;
+ out:
+  if (!c->broken)
+    close_handle (c, handle, hlen);
+  return ret;
+
+ transport:
+  nbdkit_error ("cannot list remote directory %s: %s", dir, c->errbuf);
+  return -1;
 }
 
 int
@@ -962,12 +1234,16 @@ sftp_start (struct ssh_conn *c)
                   params.host, params.port, c->errbuf);
     return -1;
   }
-  if (sftp_open_file (c) == -1 || sftp_fstat (c) == -1)
+  if (c->path == NULL)          /* dir= listing: no file */
+    return 0;
+  if (c->create && create_file (c) == -1)
+    return -1;
+  if (sftp_open_file (c) == -1)
     return -1;
   c->can_fsync = s->has_fsync;
   debug ("opened %s%s: %" PRIi64 " bytes; SFTP version %u, READ up to %"
          PRIu32 ", WRITE up to %" PRIu32 ", fsync %s",
-         params.path, c->readonly ? " read-only" : "", c->size,
+         c->path, c->readonly ? " read-only" : "", c->size,
          s->version, s->max_read, s->max_write,
          s->has_fsync ? "available" : "not available");
   return 0;
@@ -996,7 +1272,7 @@ sftp_stop (struct ssh_conn *c)
       slot_sync (s, id, &r);
       if (sync_request (c, &r) == 0 && r.type == FXP_STATUS &&
           r.len >= 4 && get_u32 (r.data) != FX_OK)
-        debug ("close of %s: SFTP status %" PRIu32, params.path,
+        debug ("close of %s: SFTP status %" PRIu32, c->path,
                get_u32 (r.data));
       free (r.data);
     }
@@ -1091,7 +1367,7 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
     if (ch->status != FX_OK) {
       nbdkit_error ("read of %" PRIu32 " bytes at offset %" PRIu64
                     " from remote file %s failed: %s",
-                    count, offset, params.path,
+                    count, offset, c->path,
                     status_str (c, ch->status, NULL));
       nbdkit_set_error (status_errno (ch->status));
       drop_queue (c);
@@ -1101,7 +1377,7 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
     if (ch->got <= skip) {
       nbdkit_error ("read from remote file %s at offset %" PRIu64
                     ": unexpected end of file (%" PRIu32 " bytes short; "
-                    "was the file truncated?)", params.path, offset, count);
+                    "was the file truncated?)", c->path, offset, count);
       nbdkit_set_error (EIO);
       drop_queue (c);
       s->seq_next = UINT64_MAX;
@@ -1132,7 +1408,7 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
 
  err:
   nbdkit_error ("read at offset %" PRIu64 " from remote file %s failed: %s",
-                offset, params.path, c->errbuf);
+                offset, c->path, c->errbuf);
   nbdkit_set_error (EIO);
   return -1;
 }
@@ -1189,7 +1465,7 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
   if (w.status != FX_OK) {
     nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
                   " to remote file %s failed at offset %" PRIu64 ": %s",
-                  count, offset, params.path, w.err_offset,
+                  count, offset, c->path, w.err_offset,
                   status_str (c, w.status, NULL));
     nbdkit_set_error (status_errno (w.status));
     return -1;
@@ -1203,7 +1479,7 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
       s->slots[i].kind = SLOT_DISCARD;
   nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
                 " to remote file %s failed: %s",
-                count, offset, params.path, c->errbuf);
+                count, offset, c->path, c->errbuf);
   nbdkit_set_error (EIO);
   return -1;
 }
@@ -1233,7 +1509,7 @@ sftp_flush (struct ssh_conn *c)
   slot_sync (s, id, &r);
   if (sync_request (c, &r) == -1) {
     nbdkit_error ("fsync of remote file %s failed: %s",
-                  params.path, c->errbuf);
+                  c->path, c->errbuf);
     nbdkit_set_error (EIO);
     return -1;
   }
@@ -1246,7 +1522,7 @@ sftp_flush (struct ssh_conn *c)
       err = EIO;
     }
     nbdkit_error ("fsync of remote file %s failed: %s",
-                  params.path, c->errbuf);
+                  c->path, c->errbuf);
     nbdkit_set_error (err);
     free (r.data);
     return -1;

@@ -107,6 +107,10 @@ struct ssh_params {
   unsigned timeout;             /* seconds; 0 = wait forever */
   unsigned retries;             /* reconnect attempts per request */
   unsigned keepalive;           /* seconds idle before a keepalive; 0 off */
+  bool create;                  /* create=true */
+  int64_t create_size;          /* create-size= */
+  int create_mode;              /* create-mode=, default 0600 */
+  const char *dir;              /* dir=: one export per regular file */
   char *password;               /* password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */
   const char *home;             /* local home directory, or NULL */
@@ -133,6 +137,9 @@ struct ssh_conn {
   bool wait_failed;             /* the last wait timed out or failed */
   bool can_fsync;               /* server has fsync@openssh.com */
   int64_t size;
+  char *path;                   /* remote file; NULL to list dir= */
+  bool in_dir;                  /* path is a file of dir= */
+  bool create;                  /* create the file first (create=) */
   void *kbd;                    /* auth.c: keyboard-interactive state */
   char errbuf[256];
 };
@@ -185,6 +192,10 @@ extern int auth_authenticate (struct ssh_conn *c);
 /* sftp.c */
 extern int sftp_start (struct ssh_conn *c);
 extern void sftp_stop (struct ssh_conn *c);
+extern int sftp_list_dir (struct ssh_conn *c, const char *dir,
+                          int (*fn) (void *opaque, const char *name,
+                                     uint64_t size),
+                          void *opaque);
 extern int sftp_pread (struct ssh_conn *c, void *buf, uint32_t count,
                        uint64_t offset);
 extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,

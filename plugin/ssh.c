@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -56,9 +57,15 @@ struct ssh_params params = {
   .timeout = 60,
   .retries = 3,
   .keepalive = 30,
+  .create_mode = 0600,
 };
 
 static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
+static bool create_set, create_size_set, create_mode_set;
+
+/* create=true: the first connection creates the file, under this lock. */
+static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool created;
 static char *default_user, *home;
 
 static void
@@ -236,6 +243,35 @@ ssh_config (const char *key, const char *value)
     /* PW, - (prompt), +FILE or -FD; the value is never logged. */
     return nbdkit_read_password (value, secret);
   }
+  else if (strcmp (key, "dir") == 0)
+    return set_once (&params.dir, key, value);
+  else if (strcmp (key, "create") == 0) {
+    int r;
+
+    if (twice (&create_set, key) == -1 || (r = nbdkit_parse_bool (value)) == -1)
+      return -1;
+    params.create = r;
+    return 0;
+  }
+  else if (strcmp (key, "create-size") == 0) {
+    if (twice (&create_size_set, key) == -1 ||
+        (params.create_size = nbdkit_parse_size (value)) == -1)
+      return -1;
+    return 0;
+  }
+  else if (strcmp (key, "create-mode") == 0) {
+    if (twice (&create_mode_set, key) == -1)
+      return -1;
+    if (*value == '\0' || strlen (value) > 5 ||
+        value[strspn (value, "01234567")] != '\0' ||
+        strtoul (value, NULL, 8) > 07777) {
+      nbdkit_error ("create-mode=%s: not an octal file mode (e.g. 0600)",
+                    value);
+      return -1;
+    }
+    params.create_mode = strtoul (value, NULL, 8);
+    return 0;
+  }
   else if (strcmp (key, "retries") == 0) {
     unsigned long n;
 
@@ -277,9 +313,29 @@ ssh_config_complete (void)
                   "(e.g. host=server.example.com)");
     return -1;
   }
-  if (params.path == NULL) {
+  if (params.path == NULL && params.dir == NULL) {
     nbdkit_error ("the 'path' parameter is required "
-                  "(the remote file to serve, e.g. path=/srv/disk.img)");
+                  "(the remote file to serve, e.g. path=/srv/disk.img), "
+                  "or 'dir' to serve every file of a remote directory");
+    return -1;
+  }
+  if (params.path != NULL && params.dir != NULL) {
+    nbdkit_error ("'path' and 'dir' cannot be used together");
+    return -1;
+  }
+  if (params.create) {
+    if (params.dir) {
+      nbdkit_error ("create=true works with path=, not with dir=");
+      return -1;
+    }
+    if (!create_size_set) {
+      nbdkit_error ("create=true needs create-size= (the size of the new "
+                    "remote file)");
+      return -1;
+    }
+  }
+  else if (create_size_set || create_mode_set) {
+    nbdkit_error ("create-size and create-mode need create=true");
     return -1;
   }
   if (params.have_host_key && verify_set && !params.verify_remote_host) {
@@ -369,6 +425,12 @@ ssh_get_ready (void)
   "                           interactive auth (PW, -, +FILE, -FD).\n" \
   "timeout=<SECS>             Timeout for connecting and for each wait\n" \
   "                           on the server (default 60; 0 = none).\n" \
+  "dir=<DIR>                  Serve every regular file of a remote\n" \
+  "                           directory, one export per file (instead\n" \
+  "                           of path=).\n" \
+  "create=true                Create (or replace) the remote file.\n" \
+  "create-size=<SIZE>         Its size (required with create=true).\n" \
+  "create-mode=<MODE>         Its permissions (default 0600).\n" \
   "retries=<N>                Reconnect attempts when the connection\n" \
   "                           breaks during a request (default 3).\n" \
   "keepalive=<SECS>           Send SSH keepalives after this long idle\n" \
@@ -387,11 +449,36 @@ ssh_after_fork (void)
   return conn_start_keepalive ();
 }
 
+/* dir=: the export name must name a file directly inside the
+ * directory: no '/', not "." or "..".
+ */
+static char *
+dir_path (const char *name)
+{
+  char *path;
+  size_t len = strlen (params.dir);
+
+  if (*name == '\0' || strchr (name, '/') != NULL ||
+      strcmp (name, ".") == 0 || strcmp (name, "..") == 0 ||
+      strlen (name) > 255) {
+    nbdkit_error ("export name '%s' is not the name of a file in %s "
+                  "(dir= serves the regular files of one directory; list "
+                  "them with nbdinfo --list)", name, params.dir);
+    return NULL;
+  }
+  if (asprintf (&path, "%s%s%s", params.dir,
+                len && params.dir[len-1] == '/' ? "" : "/", name) == -1) {
+    nbdkit_error ("asprintf: %m");
+    return NULL;
+  }
+  return path;
+}
+
 static void *
 ssh_open (int readonly)
 {
   struct ssh_conn *c;
-  int err;
+  int err, r;
 
   c = calloc (1, sizeof *c);
   if (c == NULL) {
@@ -406,7 +493,27 @@ ssh_open (int readonly)
     return NULL;
   }
   c->readonly = readonly;
-  if (conn_establish (c) == -1)
+  if (params.dir) {
+    c->path = dir_path (nbdkit_export_name ());
+    c->in_dir = true;
+  }
+  else
+    c->path = strdup (params.path);
+  if (c->path == NULL) {
+    if (!params.dir)
+      nbdkit_error ("strdup: %m");
+    goto err;
+  }
+
+  /* The first connection creates the file; the others wait for it. */
+  pthread_mutex_lock (&create_lock);
+  c->create = params.create && !created;
+  r = conn_establish (c);
+  if (r == 0 && c->create)
+    created = true;
+  c->create = false;            /* never again, not on reconnect */
+  pthread_mutex_unlock (&create_lock);
+  if (r == -1)
     goto err;
   if (conn_register (c) == -1) {
     conn_close (c);
@@ -415,6 +522,7 @@ ssh_open (int readonly)
   return c;
 
  err:
+  free (c->path);
   pthread_mutex_destroy (&c->lock);
   free (c);
   return NULL;
@@ -430,7 +538,92 @@ ssh_close (void *handle)
   conn_close (c);
   pthread_mutex_unlock (&c->lock);
   pthread_mutex_destroy (&c->lock);
+  free (c->path);
   free (c);
+}
+
+/* dir=: one export per regular file of the directory. */
+static int
+add_export (void *exports, const char *name, uint64_t size)
+{
+  char desc[1024];
+
+  snprintf (desc, sizeof desc, "ssh://%s@%s:%u%s%s%s (%" PRIu64 " bytes)",
+            params.user, params.host, params.port, params.dir,
+            params.dir[strlen (params.dir) - 1] == '/' ? "" : "/", name,
+            size);
+  return nbdkit_add_export (exports, name, desc);
+}
+
+/* The first name in strcmp order, for the default export. */
+static int
+first_name (void *opaque, const char *name, uint64_t size)
+{
+  char **first = opaque;
+
+  if (*first == NULL || strcmp (name, *first) < 0) {
+    free (*first);
+    *first = strdup (name);
+    if (*first == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Connect without opening a file and list dir=. */
+static int
+list_dir (int (*fn) (void *, const char *, uint64_t), void *opaque)
+{
+  struct ssh_conn c = { .path = NULL, .readonly = true };
+  int r;
+
+  if (conn_establish (&c) == -1)
+    return -1;
+  r = sftp_list_dir (&c, params.dir, fn, opaque);
+  conn_close (&c);
+  return r;
+}
+
+static int
+ssh_list_exports (int readonly, int is_tls, struct nbdkit_exports *exports)
+{
+  if (params.dir == NULL)
+    return nbdkit_use_default_export (exports);
+  return list_dir (add_export, exports);
+}
+
+static const char *
+ssh_default_export (int readonly, int is_tls)
+{
+  char *first = NULL;
+  const char *r;
+
+  if (params.dir == NULL)
+    return "";
+  if (list_dir (first_name, &first) == -1)
+    return NULL;
+  if (first == NULL) {
+    nbdkit_error ("remote directory %s has no regular file to serve",
+                  params.dir);
+    return NULL;
+  }
+  r = nbdkit_strdup_intern (first);
+  free (first);
+  return r;
+}
+
+static const char *
+ssh_export_description (void *handle)
+{
+  struct ssh_conn *c = handle;
+  char desc[1024];
+
+  snprintf (desc, sizeof desc, "ssh://%s@%s:%u%s%s", params.user,
+            params.host, params.port, c->path[0] == '/' ? "" : "/",
+            c->path);
+  return nbdkit_strdup_intern (desc);
 }
 
 static int64_t
@@ -570,6 +763,9 @@ static struct nbdkit_plugin plugin = {
   .get_ready          = ssh_get_ready,
   .after_fork         = ssh_after_fork,
   .dump_plugin        = ssh_dump_plugin,
+  .list_exports       = ssh_list_exports,
+  .default_export     = ssh_default_export,
+  .export_description = ssh_export_description,
   .open               = ssh_open,
   .close              = ssh_close,
   .get_size           = ssh_get_size,

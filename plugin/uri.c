@@ -41,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "parsers.h"
 
@@ -193,8 +195,8 @@ static char *
 parse_ipv6 (const struct uri_ctx *c, const char *s, size_t n)
 {
   size_t i, addrlen, zone;
-  bool colon = false;
-  char *addr, *zonestr, *ret;
+  char addrbuf[INET6_ADDRSTRLEN], *zonestr, *ret;
+  struct in6_addr in6;
 
   addrlen = n;
   for (i = 0; i + 2 < n; ++i) {
@@ -207,17 +209,15 @@ parse_ipv6 (const struct uri_ctx *c, const char *s, size_t n)
     uri_error (c, "empty IPv6 address in [...]");
     return NULL;
   }
-  for (i = 0; i < addrlen; ++i) {
-    if (s[i] == ':')
-      colon = true;
-    else if (hexval (s[i]) < 0 && s[i] != '.') {
-      uri_error (c, "[...] must contain an IPv6 address "
-                 "(hex digits, ':' and '.'; zone as %%25)");
-      return NULL;
-    }
-  }
-  if (!colon) {
+  if (addrlen >= sizeof addrbuf) {
     uri_error (c, "[...] must contain an IPv6 address");
+    return NULL;
+  }
+  memcpy (addrbuf, s, addrlen);
+  addrbuf[addrlen] = '\0';
+  if (inet_pton (AF_INET6, addrbuf, &in6) != 1) {
+    uri_error (c, "[...] must contain an IPv6 address "
+               "(with any zone written as %%25)");
     return NULL;
   }
   if (addrlen == n) {
@@ -235,12 +235,10 @@ parse_ipv6 (const struct uri_ctx *c, const char *s, size_t n)
   zonestr = decode (c, s + zone, n - zone, CLASS_ZONE, "IPv6 zone", false);
   if (zonestr == NULL)
     return NULL;
-  addr = strndup (s, addrlen);
-  if (addr == NULL || asprintf (&ret, "%s%%%s", addr, zonestr) == -1) {
+  if (asprintf (&ret, "%s%%%s", addrbuf, zonestr) == -1) {
     uri_error (c, "out of memory");
     ret = NULL;
   }
-  free (addr);
   free (zonestr);
   return ret;
 }
@@ -338,7 +336,7 @@ uri_parse (const char *str, struct ssh_uri *uri, char *err, size_t errlen)
   p = strstr (str, "://");
   if (p != NULL) {
     auth = p + 3;
-    auth_end = auth + strcspn (auth, "/?#");
+    auth_end = auth + strcspn (auth, "/?");
     for (p = auth; p < auth_end; ++p)
       if (*p == '@')
         at = p;
