@@ -224,7 +224,7 @@ auth_agent (struct ssh_conn *c, struct tried *t)
     n++;
     blob_type (id->blob, id->blob_len, type, sizeof type);
     debug ("auth: trying ssh-agent key %s (%s)", comment, type);
-    CALL_INT (c, rc, libssh2_agent_userauth (agent, params.user, id));
+    CALL_INT (c, rc, libssh2_agent_userauth (agent, c->user, id));
     if (rc == 0) {
       debug ("auth: authenticated with ssh-agent key %s", comment);
       ret = 1;
@@ -280,8 +280,8 @@ auth_identity (struct ssh_conn *c, struct tried *t, const char *file,
   key_file_type (file, type, sizeof type);
   debug ("auth: trying identity %s (%s)", file, type);
   CALL_INT (c, rc,
-            libssh2_userauth_publickey_fromfile_ex (c->session, params.user,
-                                                    strlen (params.user),
+            libssh2_userauth_publickey_fromfile_ex (c->session, c->user,
+                                                    strlen (c->user),
                                                     NULL, file,
                                                     params.passphrase));
   if (rc == 0) {
@@ -376,8 +376,8 @@ auth_kbd (struct ssh_conn *c, struct tried *t)
   c->kbd = &k;
   *libssh2_session_abstract (c->session) = c;
   CALL_INT (c, rc,
-            libssh2_userauth_keyboard_interactive_ex (c->session, params.user,
-                                                      strlen (params.user),
+            libssh2_userauth_keyboard_interactive_ex (c->session, c->user,
+                                                      strlen (c->user),
                                                       kbd_callback));
   c->kbd = NULL;
   if (rc == 0) {
@@ -403,8 +403,8 @@ auth_password (struct ssh_conn *c, struct tried *t)
   }
   debug ("auth: trying password");
   CALL_INT (c, rc,
-            libssh2_userauth_password_ex (c->session, params.user,
-                                          strlen (params.user),
+            libssh2_userauth_password_ex (c->session, c->user,
+                                          strlen (c->user),
                                           params.password,
                                           strlen (params.password), NULL));
   if (rc == 0) {
@@ -427,17 +427,17 @@ auth_authenticate (struct ssh_conn *c)
 
   /* Asking for the list tries the "none" method. */
   CALL_PTR (c, methods,
-            libssh2_userauth_list (c->session, params.user,
-                                   strlen (params.user)));
+            libssh2_userauth_list (c->session, c->user,
+                                   strlen (c->user)));
   if (methods == NULL) {
     if (libssh2_userauth_authenticated (c->session)) {
       debug ("auth: server accepted user %s without authentication",
-             params.user);
+             c->user);
       return 0;
     }
     nbdkit_error ("cannot get the authentication methods of %s port %u "
                   "for user %s: %s",
-                  params.host, params.port, params.user, conn_error (c));
+                  c->host, c->port, c->user, conn_error (c));
     return -1;
   }
   /* libssh2 reuses the buffer: keep a copy for the message. */
@@ -446,7 +446,7 @@ auth_authenticate (struct ssh_conn *c)
     nbdkit_error ("strdup: %m");
     return -1;
   }
-  debug ("auth: server %s accepts: %s", params.host, methods);
+  debug ("auth: server %s accepts: %s", c->host, methods);
 
   if (has_method (methods, "publickey")) {
     r = auth_agent (c, &t);
@@ -464,11 +464,11 @@ auth_authenticate (struct ssh_conn *c)
   }
   if (r == -1)
     nbdkit_error ("authentication to %s port %u as %s failed: %s",
-                  params.host, params.port, params.user, conn_error (c));
+                  c->host, c->port, c->user, conn_error (c));
   else
     nbdkit_error ("authentication failed for %s@%s port %u: tried %s; "
                   "the server accepts: %s%s",
-                  params.user, params.host, params.port,
+                  c->user, c->host, c->port,
                   t.len ? t.buf : "nothing", methods,
                   t.rsa_refused ?
                   ". This libssh2 cannot make rsa-sha2 signatures, so "

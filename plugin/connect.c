@@ -211,10 +211,10 @@ tcp_connect (struct ssh_conn *c)
   size_t n = 0;
   int r, one = 1;
 
-  snprintf (portstr, sizeof portstr, "%u", params.port);
-  r = getaddrinfo (params.host, portstr, &hints, &res);
+  snprintf (portstr, sizeof portstr, "%u", c->port);
+  r = getaddrinfo (c->host, portstr, &hints, &res);
   if (r != 0) {
-    nbdkit_error ("cannot resolve host %s: %s", params.host,
+    nbdkit_error ("cannot resolve host %s: %s", c->host,
                   r == EAI_SYSTEM ? strerror (errno) : gai_strerror (r));
     return -1;
   }
@@ -223,7 +223,7 @@ tcp_connect (struct ssh_conn *c)
     if (getnameinfo (ai->ai_addr, ai->ai_addrlen, addr, sizeof addr,
                      NULL, 0, NI_NUMERICHOST) != 0)
       snprintf (addr, sizeof addr, "?");
-    debug ("connecting to %s port %u (%s)", params.host, params.port, addr);
+    debug ("connecting to %s port %u (%s)", c->host, c->port, addr);
     c->sock = connect_one (ai);
     if (c->sock >= 0)
       break;
@@ -237,7 +237,7 @@ tcp_connect (struct ssh_conn *c)
 
   if (c->sock == -1) {
     nbdkit_error ("cannot connect to %s port %u: %s",
-                  params.host, params.port, errs);
+                  c->host, c->port, errs);
     nbdkit_set_error (EIO);
     return -1;
   }
@@ -289,13 +289,22 @@ conn_connect (struct ssh_conn *c)
 {
   int rc;
 
-  if (tcp_connect (c) == -1)
-    return -1;
+  /* A socket may already be given (a hop after the first); the target
+   * behind jump hosts gets the socket of the last hop's forwarder.
+   */
+  if (c->sock == -1) {
+    if (!c->is_jump && params.nr_jumps > 0) {
+      if (jump_open (c) == -1)
+        return -1;
+    }
+    else if (tcp_connect (c) == -1)
+      return -1;
+  }
 
   c->session = libssh2_session_init ();
   if (c->session == NULL) {
     nbdkit_error ("cannot create libssh2 session for %s port %u",
-                  params.host, params.port);
+                  c->host, c->port);
     return -1;
   }
   libssh2_session_set_blocking (c->session, 0);
@@ -312,12 +321,12 @@ conn_connect (struct ssh_conn *c)
   CALL_INT (c, rc, libssh2_session_handshake (c->session, c->sock));
   if (rc != 0) {
     nbdkit_error ("SSH handshake with %s port %u failed: %s",
-                  params.host, params.port, conn_error (c));
+                  c->host, c->port, conn_error (c));
     nbdkit_set_error (EIO);
     return -1;
   }
   debug ("connected to %s port %u: cipher %s, MAC %s, kex %s, host key %s",
-         params.host, params.port,
+         c->host, c->port,
          libssh2_session_methods (c->session, LIBSSH2_METHOD_CRYPT_CS),
          libssh2_session_methods (c->session, LIBSSH2_METHOD_MAC_CS),
          libssh2_session_methods (c->session, LIBSSH2_METHOD_KEX),
@@ -360,6 +369,7 @@ conn_close (struct ssh_conn *c)
     close (c->sock);
     c->sock = -1;
   }
+  jump_close (c);
 }
 
 /* Everything from the TCP connection to the open remote file.  On
@@ -369,6 +379,11 @@ conn_close (struct ssh_conn *c)
 int
 conn_establish (struct ssh_conn *c)
 {
+  if (c->host == NULL) {
+    c->host = params.host;
+    c->port = params.port;
+    c->user = params.user;
+  }
   c->sock = -1;
   c->broken = c->wait_failed = false;
   c->errbuf[0] = '\0';
@@ -400,7 +415,7 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
     sleep (attempt - 2 < 3 ? 1u << (attempt - 2) : 8);
   nbdkit_error ("%s: the connection to %s port %u failed (%s); "
                 "reconnecting (attempt %u of %u)",
-                what, params.host, params.port, reason,
+                what, c->host, c->port, reason,
                 attempt, params.retries);
   if (conn_establish (c) == -1) {
     if (c->errbuf[0] == '\0')
@@ -410,7 +425,7 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
   }
   c->reconnects++;
   nbdkit_debug ("ssh: reconnected to %s port %u (%u reconnects so far)",
-                params.host, params.port, c->reconnects);
+                c->host, c->port, c->reconnects);
   if (c->size != old_size) {
     nbdkit_error ("%s: after reconnecting, remote file %s has %" PRIi64
                   " bytes instead of %" PRIi64 "; serving the old size",
@@ -475,7 +490,7 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
     return;
   r = libssh2_keepalive_send (c->session, &next);
   if (r == 0 || r == LIBSSH2_ERROR_EAGAIN) {
-    debug ("keepalive sent to %s port %u", params.host, params.port);
+    debug ("keepalive sent to %s port %u", c->host, c->port);
     c->last_used = *now;
     return;
   }

@@ -72,12 +72,12 @@ knownhost_key_type (int type)
 
 /* How OpenSSH names this host in known_hosts. */
 static void
-host_label (char *buf, size_t len)
+host_label (struct ssh_conn *c, char *buf, size_t len)
 {
-  if (params.port == 22)
-    snprintf (buf, len, "%s", params.host);
+  if (c->port == 22)
+    snprintf (buf, len, "%s", c->host);
   else
-    snprintf (buf, len, "[%s]:%u", params.host, params.port);
+    snprintf (buf, len, "[%s]:%u", c->host, c->port);
 }
 
 /* Read one known_hosts file line by line, so that a line libssh2
@@ -130,7 +130,7 @@ check_pin (struct ssh_conn *c, const char *keytype, const char *sha256)
     nbdkit_error ("cannot compute the %s fingerprint of the host key of "
                   "%s port %u: %s",
                   params_hash_name (params.host_key.hash),
-                  params.host, params.port, conn_error (c));
+                  c->host, c->port, conn_error (c));
     return -1;
   }
   if (memcmp (hash, params.host_key.digest, params.host_key.len) == 0) {
@@ -146,11 +146,11 @@ check_pin (struct ssh_conn *c, const char *keytype, const char *sha256)
   if (params.host_key.hash == FP_SHA256)
     nbdkit_error ("host key of %s port %u does not match host-key=%s: "
                   "the server offered %s %s; refusing to connect",
-                  params.host, params.port, want, keytype, sha256);
+                  c->host, c->port, want, keytype, sha256);
   else
     nbdkit_error ("host key of %s port %u does not match host-key=%s: "
                   "the server offered %s %s (%s); refusing to connect",
-                  params.host, params.port, want, keytype, sha256, got);
+                  c->host, c->port, want, keytype, sha256, got);
   return -1;
 }
 
@@ -165,7 +165,7 @@ check_known_hosts (struct ssh_conn *c, const char *key, size_t keylen,
   size_t i, n = 0;
   int r;
 
-  host_label (label, sizeof label);
+  host_label (c, label, sizeof label);
   kh = libssh2_knownhost_init (c->session);
   if (kh == NULL) {
     nbdkit_error ("cannot initialise known hosts for %s: %s",
@@ -180,8 +180,8 @@ check_known_hosts (struct ssh_conn *c, const char *key, size_t keylen,
                      entries < 0 ? " (cannot read)" : "");
   }
 
-  r = libssh2_knownhost_checkp (kh, params.host,
-                                params.port == 22 ? -1 : params.port,
+  r = libssh2_knownhost_checkp (kh, c->host,
+                                c->port == 22 ? -1 : c->port,
                                 key, keylen,
                                 LIBSSH2_KNOWNHOST_TYPE_PLAIN |
                                 LIBSSH2_KNOWNHOST_KEYENC_RAW |
@@ -228,14 +228,15 @@ hostkey_verify (struct ssh_conn *c)
   hash = libssh2_hostkey_hash (c->session, LIBSSH2_HOSTKEY_HASH_SHA256);
   if (key == NULL || hash == NULL) {
     nbdkit_error ("cannot get the host key of %s port %u: %s",
-                  params.host, params.port, conn_error (c));
+                  c->host, c->port, conn_error (c));
     return -1;
   }
   keytype = hostkey_type_name (type);
   params_format_fingerprint (FP_SHA256, (const unsigned char *) hash, 32,
                              sha256);
 
-  if (params.have_host_key)
+  /* host-key= pins the target; jump hosts use known_hosts. */
+  if (params.have_host_key && !c->is_jump)
     return check_pin (c, keytype, sha256);
   if (!params.verify_remote_host) {
     debug ("not verifying host key %s %s (verify-remote-host=false)",

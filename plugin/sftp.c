@@ -1008,7 +1008,7 @@ create_file (struct ssh_conn *c)
   if (open_handle (c, c->path, FXF_WRITE | FXF_CREAT | FXF_TRUNC,
                    params.create_mode, handle, &hlen, &err) == -1) {
     nbdkit_error ("cannot create remote file %s on %s: %s",
-                  c->path, params.host, c->errbuf);
+                  c->path, c->host, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
@@ -1057,7 +1057,7 @@ sftp_open_file (struct ssh_conn *c)
   if (c->in_dir) {
     if (stat_attrs (c, c->path, &flags, &size, &perms, &err) == -1) {
       nbdkit_error ("cannot open remote file %s on %s: %s",
-                    c->path, params.host, c->errbuf);
+                    c->path, c->host, c->errbuf);
       nbdkit_set_error (err);
       return -1;
     }
@@ -1072,7 +1072,7 @@ sftp_open_file (struct ssh_conn *c)
   if (open_handle (c, c->path, FXF_READ | (c->readonly ? 0 : FXF_WRITE),
                    -1, s->handle, &s->handle_len, &err) == -1) {
     nbdkit_error ("cannot open remote file %s on %s for %s: %s",
-                  c->path, params.host,
+                  c->path, c->host,
                   c->readonly ? "reading" : "reading and writing",
                   c->errbuf);
     nbdkit_set_error (err);
@@ -1112,7 +1112,7 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
 
   if (open_handle (c, dir, -1, -1, handle, &hlen, &err) == -1) {
     nbdkit_error ("cannot list remote directory %s on %s: %s",
-                  dir, params.host, c->errbuf);
+                  dir, c->host, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
@@ -1208,7 +1208,7 @@ sftp_start (struct ssh_conn *c)
                                      SFTP_WINDOW, SFTP_PACKET, NULL, 0));
   if (s->channel == NULL) {
     nbdkit_error ("cannot open an SSH channel to %s port %u: %s",
-                  params.host, params.port, conn_error (c));
+                  c->host, c->port, conn_error (c));
     return -1;
   }
   CALL_INT (c, rc, libssh2_channel_process_startup (s->channel, "subsystem",
@@ -1218,7 +1218,7 @@ sftp_start (struct ssh_conn *c)
   if (rc != 0) {
     nbdkit_error ("cannot start the sftp subsystem on %s port %u (is it "
                   "enabled in sshd_config?): %s",
-                  params.host, params.port, conn_error (c));
+                  c->host, c->port, conn_error (c));
     return -1;
   }
   CALL_INT (c, rc, libssh2_channel_handle_extended_data2
@@ -1226,12 +1226,12 @@ sftp_start (struct ssh_conn *c)
 
   if (sftp_handshake (c) == -1) {
     nbdkit_error ("SFTP handshake with %s port %u failed: %s",
-                  params.host, params.port, c->errbuf);
+                  c->host, c->port, c->errbuf);
     return -1;
   }
   if (sftp_limits (c) == -1) {
     nbdkit_error ("SFTP limits request to %s port %u failed: %s",
-                  params.host, params.port, c->errbuf);
+                  c->host, c->port, c->errbuf);
     return -1;
   }
   if (c->path == NULL)          /* dir= listing: no file */
@@ -1310,7 +1310,7 @@ check_usable (struct ssh_conn *c, const char *what)
 {
   if (c->broken) {
     nbdkit_error ("%s: the connection to %s port %u failed earlier "
-                  "(%s)", what, params.host, params.port,
+                  "(%s)", what, c->host, c->port,
                   c->errbuf[0] ? c->errbuf : "broken");
     nbdkit_set_error (EIO);
     return -1;

@@ -91,6 +91,13 @@ extern void params_base64_encode (const unsigned char *in, size_t inlen,
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
+/* A jump host (jump=[user@]host[:port]). */
+struct jump_spec {
+  char *user;                   /* NULL: the local user */
+  char *host;
+  uint16_t port;
+};
+
 /* ssh.c: the parsed parameters, set once before any connection. */
 struct ssh_params {
   const char *host;
@@ -111,6 +118,9 @@ struct ssh_params {
   int64_t create_size;          /* create-size= */
   int create_mode;              /* create-mode=, default 0600 */
   const char *dir;              /* dir=: one export per regular file */
+  struct jump_spec *jumps;      /* jump=, in order */
+  size_t nr_jumps;
+  const char *local_user;       /* the local user name */
   char *password;               /* password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */
   const char *home;             /* local home directory, or NULL */
@@ -126,6 +136,12 @@ extern int ssh_debug_log;
 
 /* One SSH connection (session + SFTP + open file) per NBD connection. */
 struct ssh_conn {
+  /* Where this connection goes: the target, or one jump host. */
+  const char *host;
+  uint16_t port;
+  const char *user;
+  bool is_jump;                 /* a jump host: no pinning, no SFTP */
+  struct jump_chain *jumps;     /* jump.c: hops to the target */
   pthread_mutex_t lock;         /* a request or the keepalive thread */
   struct timespec last_used;    /* CLOCK_MONOTONIC, for keepalives */
   unsigned reconnects;
@@ -185,6 +201,10 @@ extern void conn_stop_keepalive (void);
 /* hostkey.c */
 extern int hostkey_verify (struct ssh_conn *c);
 extern const char *hostkey_type_name (int type);
+
+/* jump.c */
+extern int jump_open (struct ssh_conn *c);
+extern void jump_close (struct ssh_conn *c);
 
 /* auth.c */
 extern int auth_authenticate (struct ssh_conn *c);

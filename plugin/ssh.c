@@ -105,6 +105,11 @@ ssh_unload (void)
   free_list (params.identities, params.nr_identities);
   free (default_user);
   free (home);
+  for (size_t i = 0; i < params.nr_jumps; ++i) {
+    free (params.jumps[i].user);
+    free (params.jumps[i].host);
+  }
+  free (params.jumps);
   wipe_secret (&params.password);
   wipe_secret (&params.passphrase);
   libssh2_exit ();
@@ -181,6 +186,67 @@ twice (bool *seen, const char *key)
   return 0;
 }
 
+/* jump=[user@]host[:port], host may be [IPv6]. */
+static int
+add_jump (const char *value)
+{
+  struct jump_spec j = { .port = 22 }, *l;
+  const char *at = strrchr (value, '@'), *h = at ? at + 1 : value;
+  const char *colon = NULL, *end;
+  unsigned long port;
+
+  if (at == value) {
+    nbdkit_error ("jump=%s: empty user name", value);
+    return -1;
+  }
+  if (*h == '[') {
+    end = strchr (h, ']');
+    if (end == NULL || end == h + 1 || (end[1] != '\0' && end[1] != ':')) {
+      nbdkit_error ("jump=%s: bad [IPv6] address", value);
+      return -1;
+    }
+    if (end[1] == ':')
+      colon = end + 1;
+    j.host = strndup (h + 1, end - h - 1);
+  }
+  else {
+    colon = strchr (h, ':');
+    if (colon && strchr (colon + 1, ':')) {
+      nbdkit_error ("jump=%s: put an IPv6 address in brackets, "
+                    "e.g. [::1]:22", value);
+      return -1;
+    }
+    j.host = strndup (h, colon ? (size_t) (colon - h) : strlen (h));
+  }
+  if (j.host == NULL || *j.host == '\0') {
+    nbdkit_error ("jump=%s: no host name", value);
+    free (j.host);
+    return -1;
+  }
+  if (colon) {
+    if (parse_decimal ("jump port", colon + 1, 1, 65535, &port) == -1) {
+      free (j.host);
+      return -1;
+    }
+    j.port = port;
+  }
+  if (at && (j.user = strndup (value, at - value)) == NULL) {
+    nbdkit_error ("strndup: %m");
+    free (j.host);
+    return -1;
+  }
+  l = realloc (params.jumps, (params.nr_jumps + 1) * sizeof *l);
+  if (l == NULL) {
+    nbdkit_error ("realloc: %m");
+    free (j.host);
+    free (j.user);
+    return -1;
+  }
+  params.jumps = l;
+  params.jumps[params.nr_jumps++] = j;
+  return 0;
+}
+
 static int
 ssh_config (const char *key, const char *value)
 {
@@ -243,6 +309,8 @@ ssh_config (const char *key, const char *value)
     /* PW, - (prompt), +FILE or -FD; the value is never logged. */
     return nbdkit_read_password (value, secret);
   }
+  else if (strcmp (key, "jump") == 0)
+    return add_jump (value);
   else if (strcmp (key, "dir") == 0)
     return set_once (&params.dir, key, value);
   else if (strcmp (key, "create") == 0) {
@@ -344,7 +412,7 @@ ssh_config_complete (void)
     return -1;
   }
 
-  if (params.user == NULL) {
+  {
     struct passwd *pw = getpwuid (geteuid ());
     const char *name = pw ? pw->pw_name : getenv ("USER");
 
@@ -357,7 +425,9 @@ ssh_config_complete (void)
       nbdkit_error ("strdup: %m");
       return -1;
     }
-    params.user = default_user;
+    params.local_user = default_user;
+    if (params.user == NULL)
+      params.user = default_user;
   }
 
   {
@@ -425,6 +495,8 @@ ssh_get_ready (void)
   "                           interactive auth (PW, -, +FILE, -FD).\n" \
   "timeout=<SECS>             Timeout for connecting and for each wait\n" \
   "                           on the server (default 60; 0 = none).\n" \
+  "jump=[USER@]HOST[:PORT]    Connect through this jump host (may\n" \
+  "                           repeat for a chain, like ssh -J).\n" \
   "dir=<DIR>                  Serve every regular file of a remote\n" \
   "                           directory, one export per file (instead\n" \
   "                           of path=).\n" \
