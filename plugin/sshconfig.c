@@ -688,7 +688,8 @@ process_line (struct reader *r, const struct where *w, int depth,
 
   switch (kw) {
   case KW_HOST: {
-    bool matched = false, negated = false;
+    const char *matched = NULL;
+    bool negated = false;
 
     for (v = 0; v < argc; ++v) {
       int m = match_one (r->host, argv[v], strlen (argv[v]));
@@ -698,11 +699,13 @@ process_line (struct reader *r, const struct where *w, int depth,
              "for %s", w->file, w->line, argv[v]);
         break;
       }
-      if (m == 1)
-        matched = true;
+      if (m == 1 && matched == NULL)
+        matched = argv[v];
     }
     b->in_match = false;
-    b->active = matched && !negated;
+    b->active = matched != NULL && !negated;
+    if (b->active)
+      dbg (r, "%s:%u: applying options for %s", w->file, w->line, matched);
     return 0;
   }
 
@@ -900,10 +903,8 @@ read_line (FILE *fp, char *buf)
     any = true;
     if (c == '\n')
       break;
-    if (n >= SSHCONFIG_MAX_LINE) {
-      /* Skip the rest so that the caller could go on (it does not). */
+    if (n >= SSHCONFIG_MAX_LINE)
       return -2;
-    }
     if (c == '\0')
       nul = true;
     buf[n++] = (char) c;
