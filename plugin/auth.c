@@ -80,19 +80,6 @@ tried_add (struct tried *t, const char *fs, ...)
   va_end (args);
 }
 
-static bool
-has_method (const char *methods, const char *name)
-{
-  size_t len = strlen (name);
-  const char *p;
-
-  for (p = methods; (p = strstr (p, name)) != NULL; p += len) {
-    if ((p == methods || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
-      return true;
-  }
-  return false;
-}
-
 /* The key type in an SSH public key blob ("ssh-rsa", ...). */
 static void
 blob_type (const unsigned char *blob, size_t len, char *out, size_t outlen)
@@ -448,14 +435,14 @@ auth_authenticate (struct ssh_conn *c)
   }
   debug ("auth: server %s accepts: %s", c->host, methods);
 
-  if (has_method (methods, "publickey")) {
+  if (list_has (methods, "publickey")) {
     r = auth_agent (c, &t);
     if (r == 0)
       r = auth_identities (c, &t);
   }
-  if (r == 0 && has_method (methods, "keyboard-interactive"))
+  if (r == 0 && list_has (methods, "keyboard-interactive"))
     r = auth_kbd (c, &t);
-  if (r == 0 && has_method (methods, "password"))
+  if (r == 0 && list_has (methods, "password"))
     r = auth_password (c, &t);
 
   if (r == 1) {

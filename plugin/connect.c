@@ -246,6 +246,19 @@ tcp_connect (struct ssh_conn *c)
   return 0;
 }
 
+/* Is name an element of the comma-separated list? */
+bool
+list_has (const char *list, const char *name)
+{
+  size_t len = strlen (name);
+  const char *p;
+
+  for (p = list; (p = strstr (p, name)) != NULL; p += len)
+    if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
+      return true;
+  return false;
+}
+
 /* Set an algorithm preference, keeping only the names this libssh2
  * supports: libssh2 1.10 strips unknown names itself with an
  * overlapping memcpy, and a newer library offers more.  A failure
@@ -267,7 +280,12 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
     return;
   }
   for (p = wanted; *p; p += len + (p[len] == ',')) {
+    char name[128];
+
     len = strcspn (p, ",");
+    snprintf (name, sizeof name, "%.*s", (int) len, p);
+    if (list_has (list, name))
+      continue;                 /* given twice */
     for (i = 0; i < nr; ++i) {
       if (strlen (algs[i]) == len && strncmp (algs[i], p, len) == 0 &&
           n + len + 2 < sizeof list) {
@@ -312,7 +330,15 @@ conn_connect (struct ssh_conn *c)
   if (params.keepalive > 0)
     libssh2_keepalive_config (c->session, 1, params.keepalive);
 
-  set_prefs (c, LIBSSH2_METHOD_HOSTKEY, prefs_hostkey);
+  {
+    /* Key types known_hosts holds for this host first, then ours. */
+    char known[512], hostkeys[1024];
+
+    hostkey_known_algorithms (c, known, sizeof known);
+    snprintf (hostkeys, sizeof hostkeys, "%s%s%s",
+              known, *known ? "," : "", prefs_hostkey);
+    set_prefs (c, LIBSSH2_METHOD_HOSTKEY, hostkeys);
+  }
   set_prefs (c, LIBSSH2_METHOD_CRYPT_CS, prefs_crypt);
   set_prefs (c, LIBSSH2_METHOD_CRYPT_SC, prefs_crypt);
   set_prefs (c, LIBSSH2_METHOD_MAC_CS, prefs_mac);

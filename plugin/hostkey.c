@@ -41,6 +41,7 @@
 #include <errno.h>
 
 #include "ssh-plugin.h"
+#include "parsers.h"
 
 const char *
 hostkey_type_name (int type)
@@ -56,20 +57,6 @@ hostkey_type_name (int type)
   return "unknown";
 }
 
-static int
-knownhost_key_type (int type)
-{
-  switch (type) {
-  case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
-  case LIBSSH2_HOSTKEY_TYPE_DSS: return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
-  case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
-  case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
-  case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
-  case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
-  }
-  return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
-}
-
 /* How OpenSSH names this host in known_hosts. */
 static void
 host_label (struct ssh_conn *c, char *buf, size_t len)
@@ -78,45 +65,6 @@ host_label (struct ssh_conn *c, char *buf, size_t len)
     snprintf (buf, len, "%s", c->host);
   else
     snprintf (buf, len, "[%s]:%u", c->host, c->port);
-}
-
-/* Read one known_hosts file line by line, so that a line libssh2
- * cannot parse does not hide the lines after it.  Returns the number
- * of entries loaded, or -1 if the file cannot be read.
- */
-static int
-load_known_hosts (LIBSSH2_KNOWNHOSTS *kh, const char *file)
-{
-  FILE *fp;
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  int lineno = 0, n = 0;
-
-  fp = fopen (file, "r");
-  if (fp == NULL) {
-    debug ("known_hosts %s: %m (skipped)", file);
-    return -1;
-  }
-  while ((len = getline (&line, &cap, fp)) != -1) {
-    const char *p = line;
-
-    lineno++;
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (*p == '#' || *p == '\n' || *p == '\0')
-      continue;
-    if (libssh2_knownhost_readline (kh, p, strlen (p),
-                                    LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0)
-      n++;
-    else
-      debug ("known_hosts %s:%d: cannot parse this line (ignored)",
-             file, lineno);
-  }
-  free (line);
-  fclose (fp);
-  debug ("known_hosts %s: %d entries", file, n);
-  return n;
 }
 
 static int
@@ -154,65 +102,167 @@ check_pin (struct ssh_conn *c, const char *keytype, const char *sha256)
   return -1;
 }
 
+/* What the known_hosts files say about this host. */
+struct kh_scan {
+  bool match;                   /* a line has the server's key */
+  bool revoked;                 /* an @revoked line has it */
+  bool mismatch;                /* a line has another key of that type */
+  char where[512];              /* file:line of the deciding line */
+  char types[256];              /* key types known for the host */
+  char files[1024];             /* the files read, for messages */
+};
+
+static void
+add_type (struct kh_scan *k, const char *type)
+{
+  size_t n = strlen (k->types), len = strlen (type);
+
+  if (list_has (k->types, type))
+    return;
+  if (n + len + 2 < sizeof k->types)
+    snprintf (k->types + n, sizeof k->types - n, "%s%s", n ? "," : "", type);
+}
+
+/* Read every known_hosts file line by line (a line that cannot be
+ * parsed is skipped with a debug message and hides nothing), looking
+ * for this host.  keytype NULL: only collect the key types known.
+ */
+static void
+scan_known_hosts (struct ssh_conn *c, const char *keytype,
+                  const unsigned char *key, size_t keylen,
+                  struct kh_scan *k)
+{
+  size_t i, nf = 0;
+
+  memset (k, 0, sizeof *k);
+  for (i = 0; i < params.nr_known_hosts; ++i) {
+    const char *file = params.known_hosts[i];
+    FILE *fp = fopen (file, "r");
+    char *line = NULL, err[256];
+    size_t cap = 0;
+    int lineno = 0;
+
+    if (nf < sizeof k->files)
+      nf += snprintf (k->files + nf, sizeof k->files - nf, "%s%s%s",
+                      i ? ", " : "", file, fp ? "" : " (cannot read)");
+    if (fp == NULL) {
+      debug ("known_hosts %s: %m (skipped)", file);
+      continue;
+    }
+    while (getline (&line, &cap, fp) != -1) {
+      struct kh_entry e;
+      int r;
+
+      lineno++;
+      r = knownhosts_parse_line (line, &e, err, sizeof err);
+      if (r == -1)
+        debug ("known_hosts %s:%d: %s (line ignored)", file, lineno, err);
+      if (r != 1)
+        continue;
+      if (knownhosts_match_host (e.hosts, c->host, c->port)) {
+        bool same = keytype && e.keylen == keylen &&
+          memcmp (e.key, key, keylen) == 0;
+
+        switch (e.marker) {
+        case KH_CERT_AUTHORITY:
+          debug ("known_hosts %s:%d: @cert-authority is not supported "
+                 "(line ignored)", file, lineno);
+          break;
+        case KH_REVOKED:
+          if (same && !k->revoked) {
+            k->revoked = true;
+            snprintf (k->where, sizeof k->where, "%s:%d", file, lineno);
+          }
+          break;
+        case KH_NONE:
+          add_type (k, e.keytype);
+          if (same)
+            k->match = true;
+          else if (keytype && strcmp (e.keytype, keytype) == 0 &&
+                   !k->mismatch && !k->match) {
+            k->mismatch = true;
+            snprintf (k->where, sizeof k->where, "%s:%d", file, lineno);
+          }
+          break;
+        }
+      }
+      knownhosts_free_entry (&e);
+    }
+    free (line);
+    fclose (fp);
+  }
+}
+
+/* The host key algorithms to ask for first: those of the keys that
+ * known_hosts holds for this host, as OpenSSH does, so that a host
+ * known only by its ECDSA key is not refused for offering Ed25519.
+ */
+void
+hostkey_known_algorithms (struct ssh_conn *c, char *out, size_t len)
+{
+  struct kh_scan k;
+  const char *p;
+  size_t n = 0;
+
+  *out = '\0';
+  if ((params.have_host_key && !c->is_jump) || !params.verify_remote_host)
+    return;
+  scan_known_hosts (c, NULL, NULL, 0, &k);
+  for (p = k.types; *p; ) {
+    size_t tl = strcspn (p, ",");
+    const char *algs = NULL;
+    char type[64];
+
+    snprintf (type, sizeof type, "%.*s", (int) tl, p);
+    if (strcmp (type, "ssh-rsa") == 0)
+      algs = "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+    else
+      algs = type;
+    if (n + strlen (algs) + 2 < len)
+      n += snprintf (out + n, len - n, "%s%s", n ? "," : "", algs);
+    p += tl + (p[tl] == ',');
+  }
+  if (*out)
+    debug ("known_hosts has %s keys for %s: asking for those first",
+           k.types, c->host);
+}
+
 static int
 check_known_hosts (struct ssh_conn *c, const char *key, size_t keylen,
-                   int type, const char *keytype, const char *sha256)
+                   const char *keytype, const char *sha256)
 {
-  LIBSSH2_KNOWNHOSTS *kh;
-  struct libssh2_knownhost *found = NULL;
+  struct kh_scan k;
   char label[1100];
-  char files[1024] = "";
-  size_t i, n = 0;
-  int r;
 
   host_label (c, label, sizeof label);
-  kh = libssh2_knownhost_init (c->session);
-  if (kh == NULL) {
-    nbdkit_error ("cannot initialise known hosts for %s: %s",
-                  label, conn_error (c));
+  scan_known_hosts (c, keytype, (const unsigned char *) key, keylen, &k);
+
+  if (k.revoked) {
+    nbdkit_error ("host key of %s (%s %s) is REVOKED (@revoked in %s); "
+                  "refusing to connect", label, keytype, sha256, k.where);
     return -1;
   }
-  for (i = 0; i < params.nr_known_hosts; ++i) {
-    int entries = load_known_hosts (kh, params.known_hosts[i]);
-    if (n < sizeof files)
-      n += snprintf (files + n, sizeof files - n, "%s%s%s",
-                     i ? ", " : "", params.known_hosts[i],
-                     entries < 0 ? " (cannot read)" : "");
-  }
-
-  r = libssh2_knownhost_checkp (kh, c->host,
-                                c->port == 22 ? -1 : c->port,
-                                key, keylen,
-                                LIBSSH2_KNOWNHOST_TYPE_PLAIN |
-                                LIBSSH2_KNOWNHOST_KEYENC_RAW |
-                                knownhost_key_type (type),
-                                &found);
-  libssh2_knownhost_free (kh);
-
-  switch (r) {
-  case LIBSSH2_KNOWNHOST_CHECK_MATCH:
-    debug ("host key %s %s of %s found in known_hosts",
-           keytype, sha256, label);
+  if (k.match) {
+    debug ("host key %s %s of %s found in known_hosts", keytype, sha256,
+           label);
     return 0;
-  case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+  }
+  if (k.mismatch) {
     nbdkit_error ("host key MISMATCH for %s: the server offered %s %s, "
-                  "which is not the key recorded in known_hosts (%s). "
+                  "which is not the key recorded in %s (known_hosts: %s). "
                   "Someone could be eavesdropping (man-in-the-middle), or "
                   "the host key has changed; refusing to connect",
-                  label, keytype, sha256, files);
-    return -1;
-  case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-    nbdkit_error ("host key of %s is not in known_hosts (%s): the server "
-                  "offered %s %s; add it to known_hosts (e.g. with "
-                  "ssh-keyscan, after checking the fingerprint) or pin "
-                  "it with host-key=%s",
-                  label, files, keytype, sha256, sha256);
-    return -1;
-  default:
-    nbdkit_error ("cannot check the host key of %s against known_hosts: %s",
-                  label, conn_error (c));
+                  label, keytype, sha256, k.where, k.files);
     return -1;
   }
+  nbdkit_error ("host key of %s is not in known_hosts (%s): the server "
+                "offered %s %s%s%s; add it to known_hosts (e.g. with "
+                "ssh-keyscan, after checking the fingerprint) or pin it "
+                "with host-key=%s",
+                label, k.files, keytype, sha256,
+                k.types[0] ? ", known_hosts only has keys of type " : "",
+                k.types, sha256);
+  return -1;
 }
 
 int
@@ -243,5 +293,5 @@ hostkey_verify (struct ssh_conn *c)
            keytype, sha256);
     return 0;
   }
-  return check_known_hosts (c, key, keylen, type, keytype, sha256);
+  return check_known_hosts (c, key, keylen, keytype, sha256);
 }

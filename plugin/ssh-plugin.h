@@ -162,6 +162,7 @@ struct ssh_conn {
 
 /* connect.c */
 extern int conn_connect (struct ssh_conn *c);
+extern bool list_has (const char *list, const char *name);
 extern int conn_wait (struct ssh_conn *c);
 extern const char *conn_error (struct ssh_conn *c);
 extern void conn_close (struct ssh_conn *c);
@@ -201,6 +202,8 @@ extern void conn_stop_keepalive (void);
 /* hostkey.c */
 extern int hostkey_verify (struct ssh_conn *c);
 extern const char *hostkey_type_name (int type);
+extern void hostkey_known_algorithms (struct ssh_conn *c, char *out,
+                                      size_t len);
 
 /* jump.c */
 extern int jump_open (struct ssh_conn *c);
