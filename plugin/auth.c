@@ -436,7 +436,10 @@ auth_authenticate (struct ssh_conn *c)
   debug ("auth: server %s accepts: %s", c->host, methods);
 
   if (list_has (methods, "publickey")) {
-    r = auth_agent (c, &t);
+    if (params.identities_only)
+      tried_add (&t, "ssh-agent: not used (IdentitiesOnly yes)");
+    else
+      r = auth_agent (c, &t);
     if (r == 0)
       r = auth_identities (c, &t);
   }

@@ -121,6 +121,7 @@ struct ssh_params {
   struct jump_spec *jumps;      /* jump=, in order */
   size_t nr_jumps;
   const char *local_user;       /* the local user name */
+  bool identities_only;         /* IdentitiesOnly: skip the agent */
   char *password;               /* password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */
   const char *home;             /* local home directory, or NULL */

@@ -47,6 +47,7 @@
 #include <openssl/opensslv.h>
 
 #include "ssh-plugin.h"
+#include "parsers.h"
 
 /* -D ssh.log=1 */
 NBDKIT_DLL_PUBLIC int ssh_debug_log = 0;
@@ -66,6 +67,52 @@ static bool create_set, create_size_set, create_mode_set;
 /* create=true: the first connection creates the file, under this lock. */
 static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool created;
+
+/* ---- uri= and ssh_config ---- */
+
+static const char *uri_param;           /* uri= as given */
+static struct ssh_uri uri;              /* parsed, owned */
+static const char *config_file;         /* config=; NULL = default */
+static bool config_set;
+static struct ssh_host_config sshcfg;   /* what applies to host */
+static char **owned;                    /* strings to free at unload */
+static size_t nr_owned;
+
+/* Keep a malloc'd string until unload; returns it (NULL on error). */
+static char *
+own (char *s)
+{
+  char **l;
+
+  if (s == NULL) {
+    nbdkit_error ("out of memory");
+    return NULL;
+  }
+  l = realloc (owned, (nr_owned + 1) * sizeof *l);
+  if (l == NULL) {
+    nbdkit_error ("realloc: %m");
+    free (s);
+    return NULL;
+  }
+  owned = l;
+  owned[nr_owned++] = s;
+  return s;
+}
+
+static void
+free_owned (void)
+{
+  size_t i;
+
+  for (i = 0; i < nr_owned; ++i)
+    free (owned[i]);
+  free (owned);
+  owned = NULL;
+  nr_owned = 0;
+  uri_free (&uri);
+  sshconfig_free (&sshcfg);
+}
+
 static char *default_user, *home;
 
 static void
@@ -105,6 +152,7 @@ ssh_unload (void)
   free_list (params.identities, params.nr_identities);
   free (default_user);
   free (home);
+  free_owned ();
   for (size_t i = 0; i < params.nr_jumps; ++i) {
     free (params.jumps[i].user);
     free (params.jumps[i].host);
@@ -309,6 +357,18 @@ ssh_config (const char *key, const char *value)
     /* PW, - (prompt), +FILE or -FD; the value is never logged. */
     return nbdkit_read_password (value, secret);
   }
+  else if (strcmp (key, "uri") == 0)
+    return set_once (&uri_param, key, value);
+  else if (strcmp (key, "config") == 0) {
+    if (twice (&config_set, key) == -1)
+      return -1;
+    if (*value == '\0') {
+      config_file = "";
+      return 0;
+    }
+    config_file = own (nbdkit_absolute_path (value));
+    return config_file ? 0 : -1;
+  }
   else if (strcmp (key, "jump") == 0)
     return add_jump (value);
   else if (strcmp (key, "dir") == 0)
@@ -373,9 +433,270 @@ ssh_config (const char *key, const char *value)
   }
 }
 
+/* The local user name and home directory, for defaults. */
+static int
+resolve_home_and_user (void)
+{
+  {
+    struct passwd *pw = getpwuid (geteuid ());
+    const char *name = pw ? pw->pw_name : getenv ("USER");
+
+    if (name == NULL) {
+      nbdkit_error ("cannot find the local user name: give user=");
+      return -1;
+    }
+    default_user = strdup (name);
+    if (default_user == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+    params.local_user = default_user;
+  }
+
+  {
+    const char *h = getenv ("HOME");
+    struct passwd *pw;
+
+    if ((h == NULL || *h == '\0') && (pw = getpwuid (geteuid ())) != NULL)
+      h = pw->pw_dir;
+    if (h != NULL && (home = strdup (h)) == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+    params.home = home;
+  }
+
+  return 0;
+}
+
+/* uri=ssh://[user@]host[:port]/path[?host_key_check=...] */
+static int
+apply_uri (void)
+{
+  char err[512];
+  const char *hkc;
+
+  if (params.host || params.path || params.user || port_set ||
+      params.dir) {
+    nbdkit_error ("uri= cannot be combined with host=, path=, port=, "
+                  "user= or dir=: the URI gives them");
+    return -1;
+  }
+  if (uri_parse (uri_param, &uri, err, sizeof err) == -1) {
+    nbdkit_error ("%s", err);
+    return -1;
+  }
+  params.host = uri.host;
+  params.path = uri.path;
+  if (uri.user)
+    params.user = uri.user;
+  if (uri.port > 0) {
+    params.port = uri.port;
+    port_set = true;
+  }
+  hkc = uri.host_key_check;
+  if (hkc == NULL || strcmp (hkc, "yes") == 0 ||
+      strcmp (hkc, "known_hosts") == 0)
+    return 0;
+  if (strcmp (hkc, "no") == 0) {
+    if (verify_set && params.verify_remote_host) {
+      nbdkit_error ("uri= says host_key_check=no but "
+                    "verify-remote-host=true was given");
+      return -1;
+    }
+    params.verify_remote_host = false;
+    verify_set = true;
+    return 0;
+  }
+  if (params.have_host_key) {
+    nbdkit_error ("uri= has host_key_check=%s and host-key= was given too",
+                  hkc);
+    return -1;
+  }
+  if (params_parse_fingerprint (hkc, &params.host_key, err,
+                                sizeof err) == -1) {
+    nbdkit_error ("uri= host_key_check: %s", err);
+    return -1;
+  }
+  params.have_host_key = true;
+  return 0;
+}
+
+static void
+config_debug (const char *msg)
+{
+  debug ("ssh_config: %s", msg);
+}
+
+/* Expand ~ and %tokens in a value from ssh_config and keep it. */
+static char *
+expand (const char *value, const char *file_kind)
+{
+  char err[256], *r;
+
+  r = sshconfig_expand (value, params.home, params.local_user, params.host,
+                        params.user, params.port, err, sizeof err);
+  if (r == NULL) {
+    nbdkit_error ("ssh_config %s '%s': %s", file_kind, value, err);
+    return NULL;
+  }
+  return own (r);
+}
+
+/* Add expanded files from ssh_config to a list ("none" skipped). */
+static int
+add_config_files (char ***list, size_t *n, char **files, size_t nr,
+                  const char *kind)
+{
+  size_t i;
+
+  for (i = 0; i < nr; ++i) {
+    char *f;
+
+    if (strcmp (files[i], "none") == 0)
+      continue;
+    f = expand (files[i], kind);
+    if (f == NULL || append_path (list, n, f, kind) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* Read ssh_config (config=, default ~/.ssh/config then
+ * /etc/ssh/ssh_config) for the host, and apply what the command line
+ * did not set.  The first value found wins, as in OpenSSH.
+ */
+static int
+apply_ssh_config (bool *identities_given, bool *known_hosts_given)
+{
+  char err[512];
+  char *user_file = NULL;
+  const char *alias = params.host;
+
+  sshconfig_init (&sshcfg);
+  if (config_set && *config_file == '\0') {
+    debug ("config= is empty: not reading any ssh_config");
+    return 0;
+  }
+  if (config_set) {
+    if (sshconfig_read (config_file, alias, params.home, false, &sshcfg,
+                        config_debug, err, sizeof err) == -1) {
+      nbdkit_error ("config=%s: %s", config_file, err);
+      return -1;
+    }
+  }
+  else {
+    if (params.home) {
+      if (asprintf (&user_file, "%s/.ssh/config", params.home) == -1) {
+        nbdkit_error ("asprintf: %m");
+        return -1;
+      }
+      if (sshconfig_read (user_file, alias, params.home, true, &sshcfg,
+                          config_debug, err, sizeof err) == -1) {
+        nbdkit_error ("%s", err);
+        free (user_file);
+        return -1;
+      }
+      free (user_file);
+    }
+    if (sshconfig_read ("/etc/ssh/ssh_config", alias, NULL, true, &sshcfg,
+                        config_debug, err, sizeof err) == -1) {
+      nbdkit_error ("%s", err);
+      return -1;
+    }
+  }
+
+  if (sshcfg.proxy_command) {
+    nbdkit_error ("ssh_config gives ProxyCommand for %s, which this plugin "
+                  "does not run; use ProxyJump or jump= instead", alias);
+    return -1;
+  }
+  if (sshcfg.hostname) {
+    char *h = expand (sshcfg.hostname, "HostName");
+
+    if (h == NULL)
+      return -1;
+    debug ("ssh_config: %s is HostName %s", alias, h);
+    params.host = h;
+  }
+  if (sshcfg.port > 0 && !port_set)
+    params.port = sshcfg.port;
+  if (sshcfg.user && !params.user)
+    params.user = sshcfg.user;
+  if (!params.user)
+    params.user = params.local_user;      /* for %r below */
+  if (!*identities_given && sshcfg.nr_identity_files > 0) {
+    if (add_config_files (&params.identities, &params.nr_identities,
+                          sshcfg.identity_files, sshcfg.nr_identity_files,
+                          "IdentityFile") == -1)
+      return -1;
+    *identities_given = true;
+  }
+  if (sshcfg.identities_only == 1)
+    params.identities_only = true;
+  if (!*known_hosts_given &&
+      (sshcfg.nr_user_known_hosts > 0 || sshcfg.nr_global_known_hosts > 0)) {
+    if (add_config_files (&params.known_hosts, &params.nr_known_hosts,
+                          sshcfg.user_known_hosts,
+                          sshcfg.nr_user_known_hosts,
+                          "UserKnownHostsFile") == -1 ||
+        add_config_files (&params.known_hosts, &params.nr_known_hosts,
+                          sshcfg.global_known_hosts,
+                          sshcfg.nr_global_known_hosts,
+                          "GlobalKnownHostsFile") == -1)
+      return -1;
+    *known_hosts_given = true;
+  }
+  if (sshcfg.strict_host_key_checking == 0 && !verify_set &&
+      !params.have_host_key) {
+    debug ("ssh_config: StrictHostKeyChecking %s",
+           sshcfg.strict_host_key_checking_word);
+    params.verify_remote_host = false;
+  }
+  else if (sshcfg.strict_host_key_checking == 1 &&
+           strcmp (sshcfg.strict_host_key_checking_word, "yes") != 0)
+    debug ("ssh_config: StrictHostKeyChecking %s is treated as yes "
+           "(the plugin never adds keys to known_hosts)",
+           sshcfg.strict_host_key_checking_word);
+  if (sshcfg.connect_timeout >= 0 && !timeout_set)
+    params.timeout = sshcfg.connect_timeout;
+  if (sshcfg.server_alive_interval >= 0 && !keepalive_set)
+    params.keepalive = sshcfg.server_alive_interval;
+  if (sshcfg.server_alive_count_max >= 0)
+    debug ("ssh_config: ServerAliveCountMax is not used: a dead server is "
+           "noticed by timeout= and the keepalive's failure");
+  if (sshcfg.proxy_jump && params.nr_jumps == 0) {
+    char *list = own (strdup (sshcfg.proxy_jump)), *p, *save = NULL;
+
+    if (list == NULL)
+      return -1;
+    for (p = strtok_r (list, ",", &save); p; p = strtok_r (NULL, ",", &save)) {
+      /* ProxyJump takes [user@]host[:port] and ssh:// URIs. */
+      if (strncmp (p, "ssh://", 6) == 0)
+        p += 6;
+      if (add_jump (p) == -1)
+        return -1;
+    }
+  }
+  return 0;
+}
+
 static int
 ssh_config_complete (void)
 {
+  bool identities_given = params.nr_identities > 0;
+  bool known_hosts_given = params.nr_known_hosts > 0;
+
+  if (resolve_home_and_user () == -1)
+    return -1;
+  if (uri_param && apply_uri () == -1)
+    return -1;
+  if (params.host && apply_ssh_config (&identities_given,
+                                       &known_hosts_given) == -1)
+    return -1;
+  if (params.user == NULL)
+    params.user = params.local_user;
+
   if (params.host == NULL) {
     nbdkit_error ("the 'host' parameter is required "
                   "(e.g. host=server.example.com)");
@@ -412,38 +733,7 @@ ssh_config_complete (void)
     return -1;
   }
 
-  {
-    struct passwd *pw = getpwuid (geteuid ());
-    const char *name = pw ? pw->pw_name : getenv ("USER");
-
-    if (name == NULL) {
-      nbdkit_error ("cannot find the local user name: give user=");
-      return -1;
-    }
-    default_user = strdup (name);
-    if (default_user == NULL) {
-      nbdkit_error ("strdup: %m");
-      return -1;
-    }
-    params.local_user = default_user;
-    if (params.user == NULL)
-      params.user = default_user;
-  }
-
-  {
-    const char *h = getenv ("HOME");
-    struct passwd *pw;
-
-    if ((h == NULL || *h == '\0') && (pw = getpwuid (geteuid ())) != NULL)
-      h = pw->pw_dir;
-    if (h != NULL && (home = strdup (h)) == NULL) {
-      nbdkit_error ("strdup: %m");
-      return -1;
-    }
-    params.home = home;
-  }
-
-  if (params.nr_known_hosts == 0) {
+  if (!known_hosts_given) {
     char *file;
 
     if (params.home != NULL) {
@@ -477,8 +767,13 @@ ssh_get_ready (void)
 }
 
 #define ssh_config_help \
-  "host=<HOST>     (required) SSH server name or address.\n" \
+  "host=<HOST>     (required) SSH server name, address, or ssh_config\n" \
+  "                           Host alias.\n" \
   "[path=]<PATH>   (required) Remote file to serve.\n" \
+  "uri=ssh://[USER@]HOST[:PORT]/PATH[?host_key_check=...]\n" \
+  "                           Instead of host, port, user and path.\n" \
+  "config=<FILE>              ssh_config file (default ~/.ssh/config\n" \
+  "                           and /etc/ssh/ssh_config; empty: none).\n" \
   "port=<PORT>                SSH port (default 22).\n" \
   "user=<USER>                Remote user (default: the local user).\n" \
   "known-hosts=<FILE>         known_hosts file (may repeat; default\n" \
