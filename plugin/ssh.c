@@ -806,8 +806,33 @@ ssh_get_ready (void)
 static void
 ssh_dump_plugin (void)
 {
+  static const struct { const char *name; int method; } methods[] = {
+    { "kex", LIBSSH2_METHOD_KEX },
+    { "hostkey", LIBSSH2_METHOD_HOSTKEY },
+    { "ciphers", LIBSSH2_METHOD_CRYPT_CS },
+    { "macs", LIBSSH2_METHOD_MAC_CS },
+  };
+  LIBSSH2_SESSION *session;
+  size_t i;
+
   printf ("ssh_libssh2_version=%s\n", libssh2_version (0));
   printf ("ssh_openssl_version=%s\n", OpenSSL_version (OPENSSL_VERSION));
+  session = libssh2_session_init ();
+  if (session == NULL)
+    return;
+  for (i = 0; i < sizeof methods / sizeof methods[0]; ++i) {
+    const char **algs;
+    int j, n = libssh2_session_supported_algs (session, methods[i].method,
+                                               &algs);
+
+    printf ("ssh_%s=", methods[i].name);
+    for (j = 0; j < n; ++j)
+      printf ("%s%s", j ? "," : "", algs[j]);
+    printf ("\n");
+    if (n > 0)
+      libssh2_free (session, algs);
+  }
+  libssh2_session_free (session);
 }
 
 static int
