@@ -9,9 +9,11 @@ set -x
 
 pod="$srcdir/../plugin/nbdkit-ssh-plugin.pod"
 readme="$srcdir/../README.md"
+tmp="$(mktemp -d /tmp/sshhelp.XXXXXX)"
+cleanup_fn rm -rf "$tmp"
+cd "$tmp"
 run_nbdkit "$PLUGIN" --help > help.txt
 run_nbdkit "$PLUGIN" --dump-plugin > dump.txt
-cleanup_fn rm -f help.txt dump.txt
 
 params="$(sed -n 's/^=item \[\{0,1\}B<\([a-z-]*\)=.*/\1/p' "$pod" | sort -u)"
 [ "$(echo "$params" | wc -l)" -ge 20 ] || { echo "FAIL: too few parameters found in $pod"; exit 1; }
