@@ -339,10 +339,14 @@ conn_connect (struct ssh_conn *c)
               known, *known ? "," : "", prefs_hostkey);
     set_prefs (c, LIBSSH2_METHOD_HOSTKEY, hostkeys);
   }
-  set_prefs (c, LIBSSH2_METHOD_CRYPT_CS, prefs_crypt);
-  set_prefs (c, LIBSSH2_METHOD_CRYPT_SC, prefs_crypt);
-  set_prefs (c, LIBSSH2_METHOD_MAC_CS, prefs_mac);
-  set_prefs (c, LIBSSH2_METHOD_MAC_SC, prefs_mac);
+  set_prefs (c, LIBSSH2_METHOD_CRYPT_CS,
+             params.ciphers ? params.ciphers : prefs_crypt);
+  set_prefs (c, LIBSSH2_METHOD_CRYPT_SC,
+             params.ciphers ? params.ciphers : prefs_crypt);
+  set_prefs (c, LIBSSH2_METHOD_MAC_CS, params.macs ? params.macs : prefs_mac);
+  set_prefs (c, LIBSSH2_METHOD_MAC_SC, params.macs ? params.macs : prefs_mac);
+  if (params.kex)
+    set_prefs (c, LIBSSH2_METHOD_KEX, params.kex);
 
   CALL_INT (c, rc, libssh2_session_handshake (c->session, c->sock));
   if (rc != 0) {

@@ -36,7 +36,8 @@
  * - A read is split into chunks of up to the server's maximum read
  *   length.  Once a client reads sequentially, chunks beyond the
  *   request are asked for ahead of time (read-ahead), up to a window
- *   that grows to RA_MAX; a request that does not continue the
+ *   that grows to a size set by the link's round trip (RA_FLOOR to
+ *   RA_MAX); a request that does not continue the
  *   previous one drops the read-ahead, so random reads cost one round
  *   trip and no wasted transfer.
  * - A write sends all of its chunks at once (bounded by WRITE_WINDOW
@@ -54,6 +55,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <assert.h>
 
@@ -75,14 +77,20 @@ enum {
 };
 enum { FX_OK = 0, FX_EOF = 1 };
 
-#define SFTP_WINDOW   (8 * 1024 * 1024)
+#define SFTP_WINDOW   (16 * 1024 * 1024) /* credit only: >= RA_MAX */
 #define SFTP_PACKET   32768              /* SSH channel max packet */
 #define DEFAULT_CHUNK 32768              /* every server must take this */
 #define MAX_CHUNK     (256 * 1024)
 #define IBUF_SIZE     (MAX_CHUNK + 4096) /* holds one whole reply */
 #define NSLOTS        4096               /* requests in flight, power of 2 */
-#define RA_MIN        (1024 * 1024)
-#define RA_MAX        (8 * 1024 * 1024)
+/* Read-ahead is sized to the link: about what RA_RATE bytes per second
+ * keep in flight over the round trip measured at start-up, between
+ * RA_FLOOR and RA_MAX.  Loopback gets RA_FLOOR (little memory per
+ * connection), a 50 ms link gets RA_MAX.
+ */
+#define RA_FLOOR      (2 * 1024 * 1024)
+#define RA_MAX        (16 * 1024 * 1024)
+#define RA_RATE       (400 * 1024 * 1024) /* bytes per second */
 #define WRITE_WINDOW  (8 * 1024 * 1024)
 #define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
 
@@ -154,6 +162,8 @@ struct sftp {
   unsigned nr_free_chunks;
   uint64_t seq_next;            /* where a sequential read would start */
   uint32_t ra_window;           /* current read-ahead beyond a request */
+  uint32_t ra_target;           /* read-ahead for this link (RTT based) */
+  int64_t rtt_us;               /* smallest request round trip seen */
 };
 
 /* ---- Errors ---- */
@@ -549,15 +559,30 @@ pump (struct ssh_conn *c, struct sync_reply *version_reply)
 }
 
 /* Send a request and wait for its reply. */
+static int64_t
+now_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* Wait for a reply; the fastest round trip seen sizes read-ahead. */
 static int
 sync_request (struct ssh_conn *c, struct sync_reply *r)
 {
+  int64_t start = now_us (), t;
+
   while (!r->done) {
     if (c->broken)
       return -1;
     if (pump (c, NULL) == -1)
       return -1;
   }
+  t = now_us () - start;
+  if (c->sftp->rtt_us == 0 || t < c->sftp->rtt_us)
+    c->sftp->rtt_us = t > 0 ? t : 1;
   return 0;
 }
 
@@ -1241,11 +1266,18 @@ sftp_start (struct ssh_conn *c)
   if (sftp_open_file (c) == -1)
     return -1;
   c->can_fsync = s->has_fsync;
+  {
+    int64_t ra = (int64_t) RA_RATE / 1000000 * s->rtt_us;
+
+    s->ra_target = ra < RA_FLOOR ? RA_FLOOR : ra > RA_MAX ? RA_MAX : ra;
+  }
   debug ("opened %s%s: %" PRIi64 " bytes; SFTP version %u, READ up to %"
-         PRIu32 ", WRITE up to %" PRIu32 ", fsync %s",
+         PRIu32 ", WRITE up to %" PRIu32 ", fsync %s; round trip %" PRIi64
+         " us, read-ahead up to %" PRIu32 " bytes",
          c->path, c->readonly ? " read-only" : "", c->size,
          s->version, s->max_read, s->max_write,
-         s->has_fsync ? "available" : "not available");
+         s->has_fsync ? "available" : "not available", s->rtt_us,
+         s->ra_target);
   return 0;
 }
 
@@ -1331,8 +1363,11 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
 
   /* Sequential?  Grow the read-ahead window; otherwise drop it. */
   if (offset == s->seq_next && offset != 0) {
-    s->ra_window = s->ra_window == 0 ? RA_MIN
-      : s->ra_window * 2 > RA_MAX ? RA_MAX : s->ra_window * 2;
+    /* Ramp up to the link's target, so a short sequential run stays
+     * cheap.
+     */
+    s->ra_window = s->ra_window == 0 ? s->ra_target / 4
+      : s->ra_window * 2 > s->ra_target ? s->ra_target : s->ra_window * 2;
   }
   else if (s->ra_window > 0 || s->rq_head) {
     debug ("read at %" PRIu64 " is not sequential (expected %" PRIu64

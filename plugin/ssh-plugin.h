@@ -122,6 +122,9 @@ struct ssh_params {
   size_t nr_jumps;
   const char *local_user;       /* the local user name */
   bool identities_only;         /* IdentitiesOnly: skip the agent */
+  const char *ciphers;          /* ciphers=, macs=, kex=: overrides */
+  const char *macs;
+  const char *kex;
   char *password;               /* password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */
   const char *home;             /* local home directory, or NULL */

@@ -357,6 +357,12 @@ ssh_config (const char *key, const char *value)
     /* PW, - (prompt), +FILE or -FD; the value is never logged. */
     return nbdkit_read_password (value, secret);
   }
+  else if (strcmp (key, "ciphers") == 0)
+    return set_once (&params.ciphers, key, value);
+  else if (strcmp (key, "macs") == 0)
+    return set_once (&params.macs, key, value);
+  else if (strcmp (key, "kex") == 0)
+    return set_once (&params.kex, key, value);
   else if (strcmp (key, "uri") == 0)
     return set_once (&uri_param, key, value);
   else if (strcmp (key, "config") == 0) {
@@ -681,6 +687,53 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
   return 0;
 }
 
+/* ciphers=, macs=, kex=: every name must be one this libssh2 has. */
+static int
+check_algorithms (const char *key, const char *list, int method)
+{
+  LIBSSH2_SESSION *session;
+  const char **algs;
+  char supported[2048] = "";
+  size_t n = 0;
+  const char *p;
+  int i, nr, r = 0;
+
+  if (list == NULL)
+    return 0;
+  session = libssh2_session_init ();
+  if (session == NULL) {
+    nbdkit_error ("cannot create a libssh2 session");
+    return -1;
+  }
+  nr = libssh2_session_supported_algs (session, method, &algs);
+  for (i = 0; i < nr; ++i)
+    if (n < sizeof supported)
+      n += snprintf (supported + n, sizeof supported - n, "%s%s",
+                     i ? "," : "", algs[i]);
+  if (*list == '\0') {
+    nbdkit_error ("%s= is empty (libssh2 %s supports: %s)",
+                  key, libssh2_version (0), supported);
+    r = -1;
+  }
+  for (p = list; r == 0 && *p; ) {
+    size_t len = strcspn (p, ",");
+    char name[128];
+
+    snprintf (name, sizeof name, "%.*s", (int) len, p);
+    if (len == 0 || len >= sizeof name || !list_has (supported, name)) {
+      nbdkit_error ("%s=%s: '%s' is not supported by libssh2 %s "
+                    "(supported: %s)", key, list, name, libssh2_version (0),
+                    supported);
+      r = -1;
+    }
+    p += len + (p[len] == ',');
+  }
+  if (nr > 0)
+    libssh2_free (session, algs);
+  libssh2_session_free (session);
+  return r;
+}
+
 static int
 ssh_config_complete (void)
 {
@@ -688,6 +741,11 @@ ssh_config_complete (void)
   bool known_hosts_given = params.nr_known_hosts > 0;
 
   if (resolve_home_and_user () == -1)
+    return -1;
+  if (check_algorithms ("ciphers", params.ciphers,
+                        LIBSSH2_METHOD_CRYPT_CS) == -1 ||
+      check_algorithms ("macs", params.macs, LIBSSH2_METHOD_MAC_CS) == -1 ||
+      check_algorithms ("kex", params.kex, LIBSSH2_METHOD_KEX) == -1)
     return -1;
   if (uri_param && apply_uri () == -1)
     return -1;
@@ -798,6 +856,10 @@ ssh_get_ready (void)
   "create=true                Create (or replace) the remote file.\n" \
   "create-size=<SIZE>         Its size (required with create=true).\n" \
   "create-mode=<MODE>         Its permissions (default 0600).\n" \
+  "ciphers=<LIST>             Ciphers to offer, in order (overrides\n" \
+  "                           the built-in preference).\n" \
+  "macs=<LIST>                MACs to offer, in order.\n" \
+  "kex=<LIST>                 Key exchange methods to offer, in order.\n" \
   "retries=<N>                Reconnect attempts when the connection\n" \
   "                           breaks during a request (default 3).\n" \
   "keepalive=<SECS>           Send SSH keepalives after this long idle\n" \
