@@ -710,11 +710,6 @@ check_algorithms (const char *key, const char *list, int method)
     if (n < sizeof supported)
       n += snprintf (supported + n, sizeof supported - n, "%s%s",
                      i ? "," : "", algs[i]);
-  if (*list == '\0') {
-    nbdkit_error ("%s= is empty (libssh2 %s supports: %s)",
-                  key, libssh2_version (0), supported);
-    r = -1;
-  }
   for (p = list; r == 0 && *p; ) {
     size_t len = strcspn (p, ",");
     char name[128];
