@@ -1,0 +1,544 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of the plugin against what users would pick
+# instead.  Not a test: nothing here asserts on timings.
+# Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Run from the top of the build tree ("make bench" does that), or
+# directly.  See bench/README.md.  Settings (environment):
+#
+#   SIZE=MIB          test file for RTT 0 (default 1024, smaller if the
+#                     temporary directory is short of space)
+#   RTTS="0 10 50"    round trips to test, in ms; 0 = straight to sshd,
+#                     otherwise through bench/delay-proxy adding RTT/2 per
+#                     direction
+#   RTT_SIZE=MIB      file size for every RTT > 0 (default: the largest
+#                     power of two <= 3200/RTT, at least 16, at most SIZE)
+#   REPEAT=3          repetitions; the table shows medians
+#   RAND_SECS=5       duration of each random-read run
+#   MULTI_CONN=default  the multi-conn nbdcopy runs: "default" = nbdcopy's
+#                     own choice (4 connections, but no more than its
+#                     threads, which default to nproc), or N for
+#                     --connections=N --threads=N
+#   RUN_TIMEOUT=300   seconds allowed to any one run
+#   CONTENDERS="ours nbdkit-ssh ssh-cat sftp-get"
+#   CASES="seq-read seq-write rand"
+#   RANDIO=auto       fio (nbd engine) | python | auto (fio if it has nbd)
+#   PLUGIN=FILE       our plugin (default ./ssh-plugin.so of the build tree)
+#   PEER_PLUGIN=FILE  nbdkit's libssh ssh plugin (default: the installed one)
+#   DELAY_PROXY=FILE  the proxy binary (default bench/delay-proxy of the
+#                     build tree, else compiled here with cc)
+#   OUT_DIR=DIR       where results-*.txt/.md go (default: bench/ in the
+#                     source tree)
+#   BENCH_TMPDIR=DIR  where the files and the private sshd live (default
+#                     $TMPDIR or /tmp)
+
+# The whole script is one compound command, so that bash parses all of
+# it before running any: editing this file during a run is harmless.
+{
+set -e -o pipefail
+
+bench_srcdir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+top_srcdir="$(dirname "$bench_srcdir")"
+top_builddir="${abs_top_builddir:-$PWD}"
+
+SIZE_GIVEN="${SIZE:+yes}"
+SIZE="${SIZE:-1024}"
+RTTS="${RTTS:-0 10 50}"
+RTT_SIZE="${RTT_SIZE:-}"
+REPEAT="${REPEAT:-3}"
+RAND_SECS="${RAND_SECS:-5}"
+MULTI_CONN="${MULTI_CONN:-default}"
+RUN_TIMEOUT="${RUN_TIMEOUT:-300}"
+CONTENDERS="${CONTENDERS:-ours nbdkit-ssh ssh-cat sftp-get}"
+CASES="${CASES:-seq-read seq-write rand}"
+RANDIO="${RANDIO:-auto}"
+OUT_DIR="${OUT_DIR:-$bench_srcdir}"
+BENCH_TMPDIR="${BENCH_TMPDIR:-${TMPDIR:-/tmp}}"
+
+PATH="/usr/bin:/bin:/usr/sbin:/sbin${PATH:+:$PATH}"
+export PATH LC_ALL=C
+
+say () { printf '%s\n' "bench: $*" >&2; }
+die () { say "error: $*"; exit 1; }
+
+for v in SIZE REPEAT RUN_TIMEOUT; do
+    [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
+done
+[ "$MULTI_CONN" = default ] || [[ "$MULTI_CONN" =~ ^[1-9][0-9]*$ ]] ||
+    die "MULTI_CONN must be default or a positive integer"
+multi=()
+[ "$MULTI_CONN" = default ] || multi=(--connections="$MULTI_CONN" --threads="$MULTI_CONN")
+[[ "$RAND_SECS" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "RAND_SECS must be a number"
+[ -z "$RTT_SIZE" ] || [[ "$RTT_SIZE" =~ ^[1-9][0-9]*$ ]] ||
+    die "RTT_SIZE must be a positive integer"
+for r in $RTTS; do
+    [[ "$r" =~ ^[0-9]+$ ]] || die "RTTS: $r is not a whole number of ms"
+    [ $(( r % 2 )) -eq 0 ] || say "warning: RTT $r is odd; the proxy adds $(( r / 2 * 2 )) ms"
+done
+
+for c in nbdkit nbdcopy ssh sftp timeout /usr/bin/python3; do
+    command -v "$c" >/dev/null 2>&1 || die "required tool $c missing"
+done
+
+has () { [[ " $1 " == *" $2 "* ]]; }
+
+# ----------------------------------------------------------------------
+# What to run.
+
+if [ -z "${PLUGIN:-}" ]; then
+    for p in "$top_builddir/ssh-plugin.so" "$top_srcdir/ssh-plugin.so"; do
+        if [ -f "$p" ]; then PLUGIN="$p"; break; fi
+    done
+fi
+[ -n "${PLUGIN:-}" ] && [ -f "$PLUGIN" ] ||
+    die "plugin not found (build it with make, or set PLUGIN=)"
+
+plugindir="$(nbdkit --dump-config | sed -n 's/^plugindir=//p')"
+if [ -z "${PEER_PLUGIN:-}" ]; then
+    PEER_PLUGIN="$plugindir/nbdkit-ssh-plugin.so"
+    # Only the libssh plugin counts: "make install" of ours replaces it.
+    if [ ! -f "$PEER_PLUGIN" ] ||
+           ! ldd "$PEER_PLUGIN" 2>/dev/null | grep -q 'libssh\.so'; then
+        PEER_PLUGIN=
+    fi
+fi
+if has "$CONTENDERS" nbdkit-ssh && [ -z "$PEER_PLUGIN" ]; then
+    say "nbdkit's libssh ssh plugin is not installed (Debian: nbdkit); skipping nbdkit-ssh"
+    CONTENDERS="${CONTENDERS//nbdkit-ssh/}"
+fi
+
+case "$RANDIO" in
+    auto)
+        if command -v fio >/dev/null 2>&1 &&
+               fio --enghelp=nbd >/dev/null 2>&1; then
+            RANDIO=fio
+        else
+            RANDIO=python
+        fi ;;
+    fio|python) ;;
+    *) die "RANDIO must be auto, fio or python" ;;
+esac
+if has "$CASES" rand && [ "$RANDIO" = python ] &&
+       ! /usr/bin/python3 -c 'import nbd' 2>/dev/null; then
+    say "neither fio (nbd engine) nor python3-libnbd found; skipping random reads"
+    CASES="${CASES//rand/}"
+fi
+
+WORK="$(mktemp -d "$BENCH_TMPDIR/sshbench.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+# Copies, so that a rebuild during the run changes nothing.
+cp "$PLUGIN" "$WORK/ssh-plugin.so"
+PLUGIN_ORIG="$PLUGIN"
+PLUGIN="$WORK/ssh-plugin.so"
+
+if [ -z "${DELAY_PROXY:-}" ]; then
+    for p in "$top_builddir/bench/delay-proxy" "$bench_srcdir/delay-proxy"; do
+        if [ -x "$p" ]; then DELAY_PROXY="$p"; break; fi
+    done
+fi
+need_proxy=
+for r in $RTTS; do [ "$r" -eq 0 ] || need_proxy=1; done
+if [ -n "$need_proxy" ]; then
+    if [ -z "${DELAY_PROXY:-}" ]; then
+        say "compiling delay-proxy"
+        ${CC:-cc} -O2 -Wall -Wextra -pthread -o "$WORK/delay-proxy" \
+                  "$bench_srcdir/delay-proxy.c" || die "cannot build delay-proxy"
+        DELAY_PROXY="$WORK/delay-proxy"
+    else
+        cp "$DELAY_PROXY" "$WORK/delay-proxy"
+        DELAY_PROXY="$WORK/delay-proxy"
+    fi
+fi
+
+# The test harness: private sshd + agent, cleanup hooks.  Sourced from a
+# copy (the file may be edited while we run); it replaces our EXIT trap
+# with its own, so register the work directory again.
+export PLUGIN
+cp "$top_srcdir/tests/functions.sh" "$WORK/functions.sh"
+# shellcheck source=../tests/functions.sh
+source "$WORK/functions.sh"
+cleanup_fn rm -rf "$WORK"
+export NBDKIT_TIMEOUT="$RUN_TIMEOUT"
+
+# ----------------------------------------------------------------------
+# Sizes and space.
+
+size_for_rtt ()
+{
+    local rtt="$1" cap p
+    if [ "$rtt" -eq 0 ]; then echo "$SIZE"; return; fi
+    if [ -n "$RTT_SIZE" ]; then
+        cap="$RTT_SIZE"
+    else
+        cap=$(( 3200 / rtt ))
+        p=16
+        while [ $(( p * 2 )) -le "$cap" ]; do p=$(( p * 2 )); done
+        cap="$p"
+    fi
+    [ "$cap" -lt "$SIZE" ] && echo "$cap" || echo "$SIZE"
+}
+
+space_needed ()
+{
+    # A source and a destination file of every size in use, plus 10%.
+    local -A seen=()
+    local r s total=0
+    for r in $RTTS; do seen[$(size_for_rtt "$r")]=1; done
+    for s in "${!seen[@]}"; do total=$(( total + 2 * s )); done
+    echo $(( total + total / 10 + 64 ))
+}
+
+avail="$(df -Pm "$WORK" | awk 'NR == 2 { print $4 }')"
+while [ "$(space_needed)" -gt "$avail" ]; do
+    if [ -n "$SIZE_GIVEN" ] || [ "$SIZE" -le 64 ]; then
+        die "$(space_needed) MiB needed in $BENCH_TMPDIR, $avail MiB free"
+    fi
+    SIZE=$(( SIZE / 2 ))
+    say "short of space in $BENCH_TMPDIR ($avail MiB free): SIZE=$SIZE"
+done
+
+# ----------------------------------------------------------------------
+# Setup.
+
+start_sshd >/dev/null 2>"$WORK/start_sshd.log" ||
+    { cat "$WORK/start_sshd.log" >&2; die "could not start sshd"; }
+SSHD_PID="$(cat "$SSHD_DIR/sshd.pid")"
+KH="$WORK/known_hosts"
+cp "$KNOWN_HOSTS" "$KH"
+host_key="$(cut -d' ' -f1,2 "$HOST_KEY_PUB")"
+
+SSH_OPTS=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes
+          -o UserKnownHostsFile="$KH" -o GlobalKnownHostsFile=/dev/null
+          -o Ciphers=aes128-ctr -o MACs=hmac-sha2-256)
+
+declare -A made=()
+for r in $RTTS; do
+    s="$(size_for_rtt "$r")"
+    [ -z "${made[$s]:-}" ] || continue
+    made[$s]=1
+    say "creating $s MiB test files"
+    make_random_file "$WORK/src-$s.img" "$s"
+    cp "$WORK/src-$s.img" "$WORK/dst-$s.img"
+    sync "$WORK/dst-$s.img"
+    cat "$WORK/src-$s.img" "$WORK/dst-$s.img" > /dev/null
+done
+
+stop_pid ()
+{
+    local pid="$1"
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || :
+    if ! wait_pid_gone "$pid" 10; then
+        kill -KILL "$pid" 2>/dev/null || :
+        wait_pid_gone "$pid" 3 || :
+    fi
+}
+
+PROXY_PID=
+start_proxy ()
+{
+    local rtt="$1" i port=
+    : > "$WORK/proxy.out"
+    "$DELAY_PROXY" 0 127.0.0.1 "$SSHD_PORT" $(( rtt / 2 )) \
+                   > "$WORK/proxy.out" 2>>"$WORK/proxy.err" 19>&- &
+    PROXY_PID=$!
+    cleanup_fn stop_pid "$PROXY_PID"
+    for (( i = 0; i < 100; ++i )); do
+        port="$(sed -n 's/^port \([0-9]*\)$/\1/p' "$WORK/proxy.out")"
+        [ -n "$port" ] && break
+        _pid_alive "$PROXY_PID" || break
+        sleep 0.1
+    done
+    [ -n "$port" ] || { cat "$WORK/proxy.err" >&2; die "delay-proxy did not start"; }
+    PORT="$port"
+    printf '[127.0.0.1]:%s %s\n' "$PORT" "$host_key" >> "$KH"
+}
+
+sessions () { grep -c 'Accepted publickey' "$SSHD_LOG" || :; }
+
+# ----------------------------------------------------------------------
+# Running one measurement.  Each sets R_OK R_SECS R_RSS R_SESS R_OUT.
+
+URI="nbd+unix:///?socket=$WORK/nbd.sock"
+RAW="$WORK/raw.tsv"
+printf 'rtt\tcase\tcontender\trep\tvalue\tunit\tmib\tsecs\trss_kib\tsessions\tamp\tp50_us\n' > "$RAW"
+
+now () { date +%s.%N; }
+elapsed () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# run_client CMD...: run under the timeout, time it.
+run_client ()
+{
+    local t0 t1 r=0
+    t0="$(now)"
+    timeout -k 5 "$RUN_TIMEOUT" "$@" > "$WORK/client.out" 2> "$WORK/client.err" 19>&- || r=$?
+    t1="$(now)"
+    R_SECS="$(elapsed "$t0" "$t1")"
+    R_OUT="$(cat "$WORK/client.out")"
+    if [ "$r" -ne 0 ]; then
+        R_OK=
+        if [ "$r" -eq 124 ] || [ "$r" -eq 137 ]; then
+            say "  timed out after ${RUN_TIMEOUT}s: $*"
+        else
+            say "  failed (status $r): $*"
+        fi
+        tail -n 5 "$WORK/client.err" >&2 || :
+    fi
+}
+
+# run_plugin CONTENDER ro|rw FILE CLIENT_CMD...: nbdkit in the
+# background on a Unix socket, the client against $URI, then nbdkit's
+# peak RSS, then stop nbdkit.
+run_plugin ()
+{
+    local who="$1" mode="$2" file="$3" plugin tpid npid='' i s0
+    shift 3
+    case "$who" in
+        ours) plugin="$PLUGIN" ;;
+        nbdkit-ssh) plugin="$PEER_PLUGIN" ;;
+    esac
+    local -a ro=()
+    [ "$mode" = ro ] && ro=(-r)
+    rm -f "$WORK/nbd.sock" "$WORK/nbdkit.pid"
+    R_OK=1 R_SECS='' R_RSS='' R_SESS='' R_OUT=''
+    echo "=== $who $mode $file: $*" >> "$WORK/nbdkit.log"
+    timeout -k 5 $(( RUN_TIMEOUT + 60 )) \
+            nbdkit -f -U "$WORK/nbd.sock" -P "$WORK/nbdkit.pid" "${ro[@]}" \
+            "$plugin" host=127.0.0.1 port="$PORT" known-hosts="$KH" \
+            path="$file" 2>>"$WORK/nbdkit.log" 19>&- &
+    tpid=$!
+    for (( i = 0; i < 200; ++i )); do
+        if [ -s "$WORK/nbdkit.pid" ] && [ -S "$WORK/nbd.sock" ]; then
+            npid="$(cat "$WORK/nbdkit.pid")"
+            break
+        fi
+        _pid_alive "$tpid" || break
+        sleep 0.05
+    done
+    if [ -z "$npid" ]; then
+        say "  nbdkit did not start:"; tail -n 5 "$WORK/nbdkit.log" >&2
+        R_OK=
+        stop_pid "$tpid"
+        return 0
+    fi
+    s0="$(sessions)"
+    run_client "$@"
+    R_RSS="$(awk '/^VmHWM:/ { print $2 }' "/proc/$npid/status" 2>/dev/null)" || :
+    stop_pid "$npid"
+    stop_pid "$tpid"
+    R_SESS=$(( $(sessions) - s0 ))
+}
+
+# run_ssh CMD...: an OpenSSH client command (ssh cat, sftp).
+run_ssh ()
+{
+    local s0
+    R_OK=1 R_SECS='' R_RSS='' R_SESS='' R_OUT=''
+    s0="$(sessions)"
+    run_client "$@"
+    R_SESS=$(( $(sessions) - s0 ))
+}
+
+record ()   # rtt case contender rep unit mib [amp p50]
+{
+    local rtt="$1" case="$2" who="$3" rep="$4" unit="$5" mib="$6"
+    local amp="${7:-}" p50="${8:-}" value=NA
+    if [ -n "$R_OK" ]; then
+        if [ "$unit" = MiB/s ]; then
+            value="$(awk -v m="$mib" -v s="$R_SECS" 'BEGIN { printf "%.1f", m / s }')"
+        else
+            value="$R_VALUE"
+        fi
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+           "$rtt" "$case" "$who" "$rep" "$value" "$unit" "$mib" "${R_SECS:-}" \
+           "${R_RSS:-}" "${R_SESS:-}" "$amp" "$p50" >> "$RAW"
+    say "  rtt $rtt rep $rep $case $who: $value $unit${R_SECS:+ (${R_SECS}s}${R_RSS:+, rss ${R_RSS} KiB}${R_SESS:+, $R_SESS ssh sessions}${amp:+, amp $amp}${p50:+, p50 ${p50}us}${R_SECS:+)}"
+}
+
+kv () { printf '%s\n' "$R_OUT" | tr ' ' '\n' | sed -n "s/^$1=//p" | tail -n 1; }
+
+# do_rand RTT CASE WHO REP FILE CONNS DEPTH: random 4 KiB reads, CONNS
+# connections x DEPTH in flight; records IOPS, amplification, p50.
+do_rand ()
+{
+    local rtt="$1" case="$2" who="$3" rep="$4" file="$5" conns="$6" depth="$7"
+    local -a cmd
+    local spid='' reads
+    if [ "$RANDIO" = python ]; then
+        cmd=(/usr/bin/python3 "$bench_srcdir/randread.py" "$URI"
+             "$conns" "$depth" "$RAND_SECS" "$SSHD_PID")
+    else
+        cmd=(fio --name=randread --ioengine=nbd --uri="$URI" --rw=randread
+             --bs=4k --iodepth="$depth" --numjobs="$conns" --group_reporting
+             --norandommap
+             --time_based --output-format=json
+             --runtime="$(awk -v s="$RAND_SECS" 'BEGIN { printf "%dms", s * 1000 }')")
+    fi
+    R_VALUE=NA R_AMP='' R_P50=''
+    if [ "$RANDIO" = fio ]; then
+        /usr/bin/python3 "$bench_srcdir/randread.py" --sample "$SSHD_PID" \
+                         > "$WORK/sample.out" 2>/dev/null 19>&- &
+        spid=$!
+    fi
+    run_plugin "$who" ro "$file" "${cmd[@]}"
+    if [ -n "$spid" ]; then
+        kill -TERM "$spid" 2>/dev/null || :
+        wait "$spid" 2>/dev/null || :
+    fi
+    if [ -n "$R_OK" ]; then
+        if [ "$RANDIO" = python ]; then
+            R_VALUE="$(kv iops)"; R_AMP="$(kv amp)"; R_P50="$(kv p50_us)"
+        else
+            eval "$(/usr/bin/python3 -c '
+import json, sys
+out = open(sys.argv[1]).read()   # fio may print a line before the JSON
+j = json.loads(out[out.index("{"):])["jobs"][0]["read"]
+pct = j.get("clat_ns", {}).get("percentile", {})
+p50 = pct.get("50.000000", 0) / 1000
+print("R_VALUE=%.1f R_P50=%.0f R_READS=%d" % (j["iops"], p50, j["total_ios"]))
+' "$WORK/client.out")" || R_OK=
+            reads="${R_READS:-0}"
+            local rchar
+            rchar="$(sed -n 's/^server_rchar=//p' "$WORK/sample.out")"
+            if [ -n "$rchar" ] && [ "$reads" -gt 0 ]; then
+                R_AMP="$(awk -v b="$rchar" -v n="$reads" 'BEGIN { printf "%.3f", b / (n * 4096) }')"
+            fi
+        fi
+        [ -n "$R_VALUE" ] || { R_VALUE=NA; R_OK=; }
+    fi
+    record "$rtt" "$case" "$who" "$rep" IOPS "" "$R_AMP" "$R_P50"
+}
+
+# ----------------------------------------------------------------------
+# Metadata.
+
+ver () { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
+META="$WORK/meta.txt"
+{
+    echo "date: $(date '+%Y-%m-%d %H:%M %Z')"
+    echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(awk '/^MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+    echo "OpenSSH: $(ssh -V 2>&1)"
+    echo "libssh2: $(ver libssh2-1) (ours, $(basename "$PLUGIN_ORIG")$(git -C "$top_srcdir" describe --always --dirty 2>/dev/null | sed 's/^/ at /'))"
+    [ -z "$PEER_PLUGIN" ] || echo "libssh: $(ver libssh-4) (nbdkit-ssh, $PEER_PLUGIN)"
+    echo "nbdkit: $(nbdkit --version | head -n 1); libnbd: $(nbdcopy --version | sed -n 's/^libnbd //p')"
+    echo "random reads: $([ "$RANDIO" = fio ] && echo "fio $(fio --version) nbd engine" || echo "bench/randread.py (python3-libnbd)"), ${RAND_SECS}s per run"
+    echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
+    echo "settings: SIZE=$SIZE RTTS=\"$RTTS\" REPEAT=$REPEAT MULTI_CONN=$MULTI_CONN RAND_SECS=$RAND_SECS"
+    for r in $RTTS; do
+        echo "file size at RTT $r ms: $(size_for_rtt "$r") MiB"
+    done
+    echo "ssh cat and sftp get: -o Ciphers=aes128-ctr -o MACs=hmac-sha2-256"
+} > "$META"
+cat "$META" >&2
+
+# ----------------------------------------------------------------------
+# The runs.
+
+plugins=()
+for w in ours nbdkit-ssh; do has "$CONTENDERS" "$w" && plugins+=("$w"); done
+
+bench_start="$(now)"
+for rtt in $RTTS; do
+    if [ "$rtt" -eq 0 ]; then
+        PORT="$SSHD_PORT"
+    else
+        start_proxy "$rtt"
+        say "RTT $rtt ms: delay-proxy pid $PROXY_PID on port $PORT"
+    fi
+    mib="$(size_for_rtt "$rtt")"
+    src="$WORK/src-$mib.img"
+    dst="$WORK/dst-$mib.img"
+    # nbdcopy hands work to its connections in 128 MiB slices: below
+    # 256 MiB one connection does everything, so multi-conn means nothing.
+    do_multi=
+    if [ "$mib" -ge 256 ]; then
+        do_multi=1
+    else
+        say "RTT $rtt ms: $mib MiB file < 256 MiB, skipping the multi-conn nbdcopy runs"
+    fi
+
+    for (( rep = 1; rep <= REPEAT; ++rep )); do
+        # Alternate who goes first, so that order effects cancel out.
+        order=("${plugins[@]}")
+        if [ $(( rep % 2 )) -eq 0 ] && [ ${#plugins[@]} -eq 2 ]; then
+            order=("${plugins[1]}" "${plugins[0]}")
+        fi
+
+        if has "$CASES" seq-read; then
+            for w in "${order[@]}"; do
+                run_plugin "$w" ro "$src" nbdcopy --connections=1 "$URI" null:
+                record "$rtt" seq-read-1 "$w" "$rep" MiB/s "$mib"
+            done
+            for w in "${order[@]}"; do
+                [ -n "$do_multi" ] || break
+                run_plugin "$w" ro "$src" nbdcopy "${multi[@]}" "$URI" null:
+                record "$rtt" seq-read-N "$w" "$rep" MiB/s "$mib"
+            done
+            if has "$CONTENDERS" ssh-cat; then
+                run_ssh sh -c 'exec ssh "$@" > /dev/null' sh "${SSH_OPTS[@]}" \
+                        -p "$PORT" root@127.0.0.1 cat "$src"
+                record "$rtt" seq-read-stream ssh-cat "$rep" MiB/s "$mib"
+            fi
+            if has "$CONTENDERS" sftp-get; then
+                run_ssh sftp -q "${SSH_OPTS[@]}" -P "$PORT" \
+                        "root@127.0.0.1:$src" /dev/null
+                record "$rtt" seq-read-stream sftp-get "$rep" MiB/s "$mib"
+            fi
+        fi
+
+        if has "$CASES" seq-write; then
+            for w in "${order[@]}"; do
+                sync "$dst"
+                run_plugin "$w" rw "$dst" nbdcopy --connections=1 "$src" "$URI"
+                record "$rtt" seq-write-1 "$w" "$rep" MiB/s "$mib"
+            done
+            for w in "${order[@]}"; do
+                [ -n "$do_multi" ] || break
+                sync "$dst"
+                run_plugin "$w" rw "$dst" nbdcopy "${multi[@]}" "$src" "$URI"
+                record "$rtt" seq-write-N "$w" "$rep" MiB/s "$mib"
+            done
+            if has "$CONTENDERS" ssh-cat; then
+                sync "$dst"
+                run_ssh sh -c 'exec ssh "$@" < "$0"' "$src" "${SSH_OPTS[@]}" \
+                        -p "$PORT" root@127.0.0.1 "cat > $dst"
+                record "$rtt" seq-write-stream ssh-cat "$rep" MiB/s "$mib"
+            fi
+        fi
+
+        if has "$CASES" rand; then
+            for w in "${order[@]}"; do
+                do_rand "$rtt" rand-qd1 "$w" "$rep" "$src" 1 1
+            done
+            for w in "${order[@]}"; do
+                do_rand "$rtt" rand-4x4 "$w" "$rep" "$src" 4 4
+            done
+        fi
+    done
+
+    if [ -n "$PROXY_PID" ]; then
+        stop_pid "$PROXY_PID"
+        PROXY_PID=
+    fi
+done
+bench_end="$(now)"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$META"
+echo "duration: $(awk -v a="$bench_start" -v b="$bench_end" 'BEGIN { printf "%.0f", (b - a) / 60 }') min" >> "$META"
+
+# ----------------------------------------------------------------------
+# Report.
+
+stamp="$(date +%Y%m%d-%H%M)"
+if ! mkdir -p "$OUT_DIR" 2>/dev/null || [ ! -w "$OUT_DIR" ]; then
+    say "$OUT_DIR is not writable; writing results to $PWD"
+    OUT_DIR="$PWD"
+fi
+out="$OUT_DIR/results-$stamp"
+/usr/bin/python3 "$bench_srcdir/report.py" "$META" "$RAW" "$out.txt" "$out.md" "$MULTI_CONN"
+sed "/^Per-run results:/,\$d" "$out.txt"
+say "results: $out.txt $out.md"
+exit
+}
