@@ -9,6 +9,8 @@ SSH_PLUGIN_DEB_PACKAGES=(
     nbdkit nbdkit-plugin-dev libssh2-1-dev libssl-dev
     openssh-server openssh-client
     libnbd-bin python3-libnbd qemu-utils valgrind
+    fio fdisk e2fsprogs libguestfs-tools linux-image-amd64
+    clang libclang-rt-dev
 )
 
 # deps_missing: print the packages of the list that are not installed.
