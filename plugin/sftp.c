@@ -142,7 +142,7 @@ struct sftp {
   uint32_t handle_len;
   uint32_t next_id;
   unsigned version;
-  bool has_fsync, has_limits;
+  bool has_fsync, has_limits, has_fstatvfs;
   uint32_t max_read, max_write;
 
   struct slot slots[NSLOTS];
@@ -191,7 +191,10 @@ status_errno (unsigned long status)
   case 14: case 15:             /* no space, quota exceeded */
     return ENOSPC;
   case 3: case 12:              /* permission denied, write protect */
-    return EACCES;
+    /* EPERM, not EACCES: nbdkit sends EACCES to the client as EINVAL,
+     * EPERM as NBD_EPERM.
+     */
+    return EPERM;
   case 8:                       /* operation unsupported */
     return ENOTSUP;
   case 2: case 10:              /* no such file, no such path */
@@ -802,6 +805,8 @@ sftp_handshake (struct ssh_conn *c)
       s->has_fsync = true;
     if (nlen == 18 && memcmp (name, "limits@openssh.com", 18) == 0)
       s->has_limits = true;
+    if (nlen == 20 && memcmp (name, "fstatvfs@openssh.com", 20) == 0)
+      s->has_fstatvfs = true;
     pos += 8 + nlen + dlen;
   }
   free (v.data);
@@ -1448,6 +1453,37 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
   return -1;
 }
 
+/* fstatvfs@openssh.com on the open file: bytes available to us. */
+static int
+fstatvfs_avail (struct ssh_conn *c, int64_t *avail)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  static const char name[] = "fstatvfs@openssh.com";
+  uint32_t id;
+  int ret = -1;
+
+  if (obuf_reserve (s, 64 + s->handle_len) == -1)
+    return -1;
+  id = begin_packet (s, FXP_EXTENDED,
+                     4 + sizeof name - 1 + 4 + s->handle_len, true);
+  put_string (s, name, sizeof name - 1);
+  put_string (s, s->handle, s->handle_len);
+  if (call (c, id, &r) == -1)
+    return -1;
+  /* bsize, frsize, blocks, bfree, bavail, ... (uint64 each) */
+  if (r.type == FXP_EXTENDED_REPLY && r.len >= 40) {
+    uint64_t frsize = get_u64 (r.data + 8), bavail = get_u64 (r.data + 32);
+
+    *avail = bavail > (uint64_t) INT64_MAX / (frsize ? frsize : 1) ?
+      INT64_MAX : (int64_t) (bavail * frsize);
+    debug ("fstatvfs %s: %" PRIi64 " bytes available", c->path, *avail);
+    ret = 0;
+  }
+  free (r.data);
+  return ret;
+}
+
 int
 sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
              uint64_t offset)
@@ -1498,11 +1534,27 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
       goto err;
   }
   if (w.status != FX_OK) {
-    nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
-                  " to remote file %s failed at offset %" PRIu64 ": %s",
-                  count, offset, c->path, w.err_offset,
-                  status_str (c, w.status, NULL));
-    nbdkit_set_error (status_errno (w.status));
+    int err = status_errno (w.status);
+    int64_t avail = -1;
+
+    /* SFTP v3 has no "no space" status: OpenSSH says "failure".  Ask
+     * the filesystem (fstatvfs@openssh.com) whether it is full.
+     */
+    if (w.status == 4 && s->has_fstatvfs && fstatvfs_avail (c, &avail) == 0 &&
+        avail < (int64_t) count)
+      err = ENOSPC;
+    status_str (c, w.status, NULL);
+    if (err == ENOSPC)
+      nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+                    " to remote file %s failed at offset %" PRIu64 ": no "
+                    "space left on the remote filesystem (%s; %" PRIi64
+                    " bytes available)", count, offset, c->path,
+                    w.err_offset, c->errbuf, avail);
+    else
+      nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+                    " to remote file %s failed at offset %" PRIu64 ": %s",
+                    count, offset, c->path, w.err_offset, c->errbuf);
+    nbdkit_set_error (err);
     return -1;
   }
   return 0;

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The remote file system fills up: the remote file is a sparse 16 MiB
+# file on an 8 MiB tmpfs, written in 1 MiB chunks.  The write that runs
+# out of space fails with ENOSPC (not EIO), nbdkit says "no space",
+# everything written before it is intact, nothing is written after it,
+# the connection is not torn down (no reconnect), and once space is
+# freed the same write succeeds on the same NBD connection.
+
+set -e
+source "$(dirname "$0")/functions.sh"
+set -x
+
+requires /usr/bin/python3 mount umount truncate
+requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+[ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (mount)"
+
+mnt="$(mktemp -d /tmp/sshenospc.XXXXXX)"
+cleanup_fn rmdir "$mnt"
+mount -t tmpfs -o size=8m,mode=0755 nbdkit-ssh-enospc "$mnt" ||
+    _skip_or_fail "cannot mount a tmpfs on $mnt"
+unmount ()
+{
+    # Bounded; a lazy unmount if something still holds it.
+    timeout 10 umount "$mnt" 2>/dev/null || timeout 10 umount -l "$mnt" || :
+}
+# Registered before start_sshd: runs after sshd (and sftp-server) stop.
+cleanup_fn unmount
+
+start_sshd
+cd "$SSHD_DIR"
+
+remote="$mnt/disk.img"
+truncate -s 16M "$remote"
+# 2 MiB that the test removes to free space after the failure.
+head -c 2097152 /dev/urandom > "$mnt/filler"
+df -k "$mnt"
+
+cat > enospc.py <<'PYEOF'
+import errno, os, random, sys
+import nbd
+
+remote = os.environ["REMOTE"]
+filler = os.environ["FILLER"]
+MiB = 1024 * 1024
+size = 16 * MiB
+model = bytearray(size)
+rng = random.Random(28)
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+if h.get_size() != size:
+    sys.exit("FAIL: size %d, expected %d" % (h.get_size(), size))
+
+failed = None
+for off in range(0, size, MiB):
+    buf = rng.randbytes(MiB)
+    try:
+        h.pwrite(buf, off)
+    except nbd.Error as e:
+        print("write at %d MiB: %s" % (off // MiB, e))
+        if e.errnum != errno.ENOSPC:
+            sys.exit("FAIL: expected ENOSPC (28), got errnum %s: %s"
+                     % (e.errnum, e))
+        failed, failed_buf = off, buf
+        break
+    model[off:off + MiB] = buf
+if failed is None:
+    sys.exit("FAIL: 16 MiB written to an 8 MiB tmpfs without an error")
+if not 4 * MiB <= failed <= 8 * MiB:
+    sys.exit("FAIL: the first error came at %d MiB (expected 4..8)"
+             % (failed // MiB))
+
+def check_file(what, partial):
+    with open(remote, "rb") as f:
+        data = f.read()
+    if len(data) != size:
+        sys.exit("FAIL: %s: remote file has %d bytes" % (what, len(data)))
+    if data[:failed] != model[:failed]:
+        first = next(i for i in range(failed) if data[i] != model[i])
+        sys.exit("FAIL: %s: data written before the error differs at %d"
+                 % (what, first))
+    chunk = data[failed:failed + MiB]
+    if partial:
+        # The failed write may have landed in part: every byte is the
+        # old (zero) or the new one.
+        for i in range(0, MiB, 4096):
+            a, n = chunk[i:i + 4096], failed_buf[i:i + 4096]
+            if a != n and a != bytes(4096):
+                for j in range(4096):
+                    if a[j] != 0 and a[j] != n[j]:
+                        sys.exit("FAIL: %s: byte %d of the failed write "
+                                 "is neither old nor new"
+                                 % (what, failed + i + j))
+    elif chunk != model[failed:failed + MiB]:
+        sys.exit("FAIL: %s: the retried write is not in the file" % what)
+    if data[failed + MiB:] != model[failed + MiB:]:
+        sys.exit("FAIL: %s: data after the failed write changed" % what)
+
+check_file("after ENOSPC", True)
+
+# The connection still works: a read and a write of what fits (no-op
+# rewrite of an allocated block).
+if h.pread(MiB, 0) != model[:MiB]:
+    sys.exit("FAIL: read after ENOSPC differs")
+h.pwrite(bytes(model[MiB:MiB + 4096]), MiB)
+
+# Space freed: the same write succeeds now, on the same connection.
+os.unlink(filler)
+h.pwrite(failed_buf, failed)
+model[failed:failed + MiB] = failed_buf
+h.flush()
+check_file("after freeing space", False)
+h.shutdown()
+print("enospc: ok, the write at %d MiB ran out of space" % (failed // MiB))
+PYEOF
+
+export REMOTE="$remote" FILLER="$mnt/filler"
+run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+    --run '/usr/bin/python3 enospc.py "$uri"' 2> nbdkit.err || {
+    cat nbdkit.err; exit 1; }
+cat nbdkit.err
+expect_grep -i nbdkit.err "no space" "$remote"
+if grep -F "reconnecting" nbdkit.err; then
+    echo "FAIL: running out of space made the plugin reconnect"; exit 1
+fi
