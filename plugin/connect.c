@@ -510,6 +510,20 @@ conn_unregister (struct ssh_conn *c)
   pthread_mutex_unlock (&conns_lock);
 }
 
+/* A connection still registered, or NULL: at unload, nbdkit 1.32 may
+ * exit without calling .close on the last handles.
+ */
+struct ssh_conn *
+conn_any_registered (void)
+{
+  struct ssh_conn *c;
+
+  pthread_mutex_lock (&conns_lock);
+  c = nr_conns > 0 ? conns[0] : NULL;
+  pthread_mutex_unlock (&conns_lock);
+  return c;
+}
+
 static void
 keepalive_one (struct ssh_conn *c, const struct timespec *now)
 {

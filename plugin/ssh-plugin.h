@@ -175,6 +175,7 @@ extern int conn_reconnect (struct ssh_conn *c, const char *what,
                            unsigned attempt);
 extern int conn_register (struct ssh_conn *c);
 extern void conn_unregister (struct ssh_conn *c);
+extern struct ssh_conn *conn_any_registered (void);
 extern int conn_start_keepalive (void);
 extern void conn_stop_keepalive (void);
 

@@ -144,9 +144,16 @@ wipe_secret (char **secret)
   }
 }
 
+static void ssh_close (void *handle);
+
 static void
 ssh_unload (void)
 {
+  struct ssh_conn *c;
+
+  /* nbdkit 1.32 can exit without closing the last connections. */
+  while ((c = conn_any_registered ()) != NULL)
+    ssh_close (c);
   conn_stop_keepalive ();
   free_list (params.known_hosts, params.nr_known_hosts);
   free_list (params.identities, params.nr_identities);
