@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Network faults between the plugin and sshd, made by tests/fault-proxy
+# (a TCP proxy that misbehaves on its first connection only, so that
+# the plugin's reconnects get through):
+#
+# 1. the connection is reset in the middle of an nbdcopy download, and
+#    of an upload: both complete (reconnect) and the data is identical;
+# 2. the connection stalls (no byte forwarded for 10 s) with timeout=3:
+#    the read completes through a reconnect, after at least timeout=
+#    and well before the stall ends; with retries=0 it fails with EIO
+#    instead, within the same bounds;
+# 3. a slow link (2 MiB/s) with timeout=2: one 6 MiB read takes about
+#    3 s, longer than timeout=, but makes progress all along, so it
+#    succeeds without a timeout or a reconnect.
+
+set -e
+source "$(dirname "$0")/functions.sh"
+set -x
+
+requires /usr/bin/python3 nbdcopy cmp
+requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+start_sshd
+cd "$SSHD_DIR"
+
+# The proxy: built by "make check"; standalone, compiled here.
+if [ -n "${abs_top_builddir:-}" ] && [ -x "$abs_top_builddir/tests/fault-proxy" ]; then
+    proxy="$abs_top_builddir/tests/fault-proxy"
+else
+    requires cc
+    cc -std=gnu11 -O2 -Wall -Wextra -Werror -pthread \
+       -o "$SSHD_DIR/fault-proxy" "$srcdir/fault-proxy.c"
+    proxy="$SSHD_DIR/fault-proxy"
+fi
+
+PROXY_PID=
+stop_proxy ()
+{
+    [ -n "$PROXY_PID" ] || return 0
+    kill "$PROXY_PID" 2>/dev/null || :
+    wait_pid_gone "$PROXY_PID" 5 || kill -KILL "$PROXY_PID" 2>/dev/null || :
+    wait "$PROXY_PID" 2>/dev/null || :
+    PROXY_PID=
+}
+cleanup_fn stop_proxy
+
+# start_proxy LOG ARGS...: sets PROXY_PORT and PROXY_ARGS.
+start_proxy ()
+{
+    local log="$1" i
+    shift
+    stop_proxy
+    rm -f proxy.port
+    "$proxy" -p proxy.port -t "$SSHD_PORT" "$@" 2> "$log" &
+    PROXY_PID=$!
+    for (( i = 0; i < 100; ++i )); do
+        [ -s proxy.port ] && break
+        sleep 0.1
+    done
+    [ -s proxy.port ] || { echo "FAIL: fault-proxy did not start"; cat "$log"; exit 1; }
+    PROXY_PORT="$(cat proxy.port)"
+    printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" \
+           "$(cut -d' ' -f1,2 "$HOST_KEY_PUB")" >> "$KNOWN_HOSTS"
+    PROXY_ARGS=(host=127.0.0.1 "port=$PROXY_PORT" "known-hosts=$KNOWN_HOSTS")
+}
+
+MiB=$(( 1024 * 1024 ))
+remote="$SSHD_DIR/disk.img"
+make_random_file "$remote" 64
+
+# --- 1. Connection reset mid-copy, download then upload.
+start_proxy cut1.log -m cut -n $(( 16 * MiB ))
+run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
+    --run 'nbdcopy --connections=1 "$uri" out.img' 2> nbdkit.err || {
+    cat nbdkit.err cut1.log; exit 1; }
+cat nbdkit.err cut1.log
+cmp "$remote" out.img
+expect_grep cut1.log "conn 1: cut after $(( 16 * MiB )) bytes" "conn 2: accepted"
+expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
+
+make_random_file in.img 64
+start_proxy cut2.log -m cut -n $(( 16 * MiB ))
+run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
+    --run 'nbdcopy --connections=1 --flush in.img "$uri"' 2> nbdkit.err || {
+    cat nbdkit.err cut2.log; exit 1; }
+cat nbdkit.err cut2.log
+cmp in.img "$remote"
+expect_grep cut2.log "conn 1: cut after $(( 16 * MiB )) bytes" "conn 2: accepted"
+expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
+
+# --- 2. Stall with timeout=3.
+cat > stall.py <<'PYEOF'
+import errno, os, sys, time
+import nbd
+
+remote = os.environ["REMOTE"]
+expect = sys.argv[2]          # "ok" or "EIO"
+MiB = 1024 * 1024
+with open(remote, "rb") as f:
+    model = f.read()
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+err = None
+slowest = 0.0
+try:
+    for off in range(0, 32 * MiB, 4 * MiB):
+        t = time.monotonic()
+        try:
+            buf = h.pread(4 * MiB, off)
+        finally:
+            slowest = max(slowest, time.monotonic() - t)
+        if buf != model[off:off + 4 * MiB]:
+            sys.exit("FAIL: read at %d differs" % off)
+except nbd.Error as e:
+    err = e
+print("stalled reads: %s; the slowest request took %.1f s" % (err or "ok", slowest))
+if expect == "ok" and err is not None:
+    sys.exit("FAIL: expected the reads to succeed: %s" % err)
+if expect == "EIO":
+    if err is None:
+        sys.exit("FAIL: the reads succeeded with retries=0")
+    if err.errnum != errno.EIO:
+        sys.exit("FAIL: expected EIO, got errnum %s" % err.errnum)
+# The stalled request waited at least timeout=3, and was done (or
+# failed) well before the 10 s stall ended.
+if not 2.5 <= slowest < 9:
+    sys.exit("FAIL: the stalled request took %.1f s, expected between "
+             "timeout=3 and the end of the 10 s stall" % slowest)
+PYEOF
+export REMOTE="$remote"
+
+start_proxy stall1.log -m stall -n $(( 8 * MiB )) -s 10
+run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=3 \
+    --run '/usr/bin/python3 stall.py "$uri" ok' 2> nbdkit.err || {
+    cat nbdkit.err stall1.log; exit 1; }
+cat nbdkit.err stall1.log
+expect_grep stall1.log "conn 1: stall after" "conn 2: accepted"
+expect_grep nbdkit.err "timed out after 3 seconds" "reconnecting (attempt 1 of 3)"
+
+start_proxy stall2.log -m stall -n $(( 8 * MiB )) -s 10
+run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=3 \
+    retries=0 --run '/usr/bin/python3 stall.py "$uri" EIO' 2> nbdkit.err || {
+    cat nbdkit.err stall2.log; exit 1; }
+cat nbdkit.err stall2.log
+expect_grep nbdkit.err "timed out after 3 seconds"
+if grep -F "reconnecting" nbdkit.err; then
+    echo "FAIL: retries=0 reconnected"; exit 1
+fi
+
+# --- 3. A slow link: slower than timeout= per request, never idle.
+cat > slow.py <<'PYEOF'
+import os, sys, time
+import nbd
+remote = os.environ["REMOTE"]
+MiB = 1024 * 1024
+with open(remote, "rb") as f:
+    model = f.read(6 * MiB)
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+t = time.monotonic()
+if h.pread(6 * MiB, 0) != model:
+    sys.exit("FAIL: slow read differs")
+el = time.monotonic() - t
+print("6 MiB at 2 MiB/s: %.1f s" % el)
+if el < 2.5:
+    sys.exit("FAIL: the read took %.1f s: the proxy did not slow it" % el)
+PYEOF
+start_proxy slow.log -m slow -r $(( 2 * MiB ))
+run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=2 \
+    --run '/usr/bin/python3 slow.py "$uri"' 2> nbdkit.err || {
+    cat nbdkit.err slow.log; exit 1; }
+cat nbdkit.err slow.log
+if grep -E "timed out|reconnecting" nbdkit.err; then
+    echo "FAIL: a slow but moving link timed out"; exit 1
+fi
