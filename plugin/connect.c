@@ -591,14 +591,16 @@ conn_start_keepalive (void)
 void
 conn_stop_keepalive (void)
 {
-  if (!keepalive_running)
-    return;
-  pthread_mutex_lock (&conns_lock);
-  keepalive_stop = true;
-  pthread_cond_signal (&keepalive_cond);
-  pthread_mutex_unlock (&conns_lock);
-  pthread_join (keepalive_thread, NULL);
-  keepalive_running = false;
+  if (keepalive_running) {
+    pthread_mutex_lock (&conns_lock);
+    keepalive_stop = true;
+    pthread_cond_signal (&keepalive_cond);
+    pthread_mutex_unlock (&conns_lock);
+    pthread_join (keepalive_thread, NULL);
+    keepalive_running = false;
+  }
+  /* The list of connections exists with or without the thread. */
   free (conns);
   conns = NULL;
+  nr_conns = 0;
 }
