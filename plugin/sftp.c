@@ -1286,6 +1286,18 @@ sftp_start (struct ssh_conn *c)
   return 0;
 }
 
+static void
+free_chunk_list (struct chunk *ch)
+{
+  struct chunk *next;
+
+  for (; ch; ch = next) {
+    next = ch->next;
+    free (ch->buf);
+    free (ch);
+  }
+}
+
 /* Close the file and the channel.  On a broken connection the
  * socket is already shut down and only memory is freed.
  */
@@ -1293,26 +1305,14 @@ void
 sftp_stop (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
-  struct chunk *ch, *next;
   int rc;
 
   if (s == NULL)
     return;
   if (!c->broken && s->handle_len > 0) {
-    struct sync_reply r = { .done = false };
-    uint32_t id;
-
     drop_queue (c);
-    if (obuf_reserve (s, 64 + s->handle_len) == 0) {
-      id = begin_packet (s, FXP_CLOSE, 4 + s->handle_len, true);
-      put_string (s, s->handle, s->handle_len);
-      slot_sync (s, id, &r);
-      if (sync_request (c, &r) == 0 && r.type == FXP_STATUS &&
-          r.len >= 4 && get_u32 (r.data) != FX_OK)
-        debug ("close of %s: SFTP status %" PRIu32, c->path,
-               get_u32 (r.data));
-      free (r.data);
-    }
+    if (close_handle (c, s->handle, s->handle_len) == -1)
+      debug ("close of %s: %s", c->path, c->errbuf);
   }
   if (s->channel) {
     if (!c->broken) {
@@ -1324,16 +1324,8 @@ sftp_stop (struct ssh_conn *c)
       if (libssh2_channel_free (s->channel) != LIBSSH2_ERROR_EAGAIN)
         break;
   }
-  for (ch = s->rq_head; ch; ch = next) {
-    next = ch->next;
-    free (ch->buf);
-    free (ch);
-  }
-  for (ch = s->free_chunks; ch; ch = next) {
-    next = ch->next;
-    free (ch->buf);
-    free (ch);
-  }
+  free_chunk_list (s->rq_head);
+  free_chunk_list (s->free_chunks);
   free (s->obuf);
   free (s->ibuf);
   free (s);
