@@ -344,6 +344,8 @@ get_u64 (const char *p)
 }
 
 static void chunk_free (struct sftp *s, struct chunk *ch);
+static int call_extended (struct ssh_conn *c, const char *name, bool on_file,
+                          struct sync_reply *r);
 static int send_read (struct ssh_conn *c, struct chunk *ch);
 
 /* A STATUS reply: the status code and message. */
@@ -823,18 +825,12 @@ sftp_limits (struct ssh_conn *c)
   struct sftp *s = c->sftp;
   struct sync_reply r = { .done = false };
   static const char name[] = "limits@openssh.com";
-  uint32_t id;
   uint64_t max_read, max_write;
 
   s->max_read = s->max_write = DEFAULT_CHUNK;
   if (!s->has_limits)
     return 0;
-  if (obuf_reserve (s, 64) == -1)
-    return -1;
-  id = begin_packet (s, FXP_EXTENDED, 4 + sizeof name - 1, true);
-  put_string (s, name, sizeof name - 1);
-  slot_sync (s, id, &r);
-  if (sync_request (c, &r) == -1)
+  if (call_extended (c, name, false, &r) == -1)
     return -1;
   if (r.type == FXP_EXTENDED_REPLY && r.len >= 32) {
     max_read = get_u64 (r.data + 8);
@@ -856,6 +852,24 @@ call (struct ssh_conn *c, uint32_t id, struct sync_reply *r)
 {
   slot_sync (c->sftp, id, r);
   return sync_request (c, r);
+}
+
+/* An EXTENDED request by name, on the open file if on_file. */
+static int
+call_extended (struct ssh_conn *c, const char *name, bool on_file,
+               struct sync_reply *r)
+{
+  struct sftp *s = c->sftp;
+  uint32_t id, nlen = strlen (name), hlen = on_file ? s->handle_len : 0;
+
+  if (obuf_reserve (s, 64 + nlen + hlen) == -1)
+    return -1;
+  id = begin_packet (s, FXP_EXTENDED, 4 + nlen + (on_file ? 4 + hlen : 0),
+                     true);
+  put_string (s, name, nlen);
+  if (on_file)
+    put_string (s, s->handle, hlen);
+  return call (c, id, r);
 }
 
 /* Parse ATTRS at p; returns the bytes used or -1. */
@@ -1449,19 +1463,11 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
 static int
 fstatvfs_avail (struct ssh_conn *c, int64_t *avail)
 {
-  struct sftp *s = c->sftp;
   struct sync_reply r = { .done = false };
   static const char name[] = "fstatvfs@openssh.com";
-  uint32_t id;
   int ret = -1;
 
-  if (obuf_reserve (s, 64 + s->handle_len) == -1)
-    return -1;
-  id = begin_packet (s, FXP_EXTENDED,
-                     4 + sizeof name - 1 + 4 + s->handle_len, true);
-  put_string (s, name, sizeof name - 1);
-  put_string (s, s->handle, s->handle_len);
-  if (call (c, id, &r) == -1)
+  if (call_extended (c, name, true, &r) == -1)
     return -1;
   /* bsize, frsize, blocks, bfree, bavail, ... (uint64 each) */
   if (r.type == FXP_EXTENDED_REPLY && r.len >= 40) {
@@ -1569,7 +1575,6 @@ sftp_flush (struct ssh_conn *c)
   struct sftp *s = c->sftp;
   struct sync_reply r = { .done = false };
   static const char name[] = "fsync@openssh.com";
-  uint32_t id;
   int err;
 
   if (check_usable (c, "flush") == -1)
@@ -1579,14 +1584,7 @@ sftp_flush (struct ssh_conn *c)
     nbdkit_set_error (ENOTSUP);
     return -1;
   }
-  if (obuf_reserve (s, 64 + s->handle_len) == -1)
-    return -1;
-  id = begin_packet (s, FXP_EXTENDED,
-                     4 + sizeof name - 1 + 4 + s->handle_len, true);
-  put_string (s, name, sizeof name - 1);
-  put_string (s, s->handle, s->handle_len);
-  slot_sync (s, id, &r);
-  if (sync_request (c, &r) == -1) {
+  if (call_extended (c, name, true, &r) == -1) {
     nbdkit_error ("fsync of remote file %s failed: %s",
                   c->path, c->errbuf);
     nbdkit_set_error (EIO);
