@@ -9,6 +9,7 @@
 # Everything here is safe to use under "set -e".  Summary:
 #
 #   srcdir              absolute path of the directory holding this file
+#                       (exported in PYTHONPATH: tests/sshdprocs.py)
 #   PLUGIN              plugin to test: $PLUGIN from the environment (the
 #                       Makefile exports the built ssh-plugin.so), else
 #                       ../ssh-plugin.so.  A bare name (PLUGIN=ssh) is passed
@@ -34,6 +35,7 @@
 #   make_random_file FILE MIB [EXTRA_BYTES]
 #   compare_sha256 FILE1 FILE2
 #   wait_pid_gone PID [SECONDS]
+#   cont_sshd           resume every process of the test sshd (SIGCONT)
 #
 # start_sshd exports SSHD_DIR SSHD_PORT SSHD_LOG SSHD_CONFIG SSH_AUTH_SOCK
 # SSH_AGENT_PID KNOWN_HOSTS CLIENT_KEY HOST_KEY HOST_KEY_PUB HOST_FP_SHA256
@@ -60,6 +62,8 @@ exec 19>&2
 BASH_XTRACEFD=19
 
 srcdir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Python helpers for the tests' scripts (tests/sshdprocs.py).
+export PYTHONPATH="$srcdir${PYTHONPATH:+:$PYTHONPATH}"
 export srcdir
 
 # Seconds allowed to any nbdkit run (and the command under --run).
@@ -201,6 +205,19 @@ _descendants ()
     done
 }
 
+# cont_sshd: SIGCONT the test sshd and all its processes (after a test
+# stalled some with SIGSTOP, see tests/sshdprocs.py).
+cont_sshd ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local pid p
+    pid="$(cat "$SSHD_DIR/sshd.pid" 2>/dev/null)" || return 0
+    [ -n "$pid" ] || return 0
+    for p in "$pid" $(_descendants "$pid"); do
+        kill -CONT "$p" 2>/dev/null || :
+    done
+}
+
 # kill_tree PID: TERM PID and its descendants, bounded wait, then KILL.
 kill_tree ()
 {
@@ -209,7 +226,11 @@ kill_tree ()
     [ -n "$pid" ] || return 0
     local -a all
     mapfile -t all < <(echo "$pid"; _descendants "$pid")
-    for p in "${all[@]}"; do kill -TERM "$p" 2>/dev/null || :; done
+    # SIGCONT after SIGTERM: a test may have stopped (stalled) a process.
+    for p in "${all[@]}"; do
+        kill -TERM "$p" 2>/dev/null || :
+        kill -CONT "$p" 2>/dev/null || :
+    done
     for p in "${all[@]}"; do
         if ! wait_pid_gone "$p" 5; then
             kill -KILL "$p" 2>/dev/null || :

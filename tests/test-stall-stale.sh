@@ -21,63 +21,13 @@ cd "$SSHD_DIR"
 remote="$SSHD_DIR/disk.img"
 make_random_file "$remote" 4
 
-cont_all ()
-{
-    local pid p
-    pid="$(cat "$SSHD_DIR/sshd.pid" 2>/dev/null)" || return 0
-    [ -n "$pid" ] || return 0
-    for p in "$pid" $(_descendants "$pid"); do
-        kill -CONT "$p" 2>/dev/null || :
-    done
-}
-cleanup_fn cont_all
-
 cat > stale.py <<'PYEOF'
 import os, random, signal, sys, time
 import nbd
+from sshdprocs import sftp_servers, alive
 
-SSHD_DIR = os.environ["SSHD_DIR"]
 remote = os.environ["REMOTE"]
 TIMEOUT = 3
-
-def proc_table():
-    kids, names = {}, {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                names[int(d)] = f.read().split(b"\0")[0].decode()
-        except OSError:
-            continue
-        rest = st[st.rindex(")") + 2:].split()
-        if rest[0] in ("Z", "X"):
-            continue
-        kids.setdefault(int(rest[1]), []).append(int(d))
-    return kids, names
-
-def sftp_servers():
-    with open(os.path.join(SSHD_DIR, "sshd.pid")) as f:
-        lp = int(f.read().split()[0])
-    kids, names = proc_table()
-    out, todo = [], [lp]
-    while todo:
-        p = todo.pop()
-        for c in kids.get(p, []):
-            todo.append(c)
-            if names.get(c, "").endswith("sftp-server"):
-                out.append(c)
-    return out
-
-def alive(p):
-    try:
-        with open("/proc/%d/stat" % p) as f:
-            st = f.read()
-    except OSError:
-        return False
-    return st[st.rindex(")") + 2] not in "ZX"
 
 with open(remote, "rb") as f:
     model = bytearray(f.read())

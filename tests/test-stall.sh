@@ -26,120 +26,16 @@ cd "$SSHD_DIR"
 remote="$SSHD_DIR/disk.img"
 make_random_file "$remote" 8
 
-# Whatever happens, resume every process of the test sshd before the
-# harness stops it (a stopped process ignores SIGTERM until resumed).
-cont_all ()
-{
-    local pid p
-    pid="$(cat "$SSHD_DIR/sshd.pid" 2>/dev/null)" || return 0
-    [ -n "$pid" ] || return 0
-    for p in "$pid" $(_descendants "$pid"); do
-        kill -CONT "$p" 2>/dev/null || :
-    done
-}
-cleanup_fn cont_all
-
 cat > stall.py <<'PYEOF'
-import errno, os, random, signal, sys, time
+import errno, os, random, sys, time
 import nbd
+from sshdprocs import stop, cont, resume_and_wait
 
-SSHD_DIR = os.environ["SSHD_DIR"]
 remote = os.environ["REMOTE"]
 mode = sys.argv[2]            # "dead": listener stopped too; "conns": not
 TIMEOUT = 5
 LIMIT = 30
 MiB = 1024 * 1024
-
-def listener():
-    with open(os.path.join(SSHD_DIR, "sshd.pid")) as f:
-        return int(f.read().split()[0])
-
-def proc_table():
-    kids = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        rest = st[st.rindex(")") + 2:].split()
-        if rest[0] in ("Z", "X"):
-            continue
-        kids.setdefault(int(rest[1]), []).append(int(d))
-    return kids
-
-def descendants(pid):
-    kids = proc_table()
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for c in kids.get(p, []):
-            out.append(c)
-            todo.append(c)
-    return out
-
-def stop(with_listener):
-    """SIGSTOP the per-connection processes (and the listener); returns
-    the stopped pids.  Repeated until no new process shows up."""
-    lp = listener()
-    stopped = []
-    if with_listener:
-        os.kill(lp, signal.SIGSTOP)
-        stopped.append(lp)
-    while True:
-        new = [p for p in descendants(lp) if p not in stopped]
-        if not new:
-            break
-        for p in new:
-            try:
-                os.kill(p, signal.SIGSTOP)
-                stopped.append(p)
-            except ProcessLookupError:
-                pass
-    names = []
-    for p in stopped:
-        try:
-            with open("/proc/%d/cmdline" % p, "rb") as f:
-                names.append("%d:%s" % (p, f.read().split(b"\0")[0].decode()))
-        except OSError:
-            names.append(str(p))
-    if len([p for p in stopped if p != lp]) < 2:
-        sys.exit("FAIL: expected the per-connection sshd processes, "
-                 "stopped only %s" % names)
-    print("stopped %s" % " ".join(names), flush=True)
-    return stopped
-
-def cont(pids):
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
-
-def alive(p):
-    try:
-        with open("/proc/%d/stat" % p) as f:
-            st = f.read()
-    except OSError:
-        return False
-    return st[st.rindex(")") + 2] not in "ZX"
-
-def resume_and_wait(pids):
-    """SIGCONT the stalled processes and wait (bounded) until the ones
-    serving the abandoned connection have exited."""
-    cont(pids)
-    lp = listener()
-    for p in pids:
-        for i in range(100):
-            if p == lp or not alive(p):
-                break
-            time.sleep(0.1)
-    still = [p for p in pids if p != lp and alive(p)]
-    if still:
-        sys.exit("FAIL: stalled sshd processes %s still alive 10 s after "
-                 "resuming" % still)
 
 with open(remote, "rb") as f:
     model = bytearray(f.read())
@@ -255,7 +151,7 @@ run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" timeout=5 \
 cat dead.err
 expect_grep dead.err "reconnecting (attempt 1 of 1)" \
     "cannot reach 127.0.0.1 port $SSHD_PORT" "timed out"
-cont_all
+cont_sshd
 
 run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" timeout=5 \
     --run '/usr/bin/python3 stall.py "$uri" conns' 2> conns.err || {
