@@ -302,6 +302,23 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
            list, method, conn_error (c));
 }
 
+/* libssh2 reads the socket through this, so that the keepalive
+ * thread can tell whether the server has sent anything since its last
+ * keepalive.  Like libssh2's own, it returns -errno on failure.
+ */
+static ssize_t
+counting_recv (libssh2_socket_t sock, void *buf, size_t len, int flags,
+               void **abstract)
+{
+  struct ssh_conn *c = *abstract;
+  ssize_t r = recv (sock, buf, len, flags);
+
+  if (r < 0)
+    return -errno;
+  c->recv_bytes += r;
+  return r;
+}
+
 int
 conn_connect (struct ssh_conn *c)
 {
@@ -319,12 +336,19 @@ conn_connect (struct ssh_conn *c)
       return -1;
   }
 
-  c->session = libssh2_session_init ();
+  c->session = libssh2_session_init_ex (NULL, NULL, NULL, c);
   if (c->session == NULL) {
     nbdkit_error ("cannot create libssh2 session for %s port %u",
                   c->host, c->port);
     return -1;
   }
+#ifdef HAVE_LIBSSH2_SESSION_CALLBACK_SET2
+  libssh2_session_callback_set2 (c->session, LIBSSH2_CALLBACK_RECV,
+                                 (libssh2_cb_generic *) counting_recv);
+#else
+  libssh2_session_callback_set (c->session, LIBSSH2_CALLBACK_RECV,
+                                (void *) counting_recv);
+#endif
   libssh2_session_set_blocking (c->session, 0);
   /* keepalive_send only sends once this is configured. */
   if (params.keepalive > 0)
@@ -468,7 +492,10 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
 /* Keepalive: one thread sends SSH keepalives on connections that have
  * been idle for keepalive= seconds, so that NATs and firewalls keep
  * them, and a dead server is noticed (the connection is then marked
- * broken and the next request reconnects at once).
+ * broken and the next request reconnects at once).  Dead means that
+ * sending failed, or, as OpenSSH's ServerAliveCountMax, that the server
+ * sent nothing (not even the replies) during keepalive-count
+ * keepalives: a stalled server or a network that drops packets.
  */
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ssh_conn **conns;
@@ -529,12 +556,52 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
 {
   int next, r;
 
+  int64_t idle_ms = (now->tv_sec - c->last_used.tv_sec) * INT64_C (1000) +
+    (now->tv_nsec - c->last_used.tv_nsec) / 1000000;
+
   if (c->broken || c->session == NULL ||
-      now->tv_sec - c->last_used.tv_sec < (time_t) params.keepalive)
+      idle_ms < params.keepalive * INT64_C (1000))
     return;
+
+  /* Read what arrived while idle (replies to earlier keepalives,
+   * read-ahead data): any byte shows the server is alive.  Without
+   * SFTP nothing reads the socket, so nothing can be counted.
+   */
+  if (c->sftp != NULL && params.keepalive_count > 0) {
+    if (sftp_poll (c) == -1) {
+      nbdkit_debug ("ssh: connection to %s port %u broken while idle: %s",
+                    c->host, c->port, c->errbuf);
+      return;
+    }
+    if (c->recv_bytes != c->alive_mark)
+      c->alive_unanswered = 0;
+    else if (c->alive_unanswered >= params.keepalive_count) {
+      snprintf (c->errbuf, sizeof c->errbuf,
+                "the server sent nothing in reply to %u keepalives "
+                "(keepalive=%u, keepalive-count=%u)",
+                c->alive_unanswered, params.keepalive,
+                params.keepalive_count);
+      c->broken = true;
+      /* Normal verbosity: the next request reconnects. */
+      nbdkit_debug ("ssh: connection to %s port %u is dead: %s",
+                    c->host, c->port, c->errbuf);
+      return;
+    }
+  }
+
   r = libssh2_keepalive_send (c->session, &next);
+  /* libssh2 also times keepalives, in whole seconds of wall-clock time
+   * (and an interval of 1 counts as 2): when it declines, it returns
+   * less than its interval as the time to the next one.  Try again at
+   * the next tick.
+   */
+  if (r == 0 && next < (int) (params.keepalive == 1 ? 2 : params.keepalive))
+    return;
   if (r == 0 || r == LIBSSH2_ERROR_EAGAIN) {
-    debug ("keepalive sent to %s port %u", c->host, c->port);
+    c->alive_mark = c->recv_bytes;
+    c->alive_unanswered++;
+    debug ("keepalive sent to %s port %u (%u since the server last "
+           "sent anything)", c->host, c->port, c->alive_unanswered);
     c->last_used = *now;
     return;
   }
@@ -563,8 +630,13 @@ keepalive_loop (void *arg)
         pthread_mutex_unlock (&c->lock);
       }
     }
+    /* A quarter second: keepalives go out at most that late. */
     clock_gettime (CLOCK_REALTIME, &until);
-    until.tv_sec += 1;
+    until.tv_nsec += 250000000;
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000;
+    }
     pthread_cond_timedwait (&keepalive_cond, &conns_lock, &until);
   }
   pthread_mutex_unlock (&conns_lock);

@@ -548,6 +548,17 @@ pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
   return moved;
 }
 
+/* For the keepalive thread, on an idle connection: move what can move
+ * without waiting.  Returns -1 if the connection broke.
+ */
+int
+sftp_poll (struct ssh_conn *c)
+{
+  if (c->broken || c->sftp == NULL)
+    return c->broken ? -1 : 0;
+  return pump_once (c, NULL) < 0 ? -1 : 0;
+}
+
 /* Pump, waiting on the socket when nothing moves (bounded by the
  * timeout of each wait).
  */

@@ -114,6 +114,8 @@ struct ssh_params {
   unsigned timeout;             /* seconds; 0 = wait forever */
   unsigned retries;             /* reconnect attempts per request */
   unsigned keepalive;           /* seconds idle before a keepalive; 0 off */
+  unsigned keepalive_count;     /* unanswered keepalives before giving
+                                   up on the server; 0 never */
   bool create;                  /* create=true */
   int64_t create_size;          /* create-size= */
   int create_mode;              /* create-mode=, default 0600 */
@@ -150,6 +152,11 @@ struct ssh_conn {
   struct timespec last_used;    /* CLOCK_MONOTONIC, for keepalives */
   unsigned reconnects;
   int sock;
+  uint64_t recv_bytes;          /* bytes libssh2 read from sock */
+  uint64_t alive_mark;          /* recv_bytes when the last keepalive
+                                   was sent */
+  unsigned alive_unanswered;    /* keepalives sent since the server
+                                   last sent anything */
   LIBSSH2_SESSION *session;
   struct sftp *sftp;            /* sftp.c's state */
   bool readonly;
@@ -229,6 +236,7 @@ extern int sftp_pread (struct ssh_conn *c, void *buf, uint32_t count,
 extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
                         uint64_t offset);
 extern int sftp_flush (struct ssh_conn *c);
+extern int sftp_poll (struct ssh_conn *c);
 
 #endif /* !SSH_PLUGIN_UNIT_TEST */
 

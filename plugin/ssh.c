@@ -58,10 +58,12 @@ struct ssh_params params = {
   .timeout = 60,
   .retries = 3,
   .keepalive = 30,
+  .keepalive_count = 3,
   .create_mode = 0600,
 };
 
 static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
+static bool keepalive_count_set;
 static bool create_set, create_size_set, create_mode_set;
 
 /* create=true: the first connection creates the file, under this lock. */
@@ -431,6 +433,15 @@ ssh_config (const char *key, const char *value)
     params.keepalive = n;
     return 0;
   }
+  else if (strcmp (key, "keepalive-count") == 0) {
+    unsigned long n;
+
+    if (twice (&keepalive_count_set, key) == -1 ||
+        parse_decimal (key, value, 0, 1000000, &n) == -1)
+      return -1;
+    params.keepalive_count = n;
+    return 0;
+  }
   else if (strcmp (key, "timeout") == 0) {
     unsigned long n;
 
@@ -675,9 +686,8 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     params.timeout = sshcfg.connect_timeout;
   if (sshcfg.server_alive_interval >= 0 && !keepalive_set)
     params.keepalive = sshcfg.server_alive_interval;
-  if (sshcfg.server_alive_count_max >= 0)
-    debug ("ssh_config: ServerAliveCountMax is not used: a dead server is "
-           "noticed by timeout= and the keepalive's failure");
+  if (sshcfg.server_alive_count_max >= 0 && !keepalive_count_set)
+    params.keepalive_count = sshcfg.server_alive_count_max;
   if (sshcfg.proxy_jump && params.nr_jumps == 0) {
     char *list = own (strdup (sshcfg.proxy_jump)), *p, *save = NULL;
 
@@ -865,7 +875,9 @@ ssh_get_ready (void)
   "retries=<N>                Reconnect attempts when the connection\n" \
   "                           breaks during a request (default 3).\n" \
   "keepalive=<SECS>           Send SSH keepalives after this long idle\n" \
-  "                           (default 30; 0 = off)."
+  "                           (default 30; 0 = off).\n" \
+  "keepalive-count=<N>        Unanswered keepalives before the server\n" \
+  "                           counts as dead (default 3; 0 = never)."
 
 static void
 ssh_dump_plugin (void)

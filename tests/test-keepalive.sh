@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # keepalive=SECS: an idle connection sends SSH keepalives (seen in the
 # debug output and by the server) and still works afterwards;
-# keepalive=0 sends none.
+# keepalive=0 sends none.  keepalive-count=N (ssh_config's
+# ServerAliveCountMax): a server that answers every keepalive stays
+# alive even with N=1; a stalled server (its per-connection processes
+# SIGSTOPped while the client idles) is declared dead after N
+# unanswered keepalives and the next request reconnects with the right
+# data; with keepalive-count=0 the stalled connection is kept and works
+# again once the server resumes.
 
 set -e
 source "$(dirname "$0")/functions.sh"
@@ -19,17 +25,21 @@ import nbd
 h = nbd.NBD()
 h.connect_uri(sys.argv[1])
 a = h.pread(4096, 0)
-time.sleep(3.5)
+time.sleep(5.5)
 if h.pread(4096, 0) != a:
     sys.exit("FAIL: read after idling differs")
 PYEOF
 
 run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
-    path="$SSHD_DIR/disk.img" keepalive=1 \
+    path="$SSHD_DIR/disk.img" keepalive=1 keepalive-count=1 \
     --run '/usr/bin/python3 idle.py "$uri"' 2> on.log
 n="$(grep -c "keepalive sent" on.log || :)"
 echo "keepalives sent: $n"
-[ "$n" -ge 2 ] || { echo "FAIL: expected >= 2 keepalives in 3.5 s idle"; exit 1; }
+[ "$n" -ge 2 ] || { echo "FAIL: expected >= 2 keepalives in 5.5 s idle"; exit 1; }
+# Every keepalive was answered: never declared dead.
+if grep -E "is dead|reconnected" on.log; then
+    echo "FAIL: a server that answers was declared dead"; exit 1
+fi
 # The server saw them (sshd logs each global request at debug level;
 # libssh2 names them keepalive@libssh2.org).
 grep -q "rtype keepalive@" "$SSHD_LOG"
@@ -41,6 +51,59 @@ if grep "keepalive sent" off.log; then
     echo "FAIL: keepalive=0 sent keepalives"; exit 1
 fi
 
+# A stalled server while idle.
+cat > stalled.py <<'PYEOF'
+import os, sys, time
+import nbd
+from sshdprocs import stop, cont, resume_and_wait
+
+log, expect_dead = os.environ["LOG"], sys.argv[2] == "dead"
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+a = h.pread(4096, 0)
+stopped = stop(False)
+try:
+    # Dead after (N + 1) keepalive intervals; wait for the message
+    # (bounded), or give the count=0 case the same time and more.
+    t0 = time.monotonic()
+    dead = False
+    while time.monotonic() - t0 < (30 if expect_dead else 8):
+        with open(log) as f:
+            if "is dead" in f.read():
+                dead = True
+                break
+        time.sleep(0.2)
+    print("dead: %s after %.1f s" % (dead, time.monotonic() - t0), flush=True)
+    if dead != expect_dead:
+        sys.exit("FAIL: expected dead=%s" % expect_dead)
+    if not expect_dead:
+        cont(stopped)
+        stopped = []
+    # Dead: the next request reconnects (the old processes are still
+    # stopped); alive: it uses the resumed connection.
+    if h.pread(4096, 0) != a:
+        sys.exit("FAIL: read after the stall differs")
+finally:
+    # The processes of the abandoned connection exit once resumed.
+    resume_and_wait(stopped)
+PYEOF
+
+printf 'Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 2\n' > alive.conf
+LOG="$PWD/dead.log" run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+    path="$SSHD_DIR/disk.img" config="$PWD/alive.conf" \
+    --run '/usr/bin/python3 stalled.py "$uri" dead' 2> dead.log
+expect_grep dead.log "the server sent nothing in reply to 2 keepalives" \
+    "keepalive=1, keepalive-count=2" "reconnected to 127.0.0.1"
+
+LOG="$PWD/kept.log" run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+    path="$SSHD_DIR/disk.img" keepalive=1 keepalive-count=0 \
+    --run '/usr/bin/python3 stalled.py "$uri" kept' 2> kept.log
+if grep -E "is dead|reconnected" kept.log; then
+    echo "FAIL: keepalive-count=0 gave up on the server"; exit 1
+fi
+n="$(grep -c "keepalive sent" kept.log || :)"
+[ "$n" -ge 3 ] || { echo "FAIL: expected >= 3 keepalives while stalled"; exit 1; }
+
 # Bad values are refused.
 run_nbdkit_fail bad.log -U - "$PLUGIN" "${SSH_ARGS[@]}" \
     path="$SSHD_DIR/disk.img" keepalive=abc --run true
@@ -48,3 +111,6 @@ expect_grep bad.log "keepalive=abc"
 run_nbdkit_fail bad.log -U - "$PLUGIN" "${SSH_ARGS[@]}" \
     path="$SSHD_DIR/disk.img" retries=-1 --run true
 expect_grep bad.log "retries=-1"
+run_nbdkit_fail bad.log -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+    path="$SSHD_DIR/disk.img" keepalive-count=x --run true
+expect_grep bad.log "keepalive-count=x"
