@@ -332,6 +332,10 @@ conn_connect (struct ssh_conn *c)
       if (jump_open (c) == -1)
         return -1;
     }
+    else if (!c->is_jump && params.proxy_command) {
+      if (proxy_command_open (c) == -1)
+        return -1;
+    }
     else if (tcp_connect (c) == -1)
       return -1;
   }
@@ -374,8 +378,12 @@ conn_connect (struct ssh_conn *c)
 
   CALL_INT (c, rc, libssh2_session_handshake (c->session, c->sock));
   if (rc != 0) {
-    nbdkit_error ("SSH handshake with %s port %u failed: %s",
-                  c->host, c->port, conn_error (c));
+    char how[128];
+
+    proxy_command_status (c, how, sizeof how);
+    nbdkit_error ("SSH handshake with %s port %u failed: %s%s%s",
+                  c->host, c->port, conn_error (c),
+                  *how ? "; " : "", how);
     nbdkit_set_error (EIO);
     return -1;
   }
@@ -424,6 +432,7 @@ conn_close (struct ssh_conn *c)
     c->sock = -1;
   }
   jump_close (c);
+  proxy_command_close (c);
 }
 
 /* Everything from the TCP connection to the open remote file.  On

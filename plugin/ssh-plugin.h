@@ -84,6 +84,7 @@ extern void params_base64_encode (const unsigned char *in, size_t inlen,
 
 #include <pthread.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include <libssh2.h>
 #include <openssl/crypto.h>
@@ -124,6 +125,7 @@ struct ssh_params {
   size_t nr_jumps;
   const char *local_user;       /* the local user name */
   bool identities_only;         /* IdentitiesOnly: skip the agent */
+  const char *proxy_command;    /* ssh_config ProxyCommand, expanded */
   const char *ciphers;          /* ciphers=, macs=, kex=: overrides */
   const char *macs;
   const char *kex;
@@ -152,6 +154,7 @@ struct ssh_conn {
   struct timespec last_used;    /* CLOCK_MONOTONIC, for keepalives */
   unsigned reconnects;
   int sock;
+  pid_t proxy_pid;              /* proxycmd.c: the ProxyCommand; 0 none */
   uint64_t recv_bytes;          /* bytes libssh2 read from sock */
   uint64_t alive_mark;          /* recv_bytes when the last keepalive
                                    was sent */
@@ -220,6 +223,12 @@ extern void hostkey_known_algorithms (struct ssh_conn *c, char *out,
 /* jump.c */
 extern int jump_open (struct ssh_conn *c);
 extern void jump_close (struct ssh_conn *c);
+
+/* proxycmd.c */
+extern int proxy_command_open (struct ssh_conn *c);
+extern const char *proxy_command_status (struct ssh_conn *c, char *buf,
+                                         size_t len);
+extern void proxy_command_close (struct ssh_conn *c);
 
 /* auth.c */
 extern int auth_authenticate (struct ssh_conn *c);

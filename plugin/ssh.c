@@ -630,11 +630,6 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     }
   }
 
-  if (sshcfg.proxy_command) {
-    nbdkit_error ("ssh_config gives ProxyCommand for %s, which this plugin "
-                  "does not run; use ProxyJump or jump= instead", alias);
-    return -1;
-  }
   if (sshcfg.hostname) {
     char *h = expand (sshcfg.hostname, "HostName");
 
@@ -700,6 +695,14 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
       if (add_jump (p) == -1)
         return -1;
     }
+  }
+  /* After HostName, Port and User: its tokens name the target. */
+  if (sshcfg.proxy_command) {
+    if (params.nr_jumps > 0)
+      debug ("ssh_config: ProxyCommand ignored: jump= was given");
+    else if ((params.proxy_command = expand (sshcfg.proxy_command,
+                                             "ProxyCommand")) == NULL)
+      return -1;
   }
   return 0;
 }

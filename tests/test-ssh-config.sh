@@ -3,8 +3,8 @@
 # UserKnownHostsFile (with ~ and %d %r %h tokens), IdentitiesOnly,
 # first value wins, Include with a glob, Match ignored, command-line
 # parameters override the file, StrictHostKeyChecking no, ProxyJump,
-# ProxyCommand refused, a malformed line reported with file:line, and
-# config= (empty) reading nothing.
+# a malformed line reported with file:line, and config= (empty) reading
+# nothing.  (ProxyCommand: test-proxy-command.sh.)
 
 set -e
 source "$(dirname "$0")/functions.sh"
@@ -94,12 +94,6 @@ before="$(grep -c server_request_direct_tcpip "$SSHD_LOG" || :)"
 works config="$SSHD_DIR/jump.conf" host=target path="$SSHD_DIR/disk.img"
 after="$(grep -c server_request_direct_tcpip "$SSHD_LOG" || :)"
 [ "$after" -gt "$before" ] || { echo "FAIL: ProxyJump not used"; exit 1; }
-
-# ProxyCommand cannot be honoured: refused, not ignored.
-printf 'Host pc\n    ProxyCommand nc %%h %%p\n' > pc.conf
-run_nbdkit_fail err.txt -U - "$PLUGIN" config="$SSHD_DIR/pc.conf" host=pc \
-    path="$SSHD_DIR/disk.img" --run true
-expect_grep err.txt "ProxyCommand"
 
 # A malformed line: file and line number in the message.
 printf 'Host myalias\n    Port 22\n    HostName "unterminated\n' > bad.conf
