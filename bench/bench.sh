@@ -156,7 +156,7 @@ fi
 # copy (the file may be edited while we run); it replaces our EXIT trap
 # with its own, so register the work directory again.
 export PLUGIN
-cp "$top_srcdir/tests/functions.sh" "$WORK/functions.sh"
+cp "$top_srcdir/tests/functions.sh" "$top_srcdir/tests/sshdprocs.py" "$WORK/"
 # shellcheck source=../tests/functions.sh
 source "$WORK/functions.sh"
 cleanup_fn rm -rf "$WORK"

@@ -34,37 +34,9 @@ import sys
 import time
 
 import nbd
+from sshdprocs import sftp_servers  # tests/sshdprocs.py
 
 BS = 4096
-
-
-def sftp_servers(sshd_pid):
-    """PIDs of sftp-server processes descending from sshd_pid."""
-    kids = {}
-    comm = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        name = st[st.index("(") + 1:st.rindex(")")]
-        rest = st[st.rindex(")") + 2:].split()
-        if rest[0] in ("Z", "X"):
-            continue
-        pid, ppid = int(d), int(rest[1])
-        kids.setdefault(ppid, []).append(pid)
-        comm[pid] = name
-    out, todo = [], [sshd_pid]
-    while todo:
-        p = todo.pop()
-        for c in kids.get(p, []):
-            todo.append(c)
-            if comm.get(c) == "sftp-server":
-                out.append(c)
-    return out
 
 
 def rchar_sum(sshd_pid):

@@ -51,9 +51,10 @@ def descendants(pid):
     return out
 
 
-def sftp_servers():
-    """The sftp-server processes (one per open SFTP session)."""
-    return [p for p, name in descendants(listener())
+def sftp_servers(lp=None):
+    """The sftp-server processes (one per open SFTP session) below the
+    listener lp (default: the test sshd's)."""
+    return [p for p, name in descendants(listener() if lp is None else lp)
             if name.endswith("sftp-server")]
 
 
