@@ -501,10 +501,12 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
 /* Keepalive: one thread sends SSH keepalives on connections that have
  * been idle for keepalive= seconds, so that NATs and firewalls keep
  * them, and a dead server is noticed (the connection is then marked
- * broken and the next request reconnects at once).  Dead means that
- * sending failed, or, as OpenSSH's ServerAliveCountMax, that the server
- * sent nothing (not even the replies) during keepalive-count
- * keepalives: a stalled server or a network that drops packets.
+ * broken and the next request reconnects at once).  With a file open
+ * the keepalive is an SFTP FSTAT (sftp_ping), else an SSH keepalive.
+ * Dead means that sending failed, or, as OpenSSH's ServerAliveCountMax,
+ * that the server sent nothing (not even the replies) during
+ * keepalive-count keepalives: a stalled server or a network that drops
+ * packets.
  */
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ssh_conn **conns;
@@ -564,7 +566,8 @@ static void
 keepalive_one (struct ssh_conn *c, const struct timespec *now)
 {
   int next, r;
-
+  uint64_t mark;
+  const char *kind;
   int64_t idle_ms = (now->tv_sec - c->last_used.tv_sec) * INT64_C (1000) +
     (now->tv_nsec - c->last_used.tv_nsec) / 1000000;
 
@@ -598,27 +601,47 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
     }
   }
 
-  r = libssh2_keepalive_send (c->session, &next);
-  /* libssh2 also times keepalives, in whole seconds of wall-clock time
-   * (and an interval of 1 counts as 2): when it declines, it returns
-   * less than its interval as the time to the next one.  Try again at
-   * the next tick.
+  /* Bytes from here on answer this keepalive (the reply may be read
+   * while it is being sent).
    */
-  if (r == 0 && next < (int) (params.keepalive == 1 ? 2 : params.keepalive))
-    return;
-  if (r == 0 || r == LIBSSH2_ERROR_EAGAIN) {
-    c->alive_mark = c->recv_bytes;
-    c->alive_unanswered++;
-    debug ("keepalive sent to %s port %u (%u since the server last "
-           "sent anything)", c->host, c->port, c->alive_unanswered);
-    c->last_used = *now;
+  mark = c->recv_bytes;
+
+  /* With a file open, an SFTP request (see sftp_ping); else an SSH
+   * keepalive.
+   */
+  r = c->sftp != NULL ? sftp_ping (c) : 0;
+  if (r == -1) {
+    nbdkit_debug ("ssh: connection to %s port %u broken while idle: %s",
+                  c->host, c->port, c->errbuf);
     return;
   }
-  /* The connection is dead: the next request reconnects. */
-  snprintf (c->errbuf, sizeof c->errbuf, "keepalive failed: %s",
-            conn_error (c));
-  c->broken = true;
-  debug ("%s", c->errbuf);
+  if (r == 1)
+    kind = "SFTP FSTAT";
+  else {
+    r = libssh2_keepalive_send (c->session, &next);
+    /* libssh2 also times keepalives, in whole seconds of wall-clock
+     * time (an interval of 1 counts as 2), and reports exactly its
+     * interval as the time to the next one when it sent one.  When it
+     * declines, try again at the next tick.
+     */
+    if (r == 0 && next != (int) (params.keepalive == 1 ? 2 : params.keepalive))
+      return;
+    if (r != 0 && r != LIBSSH2_ERROR_EAGAIN) {
+      /* The connection is dead: the next request reconnects. */
+      snprintf (c->errbuf, sizeof c->errbuf, "keepalive failed: %s",
+                conn_error (c));
+      c->broken = true;
+      nbdkit_debug ("ssh: connection to %s port %u broken while idle: %s",
+                    c->host, c->port, c->errbuf);
+      return;
+    }
+    kind = "SSH keepalive";
+  }
+  c->alive_mark = mark;
+  c->alive_unanswered++;
+  debug ("keepalive sent to %s port %u (%s; %u since the server last "
+         "sent anything)", c->host, c->port, kind, c->alive_unanswered);
+  c->last_used = *now;
 }
 
 static void *

@@ -36,9 +36,13 @@ run_child (int fd, const char *shell_cmd)
   sigset_t none;
   int maxfd, i;
 
+  /* Default dispositions (ignored signals stay ignored across exec),
+   * nothing blocked.
+   */
+  for (i = 1; i < NSIG; ++i)
+    signal (i, SIG_DFL);
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
-  signal (SIGPIPE, SIG_DFL);
 
   if (fd < 3) {
     fd = fcntl (fd, F_DUPFD, 3);
@@ -47,11 +51,16 @@ run_child (int fd, const char *shell_cmd)
   }
   if (dup2 (fd, 0) == -1 || dup2 (fd, 1) == -1)
     _exit (126);
-  maxfd = (int) sysconf (_SC_OPEN_MAX);
-  if (maxfd < 0 || maxfd > 65536)
-    maxfd = 65536;
-  for (i = 3; i < maxfd; ++i)
-    close (i);
+#ifdef HAVE_CLOSE_RANGE
+  if (close_range (3, ~0U, 0) == -1)
+#endif
+  {
+    maxfd = (int) sysconf (_SC_OPEN_MAX);
+    if (maxfd < 0 || maxfd > 1048576)
+      maxfd = 1048576;
+    for (i = 3; i < maxfd; ++i)
+      close (i);
+  }
   execl ("/bin/sh", "sh", "-c", shell_cmd, (char *) NULL);
   _exit (127);
 }

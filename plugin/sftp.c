@@ -559,6 +559,38 @@ sftp_poll (struct ssh_conn *c)
   return pump_once (c, NULL) < 0 ? -1 : 0;
 }
 
+/* For the keepalive thread, on an idle connection: ask the SFTP server
+ * something harmless (FSTAT of the open file) without waiting; the
+ * reply, dropped when it arrives, shows that the server is alive, and
+ * the traffic keeps NATs open.  Unlike an SSH keepalive it also
+ * notices an sftp-server that hangs behind a live sshd, and it leaves
+ * nothing behind in libssh2 (1.10 keeps every reply to an SSH
+ * keepalive on the session's packet list).  Returns 1 if sent, 0 if
+ * there is no open file (the caller sends an SSH keepalive), -1 if
+ * the connection broke.
+ */
+int
+sftp_ping (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct slot *slot;
+  uint32_t id;
+
+  if (c->broken)
+    return -1;
+  if (s == NULL || s->handle_len == 0 || !slot_available (s))
+    return 0;
+  if (obuf_reserve (s, 64 + s->handle_len) == -1)
+    return -1;
+  id = begin_packet (s, FXP_FSTAT, 4 + s->handle_len, true);
+  put_string (s, s->handle, s->handle_len);
+  slot = slot_for (s, id);
+  slot->id = id;
+  slot->kind = SLOT_DISCARD;
+  s->nr_inflight++;
+  return pump_once (c, NULL) < 0 ? -1 : 1;
+}
+
 /* Pump, waiting on the socket when nothing moves (bounded by the
  * timeout of each wait).
  */
@@ -1521,7 +1553,7 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
       uint32_t id;
 
       if (obuf_reserve (s, 64 + s->handle_len + n) == -1)
-        return -1;
+        goto err;
       id = begin_packet (s, FXP_WRITE, 4 + s->handle_len + 8 + 4 + n, true);
       put_string (s, s->handle, s->handle_len);
       put_u64 (s, offset + pos);

@@ -246,6 +246,7 @@ extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
                         uint64_t offset);
 extern int sftp_flush (struct ssh_conn *c);
 extern int sftp_poll (struct ssh_conn *c);
+extern int sftp_ping (struct ssh_conn *c);
 
 #endif /* !SSH_PLUGIN_UNIT_TEST */
 

@@ -877,7 +877,7 @@ ssh_get_ready (void)
   "kex=<LIST>                 Key exchange methods to offer, in order.\n" \
   "retries=<N>                Reconnect attempts when the connection\n" \
   "                           breaks during a request (default 3).\n" \
-  "keepalive=<SECS>           Send SSH keepalives after this long idle\n" \
+  "keepalive=<SECS>           Send keepalives after this long idle\n" \
   "                           (default 30; 0 = off).\n" \
   "keepalive-count=<N>        Unanswered keepalives before the server\n" \
   "                           counts as dead (default 3; 0 = never)."
