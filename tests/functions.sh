@@ -16,6 +16,8 @@
 #                       to nbdkit as is, to load an installed plugin.
 #   requires CMD...     skip (exit 77), or fail under CI=true, if a command
 #                       is missing
+#   exclusive_test      run this test alone among the tests that call it
+#                       (call it before start_sshd), see below
 #   requires_run DESC CMD...
 #                       skip/fail like requires unless CMD... succeeds
 #   cleanup_fn CMD ARGS...
@@ -88,6 +90,21 @@ _skip_or_fail ()
         echo "$0: test skipped because $*" >&2
         exit 77
     fi
+}
+
+# exclusive_test: "make -j check" runs tests side by side.  Tests whose
+# timing bounds matter (timeout=, stalls, keepalives) and tests that load
+# the machine (the soak, guestfish's emulated VM) call this first: it
+# runs the test again under flock(1) holding one lock file, so that no
+# two of them overlap.  flock -o keeps the lock out of the test's
+# children (a daemon left behind cannot hold it); the wait is bounded.
+exclusive_test ()
+{
+    [ -z "${_SSH_PLUGIN_EXCLUSIVE:-}" ] || return 0
+    export _SSH_PLUGIN_EXCLUSIVE=1
+    exec flock -o -w 3600 -E 99 \
+         "${TMPDIR:-/tmp}/nbdkit-ssh-plugin-tests.lock" \
+         "$BASH" "$0"
 }
 
 requires ()

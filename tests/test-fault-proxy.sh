@@ -9,12 +9,13 @@
 #    the read completes through a reconnect, after at least timeout=
 #    and well before the stall ends; with retries=0 it fails with EIO
 #    instead, within the same bounds;
-# 3. a slow link (2 MiB/s) with timeout=2: one 6 MiB read takes about
-#    3 s, longer than timeout=, but makes progress all along, so it
+# 3. a slow link (2 MiB/s) with timeout=4: one 12 MiB read takes about
+#    6 s, longer than timeout=, but makes progress all along, so it
 #    succeeds without a timeout or a reconnect.
 
 set -e
 source "$(dirname "$0")/functions.sh"
+exclusive_test
 set -x
 
 requires /usr/bin/python3 nbdcopy cmp
@@ -153,19 +154,20 @@ import nbd
 remote = os.environ["REMOTE"]
 MiB = 1024 * 1024
 with open(remote, "rb") as f:
-    model = f.read(6 * MiB)
+    model = f.read(12 * MiB)
 h = nbd.NBD()
 h.connect_uri(sys.argv[1])
 t = time.monotonic()
-if h.pread(6 * MiB, 0) != model:
+if h.pread(12 * MiB, 0) != model:
     sys.exit("FAIL: slow read differs")
 el = time.monotonic() - t
-print("6 MiB at 2 MiB/s: %.1f s" % el)
-if el < 2.5:
-    sys.exit("FAIL: the read took %.1f s: the proxy did not slow it" % el)
+print("12 MiB at 2 MiB/s: %.1f s" % el)
+if el < 4.5:
+    sys.exit("FAIL: the read took %.1f s, less than timeout=4: the proxy "
+             "did not slow it" % el)
 PYEOF
 start_proxy slow.log -m slow -r $(( 2 * MiB ))
-run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=2 \
+run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=4 \
     --run '/usr/bin/python3 slow.py "$uri"' 2> nbdkit.err || {
     cat nbdkit.err slow.log; exit 1; }
 cat nbdkit.err slow.log

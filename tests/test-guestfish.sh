@@ -26,6 +26,7 @@ if [ -z "${NBDKIT_TIMEOUT:-}" ]; then
 fi
 # shellcheck source=tests/functions.sh
 source "$(dirname "$0")/functions.sh"
+exclusive_test
 set -x
 
 requires guestfish libguestfs-test-tool debugfs sfdisk cmp truncate \

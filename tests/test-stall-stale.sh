@@ -12,6 +12,7 @@
 
 set -e
 source "$(dirname "$0")/functions.sh"
+exclusive_test
 set -x
 
 requires /usr/bin/python3
