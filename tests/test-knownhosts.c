@@ -40,16 +40,7 @@
 
 #include "ssh-plugin.h"
 #include "parsers.h"
-
-static int failures;
-
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
+#include "unit.h"
 
 /* A real ed25519 public key (ssh-keygen -t ed25519) and ecdsa one. */
 #define ED25519 \
@@ -341,10 +332,5 @@ main (void)
 {
   test_parse ();
   test_match ();
-  if (failures) {
-    fprintf (stderr, "test-knownhosts: %d failure(s)\n", failures);
-    return EXIT_FAILURE;
-  }
-  printf ("test-knownhosts: all checks passed\n");
-  return EXIT_SUCCESS;
+  return unit_done ("test-knownhosts");
 }

@@ -36,16 +36,7 @@
 #include <string.h>
 
 #include "ssh-plugin.h"
-
-static int failures;
-
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
+#include "unit.h"
 
 static const unsigned char sha256_digest[32] = {
   0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
@@ -182,10 +173,5 @@ main (void)
 {
   test_base64 ();
   test_fingerprints ();
-  if (failures) {
-    fprintf (stderr, "test-params: %d failure(s)\n", failures);
-    return EXIT_FAILURE;
-  }
-  printf ("test-params: all checks passed\n");
-  return EXIT_SUCCESS;
+  return unit_done ("test-params");
 }

@@ -39,16 +39,7 @@
 #include <sys/stat.h>
 
 #include "parsers.h"
-
-static int failures;
-
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
+#include "unit.h"
 
 static char tmpdir[] = "/tmp/test-sshconfig.XXXXXX";
 static char sshdir[256];
@@ -62,14 +53,6 @@ debug_cb (const char *msg)
   size_t len = strlen (debug_log);
 
   snprintf (debug_log + len, sizeof debug_log - len, "%s\n", msg);
-}
-
-static bool
-streq (const char *a, const char *b)
-{
-  if (a == NULL || b == NULL)
-    return a == b;
-  return strcmp (a, b) == 0;
 }
 
 /* Write a file under tmpdir (name may contain one directory level
@@ -707,10 +690,5 @@ main (void)
   test_missing ();
   test_expand ();
   test_patterns ();
-  if (failures) {
-    fprintf (stderr, "test-sshconfig: %d failure(s)\n", failures);
-    return EXIT_FAILURE;
-  }
-  printf ("test-sshconfig: all checks passed\n");
-  return EXIT_SUCCESS;
+  return unit_done ("test-sshconfig");
 }

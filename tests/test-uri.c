@@ -36,24 +36,7 @@
 #include <string.h>
 
 #include "parsers.h"
-
-static int failures;
-
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    if (!(cond)) {                                                      \
-      fprintf (stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                       \
-    }                                                                   \
-  } while (0)
-
-static bool
-streq (const char *a, const char *b)
-{
-  if (a == NULL || b == NULL)
-    return a == b;
-  return strcmp (a, b) == 0;
-}
+#include "unit.h"
 
 /* Parse s and compare every field (NULL = absent). */
 static int
@@ -283,10 +266,5 @@ main (void)
 {
   test_good ();
   test_bad ();
-  if (failures) {
-    fprintf (stderr, "test-uri: %d failure(s)\n", failures);
-    return EXIT_FAILURE;
-  }
-  printf ("test-uri: all checks passed\n");
-  return EXIT_SUCCESS;
+  return unit_done ("test-uri");
 }
