@@ -580,11 +580,8 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
    * SFTP nothing reads the socket, so nothing can be counted.
    */
   if (c->sftp != NULL && params.keepalive_count > 0) {
-    if (sftp_poll (c) == -1) {
-      nbdkit_debug ("ssh: connection to %s port %u broken while idle: %s",
-                    c->host, c->port, c->errbuf);
-      return;
-    }
+    if (sftp_poll (c) == -1)
+      goto dead;
     if (c->recv_bytes != c->alive_mark)
       c->alive_unanswered = 0;
     else if (c->alive_unanswered >= params.keepalive_count) {
@@ -593,11 +590,7 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
                 "(keepalive=%u, keepalive-count=%u)",
                 c->alive_unanswered, params.keepalive,
                 params.keepalive_count);
-      c->broken = true;
-      /* Normal verbosity: the next request reconnects. */
-      nbdkit_debug ("ssh: connection to %s port %u is dead: %s",
-                    c->host, c->port, c->errbuf);
-      return;
+      goto dead;
     }
   }
 
@@ -610,11 +603,8 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
    * keepalive.
    */
   r = c->sftp != NULL ? sftp_ping (c) : 0;
-  if (r == -1) {
-    nbdkit_debug ("ssh: connection to %s port %u broken while idle: %s",
-                  c->host, c->port, c->errbuf);
-    return;
-  }
+  if (r == -1)
+    goto dead;
   if (r == 1)
     kind = "SFTP FSTAT";
   else {
@@ -627,13 +617,9 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
     if (r == 0 && next != (int) (params.keepalive == 1 ? 2 : params.keepalive))
       return;
     if (r != 0 && r != LIBSSH2_ERROR_EAGAIN) {
-      /* The connection is dead: the next request reconnects. */
       snprintf (c->errbuf, sizeof c->errbuf, "keepalive failed: %s",
                 conn_error (c));
-      c->broken = true;
-      nbdkit_debug ("ssh: connection to %s port %u broken while idle: %s",
-                    c->host, c->port, c->errbuf);
-      return;
+      goto dead;
     }
     kind = "SSH keepalive";
   }
@@ -642,6 +628,15 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
   debug ("keepalive sent to %s port %u (%s; %u since the server last "
          "sent anything)", c->host, c->port, kind, c->alive_unanswered);
   c->last_used = *now;
+  return;
+
+ dead:
+  /* The reason is in errbuf; the next request reconnects.  Normal
+   * verbosity.
+   */
+  c->broken = true;
+  nbdkit_debug ("ssh: connection to %s port %u is dead: %s",
+                c->host, c->port, c->errbuf);
 }
 
 static void *
