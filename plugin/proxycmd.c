@@ -108,6 +108,29 @@ proxy_command_open (struct ssh_conn *c)
   return 0;
 }
 
+/* Wait up to ms milliseconds, in 10 ms steps, for pid to exit.
+ * Returns 1 when reaped (*status set), 0 if it still runs, -1 if it
+ * is not a child to wait for (already reaped elsewhere).
+ */
+static int
+reap_within (pid_t pid, int ms, int *status)
+{
+  const struct timespec tick = { .tv_sec = 0, .tv_nsec = 10000000 };
+  pid_t r;
+  int i;
+
+  for (i = 0; ; ++i) {
+    r = waitpid (pid, status, WNOHANG);
+    if (r == pid)
+      return 1;
+    if (r == -1 && errno != EINTR)
+      return -1;
+    if (i >= ms / 10)
+      return 0;
+    nanosleep (&tick, NULL);
+  }
+}
+
 /* After a failure: if the command has exited, say how, and reap it.
  * Its end of the socket closes a moment before it can be reaped, so
  * wait up to 0.2 s.  Returns an empty string if it still runs.
@@ -115,19 +138,10 @@ proxy_command_open (struct ssh_conn *c)
 const char *
 proxy_command_status (struct ssh_conn *c, char *buf, size_t len)
 {
-  const struct timespec tick = { .tv_sec = 0, .tv_nsec = 10000000 };
-  int status, i;
-  pid_t r = 0;
+  int status;
 
   *buf = '\0';
-  if (c->proxy_pid <= 0)
-    return buf;
-  for (i = 0; i < 20 && r == 0; ++i) {
-    r = waitpid (c->proxy_pid, &status, WNOHANG);
-    if (r == 0)
-      nanosleep (&tick, NULL);
-  }
-  if (r != c->proxy_pid)
+  if (c->proxy_pid <= 0 || reap_within (c->proxy_pid, 200, &status) != 1)
     return buf;
   c->proxy_pid = 0;
   if (WIFEXITED (status))
@@ -145,22 +159,15 @@ proxy_command_status (struct ssh_conn *c, char *buf, size_t len)
 void
 proxy_command_close (struct ssh_conn *c)
 {
-  const struct timespec tick = { .tv_sec = 0, .tv_nsec = 10000000 };
-  int status, i;
-  pid_t r;
+  int status;
 
   if (c->proxy_pid <= 0)
     return;
   kill (c->proxy_pid, SIGTERM);
-  for (i = 0; i < 200; ++i) {
-    r = waitpid (c->proxy_pid, &status, WNOHANG);
-    if (r == c->proxy_pid || (r == -1 && errno == ECHILD))
-      goto reaped;
-    nanosleep (&tick, NULL);
+  if (reap_within (c->proxy_pid, 2000, &status) == 0) {
+    kill (c->proxy_pid, SIGKILL);
+    waitpid (c->proxy_pid, &status, 0);
   }
-  kill (c->proxy_pid, SIGKILL);
-  waitpid (c->proxy_pid, &status, 0);
- reaped:
   debug ("ProxyCommand for %s (pid %d) ended", c->host, (int) c->proxy_pid);
   c->proxy_pid = 0;
 }
