@@ -20,6 +20,8 @@
 #                       (call it before start_sshd), see below
 #   requires_run DESC CMD...
 #                       skip/fail like requires unless CMD... succeeds
+#   requires_libnbd_python
+#                       requires /usr/bin/python3 with "import nbd"
 #   cleanup_fn CMD ARGS...
 #                       run CMD ARGS... when the test exits (reverse order)
 #   start_sshd [sshd_config lines...]
@@ -125,6 +127,14 @@ requires_run ()
     if ! "$@" >/dev/null 2>&1; then
         _skip_or_fail "required $desc missing ($* failed)"
     fi
+}
+
+# requires_libnbd_python: Debian's python3 with the libnbd bindings,
+# which the tests' Python scripts (and nbdsh) use.
+requires_libnbd_python ()
+{
+    requires /usr/bin/python3
+    requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
 }
 
 # ----------------------------------------------------------------------

@@ -10,8 +10,8 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires /usr/bin/python3 mount umount truncate
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires mount umount truncate
+requires_libnbd_python
 [ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (mount)"
 
 mnt="$(mktemp -d /tmp/sshenospc.XXXXXX)"

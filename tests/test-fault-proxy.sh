@@ -18,8 +18,8 @@ source "$(dirname "$0")/functions.sh"
 exclusive_test
 set -x
 
-requires /usr/bin/python3 nbdcopy cmp
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires nbdcopy cmp
+requires_libnbd_python
 start_sshd
 cd "$SSHD_DIR"
 

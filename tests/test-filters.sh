@@ -17,8 +17,8 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires nbdcopy nbdinfo sfdisk dd cmp /usr/bin/python3
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires nbdcopy nbdinfo sfdisk dd cmp
+requires_libnbd_python
 for f in retry cow cache readahead partition; do
     requires_run "nbdkit $f filter" nbdkit --filter="$f" null --dump-plugin
 done

@@ -22,8 +22,8 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires useradd userdel usermod su cmp /usr/bin/python3
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires useradd userdel usermod su cmp
+requires_libnbd_python
 [ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (useradd)"
 
 user="nbdp$$"
@@ -147,6 +147,22 @@ print("%s: ok" % mode)
 PYEOF
 export REMOTE="$home/rw.img"
 
+# refused_write MODE: run denied.py MODE; the plugin reports permission
+# denied on rw.img and does not reconnect for it.
+refused_write ()
+{
+    local mode="$1"
+    run_nbdkit -U - "$PLUGIN" "${USER_ARGS[@]}" path=rw.img \
+        --run "/usr/bin/python3 denied.py \"\$uri\" $mode" 2> "$mode.err" || {
+        cat "$mode.err"; exit 1; }
+    cat "$mode.err"
+    expect_grep -i "$mode.err" "permission denied"
+    expect_grep "$mode.err" "rw.img"
+    if grep -F reconnecting "$mode.err"; then
+        echo "FAIL: a refused write made the plugin reconnect"; exit 1
+    fi
+}
+
 # (a) chattr +i, if the home file system supports it for open files.
 cat > probe.py <<'PYEOF'
 import os, subprocess, sys
@@ -165,15 +181,7 @@ PYEOF
 printf 'probe' > "$home/probe"
 if command -v chattr >/dev/null &&
        /usr/bin/python3 probe.py "$home/probe" 2>/dev/null; then
-    run_nbdkit -U - "$PLUGIN" "${USER_ARGS[@]}" path=rw.img \
-        --run '/usr/bin/python3 denied.py "$uri" chattr' 2> chattr.err || {
-        cat chattr.err; exit 1; }
-    cat chattr.err
-    expect_grep -i chattr.err "permission denied"
-    expect_grep chattr.err "rw.img"
-    if grep -F reconnecting chattr.err; then
-        echo "FAIL: a refused write made the plugin reconnect"; exit 1
-    fi
+    refused_write chattr
 else
     echo "NOTE: $home does not support chattr +i on open files; part 2a not run"
 fi
@@ -186,12 +194,4 @@ start_sshd "AuthorizedKeysFile .ssh/authorized_keys" \
     "ForceCommand /usr/lib/openssh/sftp-server -P write"
 install -o "$user" -m 600 "$CLIENT_KEY.pub" "$home/.ssh/authorized_keys"
 USER_ARGS=("${SSH_ARGS[@]}" user="$user")
-run_nbdkit -U - "$PLUGIN" "${USER_ARGS[@]}" path=rw.img \
-    --run '/usr/bin/python3 denied.py "$uri" deny' 2> deny.err || {
-    cat deny.err; exit 1; }
-cat deny.err
-expect_grep -i deny.err "permission denied"
-expect_grep deny.err "rw.img"
-if grep -F reconnecting deny.err; then
-    echo "FAIL: a refused write made the plugin reconnect"; exit 1
-fi
+refused_write deny

@@ -8,8 +8,8 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires /usr/bin/python3 cmp
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires cmp
+requires_libnbd_python
 start_sshd
 cd "$SSHD_DIR"
 

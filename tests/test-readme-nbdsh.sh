@@ -12,8 +12,8 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires nbdsh sha256sum /usr/bin/python3
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires nbdsh sha256sum
+requires_libnbd_python
 
 readme="$srcdir/../README.md"
 [ -f "$readme" ] || { echo "FAIL: $readme not found" >&2; exit 1; }

@@ -11,8 +11,8 @@ source "$(dirname "$0")/functions.sh"
 exclusive_test
 set -x
 
-requires /usr/bin/python3 cmp pgrep
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires cmp pgrep
+requires_libnbd_python
 start_sshd
 cd "$SSHD_DIR"
 remote="$SSHD_DIR/disk.img"

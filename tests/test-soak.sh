@@ -18,8 +18,7 @@ source "$(dirname "$0")/functions.sh"
 exclusive_test
 set -x
 
-requires /usr/bin/python3
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires_libnbd_python
 start_sshd
 cd "$SSHD_DIR"
 

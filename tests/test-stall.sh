@@ -20,8 +20,7 @@ source "$(dirname "$0")/functions.sh"
 exclusive_test
 set -x
 
-requires /usr/bin/python3
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires_libnbd_python
 start_sshd
 cd "$SSHD_DIR"
 remote="$SSHD_DIR/disk.img"
@@ -60,6 +59,20 @@ def timed(what, fn):
     print("%s: %s after %.1f s" % (what, err or "ok", el), flush=True)
     return err, el
 
+def expect_eio(what, fn):
+    """fn, with the server unreachable, fails with EIO after at least
+    about timeout= and within LIMIT."""
+    err, el = timed("stalled " + what, fn)
+    if err is None:
+        sys.exit("FAIL: %s succeeded while the server was stopped" % what)
+    if err.errnum != errno.EIO:
+        sys.exit("FAIL: expected EIO, got %s (errnum %s)" % (err, err.errnum))
+    if el > LIMIT:
+        sys.exit("FAIL: the error took %.1f s (limit %d s)" % (el, LIMIT))
+    if el < TIMEOUT - 1:
+        sys.exit("FAIL: the error came after %.1f s, before timeout=%d"
+                 % (el, TIMEOUT))
+
 # Connection warmed up, sequential reads so that read-ahead is active.
 for off in range(0, 2 * MiB, 256 * 1024):
     check_read(off, 256 * 1024, "warm-up")
@@ -69,16 +82,7 @@ try:
     if mode == "dead":
         # --- A read while the server is stalled and cannot be reached.
         stopped = stop(True)
-        err, el = timed("stalled read", lambda: h.pread(65536, 5 * MiB + 4096))
-        if err is None:
-            sys.exit("FAIL: read succeeded while the server was stopped")
-        if err.errnum != errno.EIO:
-            sys.exit("FAIL: expected EIO, got %s (errnum %s)" % (err, err.errnum))
-        if el > LIMIT:
-            sys.exit("FAIL: the error took %.1f s (limit %d s)" % (el, LIMIT))
-        if el < TIMEOUT - 1:
-            sys.exit("FAIL: the error came after %.1f s, before timeout=%d"
-                     % (el, TIMEOUT))
+        expect_eio("read", lambda: h.pread(65536, 5 * MiB + 4096))
         resume_and_wait(stopped); stopped = []
         t = time.monotonic()
         check_read(5 * MiB + 4096, 65536, "read after resuming")
@@ -88,16 +92,7 @@ try:
         # --- A write while the server is stalled and cannot be reached.
         buf = rng.randbytes(MiB)
         stopped = stop(True)
-        err, el = timed("stalled write", lambda: h.pwrite(buf, 3 * MiB))
-        if err is None:
-            sys.exit("FAIL: write succeeded while the server was stopped")
-        if err.errnum != errno.EIO:
-            sys.exit("FAIL: expected EIO, got %s (errnum %s)" % (err, err.errnum))
-        if el > LIMIT:
-            sys.exit("FAIL: the error took %.1f s (limit %d s)" % (el, LIMIT))
-        if el < TIMEOUT - 1:
-            sys.exit("FAIL: the error came after %.1f s, before timeout=%d"
-                     % (el, TIMEOUT))
+        expect_eio("write", lambda: h.pwrite(buf, 3 * MiB))
         # The stalled processes may still apply what they had received
         # of the failed write: let them finish before writing again.
         resume_and_wait(stopped); stopped = []

@@ -7,8 +7,8 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires /usr/bin/python3 truncate
-requires_run "python3 libnbd bindings" /usr/bin/python3 -c 'import nbd'
+requires truncate
+requires_libnbd_python
 start_sshd
 cd "$SSHD_DIR"
 
