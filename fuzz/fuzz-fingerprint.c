@@ -4,16 +4,16 @@
  */
 
 /* libFuzzer target: host key fingerprints (host-key=, and
- * host_key_check= in uri=) and the base64 codec (plugin/params.c).
+ * host_key_check= in uri=) and the base64 codec (plugin/fingerprint.c).
  *
- * - params_parse_fingerprint on the input as a string; a fingerprint
- *   it accepts is formatted with params_format_fingerprint and parsed
+ * - fingerprint_parse on the input as a string; a fingerprint
+ *   it accepts is formatted with fingerprint_format and parsed
  *   again, which must give the same hash and digest; the prefix is
  *   case-insensitive, so changing its case must not change the result;
- * - params_base64_encode then params_base64_decode of the raw input,
+ * - base64_encode then base64_decode of the raw input,
  *   with and without padding, must give the input back, and decoding
  *   into one byte less must fail;
- * - params_base64_decode of the raw input: what it accepts is
+ * - base64_decode of the raw input: what it accepts is
  *   canonical, so encoding the result without padding must give the
  *   input back without its padding.
  */
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ssh-plugin.h"
+#include "parsers.h"
 #include "fuzz-common.h"
 
 static size_t
@@ -50,12 +50,12 @@ check_fingerprint (const char *s)
   int r, r2;
 
   memset (err, 'X', sizeof err);
-  r = params_parse_fingerprint (s, &fp, err, sizeof err);
+  r = fingerprint_parse (s, &fp, err, sizeof err);
 
   /* A one-byte buffer must be enough not to overflow. */
   tiny = malloc (1);
   FUZZ_CHECK (tiny != NULL);
-  r2 = params_parse_fingerprint (s, &fp2, tiny, 1);
+  r2 = fingerprint_parse (s, &fp2, tiny, 1);
   FUZZ_CHECK (r2 == r);
   if (r == -1)
     FUZZ_CHECK (tiny[0] == '\0');
@@ -74,13 +74,13 @@ check_fingerprint (const char *s)
 
   /* Format and parse again: the same fingerprint. */
   memset (out, 'X', sizeof out);
-  params_format_fingerprint (fp.hash, fp.digest, fp.len, out);
+  fingerprint_format (fp.hash, fp.digest, fp.len, out);
   FUZZ_CHECK (memchr (out, '\0', sizeof out) != NULL);
-  plen = strlen (params_hash_name (fp.hash));
-  FUZZ_CHECK (strncmp (out, params_hash_name (fp.hash), plen) == 0 &&
+  plen = strlen (fingerprint_hash_name (fp.hash));
+  FUZZ_CHECK (strncmp (out, fingerprint_hash_name (fp.hash), plen) == 0 &&
               out[plen] == ':');
   memset (&fp2, 0, sizeof fp2);
-  if (params_parse_fingerprint (out, &fp2, err, sizeof err) != 0) {
+  if (fingerprint_parse (out, &fp2, err, sizeof err) != 0) {
     fprintf (stderr, "re-parsing '%s' failed: %s\n", out, err);
     abort ();
   }
@@ -96,7 +96,7 @@ check_fingerprint (const char *s)
     flipped[i] = (char) (islower (c) ? toupper (c) : tolower (c));
   }
   memset (&fp2, 0, sizeof fp2);
-  FUZZ_CHECK (params_parse_fingerprint (flipped, &fp2, err, sizeof err) == 0);
+  FUZZ_CHECK (fingerprint_parse (flipped, &fp2, err, sizeof err) == 0);
   FUZZ_CHECK (fp2.hash == fp.hash && fp2.len == fp.len &&
               memcmp (fp2.digest, fp.digest, fp.len) == 0);
   free (flipped);
@@ -113,19 +113,19 @@ check_encode_decode (const uint8_t *data, size_t size)
 
   FUZZ_CHECK (enc != NULL && dec != NULL);
 
-  params_base64_encode (data, size, enc, true);
+  base64_encode (data, size, enc, true);
   FUZZ_CHECK (strlen (enc) == enclen);
-  n = params_base64_decode (enc, enclen, dec, size);
+  n = base64_decode (enc, enclen, dec, size);
   FUZZ_CHECK (n >= 0 && (size_t) n == size);
   FUZZ_CHECK (memcmp (dec, data, size) == 0);
   if (size > 0)
-    FUZZ_CHECK (params_base64_decode (enc, enclen, dec, size - 1) == -1);
+    FUZZ_CHECK (base64_decode (enc, enclen, dec, size - 1) == -1);
 
-  params_base64_encode (data, size, enc, false);
+  base64_encode (data, size, enc, false);
   nopad = size / 3 * 4 + (size % 3 ? size % 3 + 1 : 0);
   FUZZ_CHECK (strlen (enc) == nopad);
   FUZZ_CHECK (strchr (enc, '=') == NULL);
-  n = params_base64_decode (enc, nopad, dec, size);
+  n = base64_decode (enc, nopad, dec, size);
   FUZZ_CHECK (n >= 0 && (size_t) n == size);
   FUZZ_CHECK (memcmp (dec, data, size) == 0);
 
@@ -144,7 +144,7 @@ check_decode (const uint8_t *data, size_t size)
   int n;
 
   FUZZ_CHECK (dec != NULL);
-  n = params_base64_decode (in, size, dec, cap);
+  n = base64_decode (in, size, dec, cap);
   if (n < 0) {
     FUZZ_CHECK (n == -1);
     free (dec);
@@ -162,7 +162,7 @@ check_decode (const uint8_t *data, size_t size)
   /* Canonical: re-encoding gives the input (without padding). */
   enc = malloc ((size_t) n / 3 * 4 + 5);
   FUZZ_CHECK (enc != NULL);
-  params_base64_encode (dec, (size_t) n, enc, false);
+  base64_encode (dec, (size_t) n, enc, false);
   FUZZ_CHECK (strlen (enc) == stripped && memcmp (enc, in, stripped) == 0);
   free (enc);
 
@@ -170,7 +170,7 @@ check_decode (const uint8_t *data, size_t size)
   if (n > 0) {
     unsigned char *small = malloc ((size_t) n - 1 + 1);
     FUZZ_CHECK (small != NULL);
-    FUZZ_CHECK (params_base64_decode (in, size, small, (size_t) n - 1) == -1);
+    FUZZ_CHECK (base64_decode (in, size, small, (size_t) n - 1) == -1);
     free (small);
   }
   free (dec);
@@ -179,10 +179,10 @@ check_decode (const uint8_t *data, size_t size)
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  FUZZ_CHECK (strcmp (params_hash_name (FP_MD5), "MD5") == 0);
-  FUZZ_CHECK (strcmp (params_hash_name (FP_SHA1), "SHA1") == 0);
-  FUZZ_CHECK (strcmp (params_hash_name (FP_SHA256), "SHA256") == 0);
-  FUZZ_CHECK (strcmp (params_hash_name ((enum fp_hash) 0), "unknown") == 0);
+  FUZZ_CHECK (strcmp (fingerprint_hash_name (FP_MD5), "MD5") == 0);
+  FUZZ_CHECK (strcmp (fingerprint_hash_name (FP_SHA1), "SHA1") == 0);
+  FUZZ_CHECK (strcmp (fingerprint_hash_name (FP_SHA256), "SHA256") == 0);
+  FUZZ_CHECK (strcmp (fingerprint_hash_name ((enum fp_hash) 0), "unknown") == 0);
   return 0;
 }
 

@@ -31,7 +31,6 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "ssh-plugin.h"
 #include "parsers.h"
 #include "fuzz-common.h"
 
@@ -103,8 +102,8 @@ check_hashed (const char *host, int port)
   FUZZ_CHECK (HMAC (EVP_sha1 (), salt, sizeof salt,
                     (const unsigned char *) name, strlen (name),
                     md, &mdlen) != NULL && mdlen == SHA_DIGEST_LENGTH);
-  params_base64_encode (salt, sizeof salt, salt64, true);
-  params_base64_encode (md, mdlen, hash64, true);
+  base64_encode (salt, sizeof salt, salt64, true);
+  base64_encode (md, mdlen, hash64, true);
   snprintf (field, sizeof field, "|1|%s|%s", salt64, hash64);
   FUZZ_CHECK (knownhosts_match_host (field, host, port));
   /* The same entry without padding. */

@@ -10,7 +10,7 @@
  *   '/' and is not "/", user absent or non-empty, no control
  *   characters in user, host or host_key_check; the URI rebuilt from
  *   the fields (everything percent-encoded) parses to the same fields;
- *   host_key_check goes to params_parse_fingerprint as apply_uri in
+ *   host_key_check goes to fingerprint_parse as apply_uri in
  *   plugin/ssh.c does;
  * - on failure: the fields are empty (uri_free-safe) and the message
  *   quotes the URI with any password replaced by "****".
@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssh-plugin.h"
 #include "parsers.h"
 #include "fuzz-common.h"
 
@@ -129,7 +128,7 @@ check_success (const struct ssh_uri *uri)
       strcmp (uri->host_key_check, "yes") != 0 &&
       strcmp (uri->host_key_check, "no") != 0 &&
       strcmp (uri->host_key_check, "known_hosts") != 0) {
-    if (params_parse_fingerprint (uri->host_key_check, &fp,
+    if (fingerprint_parse (uri->host_key_check, &fp,
                                   err, sizeof err) == -1)
       fuzz_check_err (err, sizeof err);
   }

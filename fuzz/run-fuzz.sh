@@ -56,9 +56,9 @@ passed=0 failed=0
 sources ()
 {
     case "$1" in
-        fingerprint) echo plugin/params.c ;;
-        uri)         echo plugin/uri.c plugin/params.c ;;
-        knownhosts)  echo plugin/knownhosts.c plugin/sshconfig.c plugin/params.c ;;
+        fingerprint) echo plugin/fingerprint.c ;;
+        uri)         echo plugin/uri.c plugin/fingerprint.c ;;
+        knownhosts)  echo plugin/knownhosts.c plugin/sshconfig.c plugin/fingerprint.c ;;
         sshconfig)   echo plugin/sshconfig.c ;;
         *)           return 1 ;;
     esac
@@ -120,7 +120,7 @@ fi
 cflags=(-g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
         -Wall -Wextra -Wno-unused-parameter
-        -DSSH_PLUGIN_UNIT_TEST -I"$build/include" -I"$top/plugin" -I"$here")
+        -I"$build/include" -I"$top/plugin" -I"$here")
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/ssh-plugin-fuzz.XXXXXX")" ||
     fail_all "mktemp failed"

@@ -133,7 +133,7 @@ key_file_type (const char *file, char *out, size_t outlen)
   for (i = sizeof begin - 1; i < n && text[i] != '-'; ++i)
     if (text[i] != '\n' && text[i] != '\r')
       b64[j++] = text[i];
-  len = params_base64_decode (b64, j, bin, sizeof bin);
+  len = base64_decode (b64, j, bin, sizeof bin);
   if (len < (int) sizeof magic)
     goto out;
   if (memcmp (bin, magic, sizeof magic) != 0)
@@ -191,16 +191,16 @@ auth_agent (struct ssh_conn *c, struct tried *t)
   }
   agent = libssh2_agent_init (c->session);
   if (agent == NULL) {
-    tried_add (t, "ssh-agent: %s", conn_error (c));
+    tried_add (t, "ssh-agent: %s", session_error (c));
     return 0;
   }
   if (libssh2_agent_connect (agent) != 0) {
     tried_add (t, "ssh-agent: cannot connect to %s: %s", sock,
-               conn_error (c));
+               session_error (c));
     goto out;
   }
   if (libssh2_agent_list_identities (agent) != 0) {
-    tried_add (t, "ssh-agent: cannot list identities: %s", conn_error (c));
+    tried_add (t, "ssh-agent: cannot list identities: %s", session_error (c));
     goto disconnect;
   }
   while (libssh2_agent_get_identity (agent, &id, prev) == 0) {
@@ -221,7 +221,7 @@ auth_agent (struct ssh_conn *c, struct tried *t)
       ret = -1;
       goto disconnect;
     }
-    debug ("auth: ssh-agent key %s refused: %s", comment, conn_error (c));
+    debug ("auth: ssh-agent key %s refused: %s", comment, session_error (c));
     if (nlen < sizeof notes)
       nlen += snprintf (notes + nlen, sizeof notes - nlen, "%s%s%s",
                         nlen ? ", " : "", comment, rsa_note (t, type));
@@ -277,7 +277,7 @@ auth_identity (struct ssh_conn *c, struct tried *t, const char *file,
   }
   if (c->wait_failed)
     return -1;
-  debug ("auth: identity %s failed: %s", file, conn_error (c));
+  debug ("auth: identity %s failed: %s", file, session_error (c));
   if (rc == LIBSSH2_ERROR_FILE)
     /* libssh2 says "Unable to extract public key from private key
      * file" both for a wrong passphrase and a format it cannot read.
@@ -290,7 +290,7 @@ auth_identity (struct ssh_conn *c, struct tried *t, const char *file,
     tried_add (t, "identity %s: %s%s", file,
                rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED ||
                rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED ?
-               "refused by the server" : conn_error (c),
+               "refused by the server" : session_error (c),
                rsa_note (t, type));
   return 0;
 }
@@ -373,7 +373,7 @@ auth_kbd (struct ssh_conn *c, struct tried *t)
   }
   if (c->wait_failed)
     return -1;
-  debug ("auth: keyboard-interactive failed: %s", conn_error (c));
+  debug ("auth: keyboard-interactive failed: %s", session_error (c));
   tried_add (t, "keyboard-interactive: refused (%d prompt%s answered with "
              "password=)", k.prompts, k.prompts == 1 ? "" : "s");
   return 0;
@@ -400,7 +400,7 @@ auth_password (struct ssh_conn *c, struct tried *t)
   }
   if (c->wait_failed)
     return -1;
-  debug ("auth: password failed: %s", conn_error (c));
+  debug ("auth: password failed: %s", session_error (c));
   tried_add (t, "password: refused");
   return 0;
 }
@@ -424,7 +424,7 @@ auth_authenticate (struct ssh_conn *c)
     }
     nbdkit_error ("cannot get the authentication methods of %s port %u "
                   "for user %s: %s",
-                  c->host, c->port, c->user, conn_error (c));
+                  c->host, c->port, c->user, session_error (c));
     return -1;
   }
   /* libssh2 reuses the buffer: keep a copy for the message. */
@@ -454,7 +454,7 @@ auth_authenticate (struct ssh_conn *c)
   }
   if (r == -1)
     nbdkit_error ("authentication to %s port %u as %s failed: %s",
-                  c->host, c->port, c->user, conn_error (c));
+                  c->host, c->port, c->user, session_error (c));
   else
     nbdkit_error ("authentication failed for %s@%s port %u: tried %s; "
                   "the server accepts: %s%s",

@@ -112,7 +112,7 @@ poll_deadline (int fd, short events, const struct timespec *deadline)
 }
 
 int
-conn_wait (struct ssh_conn *c)
+session_wait (struct ssh_conn *c)
 {
   struct timespec deadline;
   int dir = libssh2_session_block_directions (c->session);
@@ -145,7 +145,7 @@ conn_wait (struct ssh_conn *c)
 }
 
 const char *
-conn_error (struct ssh_conn *c)
+session_error (struct ssh_conn *c)
 {
   char *msg = NULL;
 
@@ -276,7 +276,7 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
   nr = libssh2_session_supported_algs (c->session, method, &algs);
   if (nr <= 0) {
     debug ("cannot list supported algorithms (method %d): %s",
-           method, conn_error (c));
+           method, session_error (c));
     return;
   }
   for (p = wanted; *p; p += len + (p[len] == ',')) {
@@ -299,7 +299,7 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
   if (n == 0 ||
       libssh2_session_method_pref (c->session, method, list) != 0)
     debug ("cannot set algorithm preference %s (method %d): %s",
-           list, method, conn_error (c));
+           list, method, session_error (c));
 }
 
 /* libssh2 reads the socket through this, so that the keepalive
@@ -382,7 +382,7 @@ conn_connect (struct ssh_conn *c)
 
     proxy_command_status (c, how, sizeof how);
     nbdkit_error ("SSH handshake with %s port %u failed: %s%s%s",
-                  c->host, c->port, conn_error (c),
+                  c->host, c->port, session_error (c),
                   *how ? "; " : "", how);
     nbdkit_set_error (EIO);
     return -1;
@@ -422,7 +422,7 @@ conn_close (struct ssh_conn *c)
     for (i = 0; i < 100; ++i) {
       if (libssh2_session_free (c->session) != LIBSSH2_ERROR_EAGAIN)
         break;
-      if (conn_wait (c) == -1 && c->sock >= 0)
+      if (session_wait (c) == -1 && c->sock >= 0)
         shutdown (c->sock, SHUT_RDWR);
     }
     c->session = NULL;
@@ -618,7 +618,7 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
       return;
     if (r != 0 && r != LIBSSH2_ERROR_EAGAIN) {
       snprintf (c->errbuf, sizeof c->errbuf, "keepalive failed: %s",
-                conn_error (c));
+                session_error (c));
       goto dead;
     }
     kind = "SSH keepalive";

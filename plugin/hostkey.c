@@ -43,7 +43,7 @@
 #include "ssh-plugin.h"
 #include "parsers.h"
 
-const char *
+static const char *
 hostkey_type_name (int type)
 {
   switch (type) {
@@ -77,18 +77,18 @@ check_pin (struct ssh_conn *c, const char *keytype, const char *sha256)
   if (hash == NULL) {
     nbdkit_error ("cannot compute the %s fingerprint of the host key of "
                   "%s port %u: %s",
-                  params_hash_name (params.host_key.hash),
-                  c->host, c->port, conn_error (c));
+                  fingerprint_hash_name (params.host_key.hash),
+                  c->host, c->port, session_error (c));
     return -1;
   }
   if (memcmp (hash, params.host_key.digest, params.host_key.len) == 0) {
     debug ("host key %s %s matches host-key=", keytype, sha256);
     return 0;
   }
-  params_format_fingerprint (params.host_key.hash,
+  fingerprint_format (params.host_key.hash,
                              params.host_key.digest, params.host_key.len,
                              want);
-  params_format_fingerprint (params.host_key.hash,
+  fingerprint_format (params.host_key.hash,
                              (const unsigned char *) hash,
                              params.host_key.len, got);
   if (params.host_key.hash == FP_SHA256)
@@ -278,11 +278,11 @@ hostkey_verify (struct ssh_conn *c)
   hash = libssh2_hostkey_hash (c->session, LIBSSH2_HOSTKEY_HASH_SHA256);
   if (key == NULL || hash == NULL) {
     nbdkit_error ("cannot get the host key of %s port %u: %s",
-                  c->host, c->port, conn_error (c));
+                  c->host, c->port, session_error (c));
     return -1;
   }
   keytype = hostkey_type_name (type);
-  params_format_fingerprint (FP_SHA256, (const unsigned char *) hash, 32,
+  fingerprint_format (FP_SHA256, (const unsigned char *) hash, 32,
                              sha256);
 
   /* host-key= pins the target; jump hosts use known_hosts. */

@@ -188,7 +188,7 @@ jump_open (struct ssh_conn *c)
       nbdkit_error ("jump host %s port %u cannot open a connection to %s "
                     "port %u (is AllowTcpForwarding enabled there?): %s",
                     hc->host, hc->port, next_host, next_port,
-                    conn_error (hc));
+                    session_error (hc));
       goto err;
     }
     if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {

@@ -46,7 +46,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "ssh-plugin.h"
 #include "parsers.h"
 
 #define HASH_MAGIC "|1|"
@@ -210,7 +209,7 @@ knownhosts_parse_line (const char *line, struct kh_entry *e,
   e->key = malloc (cap);
   if (e->key == NULL)
     goto oom;
-  n = params_base64_decode (b64, b64len, e->key, cap);
+  n = base64_decode (b64, b64len, e->key, cap);
   if (n <= 0) {
     seterr (err, errlen, "key is not valid base64");
     goto err;
@@ -285,9 +284,9 @@ match_hashed (const char *field, const char *name)
   if (bar == NULL)
     return false;
   hash64 = bar + 1;
-  if (params_base64_decode (salt64, (size_t) (bar - salt64),
+  if (base64_decode (salt64, (size_t) (bar - salt64),
                             salt, sizeof salt) != SHA1_LEN ||
-      params_base64_decode (hash64, strlen (hash64),
+      base64_decode (hash64, strlen (hash64),
                             hash, sizeof hash) != SHA1_LEN)
     return false;
   if (HMAC (EVP_sha1 (), salt, sizeof salt,

@@ -29,10 +29,10 @@
  * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
  */
 
-/* Pure parsers for OpenSSH compatibility: ssh:// URIs, ssh_config(5)
- * and known_hosts(5).  No nbdkit or libssh2 calls, so they can be
- * unit-tested (tests/test-uri.c, tests/test-sshconfig.c,
- * tests/test-knownhosts.c) and fuzzed on their own.  Errors are
+/* Pure parsers for OpenSSH compatibility: host key fingerprints,
+ * ssh:// URIs, ssh_config(5) and known_hosts(5).  No nbdkit or
+ * libssh2 calls, so they can be unit-tested (tests/test-*.c) and
+ * fuzzed (fuzz/fuzz-*.c) on their own.  Errors are
  * written into the caller's err buffer (errlen bytes, always
  * NUL-terminated when errlen > 0).
  */
@@ -43,6 +43,50 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* fingerprint.c: host key fingerprints (parse, format) and base64. */
+
+/* Hash algorithms of a host key fingerprint.  The values are the same
+ * as libssh2's LIBSSH2_HOSTKEY_HASH_* so they can be passed on.
+ */
+enum fp_hash {
+  FP_MD5 = 1,
+  FP_SHA1 = 2,
+  FP_SHA256 = 3,
+};
+
+#define FP_MAX_LEN 32
+
+struct fingerprint {
+  enum fp_hash hash;
+  size_t len;                           /* 16, 20 or 32 */
+  unsigned char digest[FP_MAX_LEN];
+};
+
+/* Parse "SHA256:<base64>", "SHA1:<base64>", "MD5:aa:bb:..",
+ * "md5:<hex>", "sha1:<hex>", "sha256:<hex>" (hex with or without
+ * colons, any case).  On error returns -1 and writes a message to err.
+ */
+extern int fingerprint_parse (const char *str, struct fingerprint *fp,
+                              char *err, size_t errlen);
+
+/* Format a digest as OpenSSH does: "SHA256:<base64 without padding>".
+ * out must have room for FP_STR_LEN bytes.
+ */
+#define FP_STR_LEN 64
+extern void fingerprint_format (enum fp_hash hash,
+                                const unsigned char *digest,
+                                size_t len, char *out);
+
+extern const char *fingerprint_hash_name (enum fp_hash hash);
+
+/* Base64 (RFC 4648, padding optional on input).  Returns the number
+ * of bytes decoded or -1 on invalid input or overflow.
+ */
+extern int base64_decode (const char *in, size_t inlen,
+                          unsigned char *out, size_t outlen);
+extern void base64_encode (const unsigned char *in, size_t inlen,
+                           char *out, bool pad);
 
 /* uri.c */
 

@@ -226,7 +226,7 @@ broken (struct ssh_conn *c, const char *fs, ...)
 
   c->broken = true;
   if (fs) {
-    /* The arguments may point into c->errbuf (conn_error). */
+    /* The arguments may point into c->errbuf (session_error). */
     va_start (args, fs);
     vsnprintf (msg, sizeof msg, fs, args);
     va_end (args);
@@ -521,7 +521,7 @@ pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
     if (r == LIBSSH2_ERROR_EAGAIN)
       break;
     if (r < 0)
-      return broken (c, "sending to the server: %s", conn_error (c));
+      return broken (c, "sending to the server: %s", session_error (c));
     s->osent += r;
     moved = 1;
   }
@@ -534,7 +534,7 @@ pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
     if (r == LIBSSH2_ERROR_EAGAIN)
       break;
     if (r < 0)
-      return broken (c, "receiving from the server: %s", conn_error (c));
+      return broken (c, "receiving from the server: %s", session_error (c));
     if (r == 0) {
       if (libssh2_channel_eof (s->channel))
         return broken (c, "the server closed the SFTP channel");
@@ -600,7 +600,7 @@ pump (struct ssh_conn *c, struct sync_reply *version_reply)
   int r = pump_once (c, version_reply);
 
   if (r == 0) {
-    if (conn_wait (c) == -1)
+    if (session_wait (c) == -1)
       return broken (c, NULL);
   }
   return r < 0 ? -1 : 0;
@@ -827,7 +827,7 @@ sftp_handshake (struct ssh_conn *c)
   while (!v.done) {
     if (c->broken || pump_once (c, &v) == -1)
       return -1;
-    if (!v.done && conn_wait (c) == -1)
+    if (!v.done && session_wait (c) == -1)
       return -1;
   }
   if (v.len < 4) {
@@ -1295,7 +1295,7 @@ sftp_start (struct ssh_conn *c)
                                      SFTP_WINDOW, SFTP_PACKET, NULL, 0));
   if (s->channel == NULL) {
     nbdkit_error ("cannot open an SSH channel to %s port %u: %s",
-                  c->host, c->port, conn_error (c));
+                  c->host, c->port, session_error (c));
     return -1;
   }
   CALL_INT (c, rc, libssh2_channel_process_startup (s->channel, "subsystem",
@@ -1305,7 +1305,7 @@ sftp_start (struct ssh_conn *c)
   if (rc != 0) {
     nbdkit_error ("cannot start the sftp subsystem on %s port %u (is it "
                   "enabled in sshd_config?): %s",
-                  c->host, c->port, conn_error (c));
+                  c->host, c->port, session_error (c));
     return -1;
   }
   CALL_INT (c, rc, libssh2_channel_handle_extended_data2

@@ -36,51 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* params.c: pure parsing, no nbdkit or libssh2 calls (unit-tested). */
-
-/* Hash algorithms of a host key fingerprint.  The values are the same
- * as libssh2's LIBSSH2_HOSTKEY_HASH_* so they can be passed on.
- */
-enum fp_hash {
-  FP_MD5 = 1,
-  FP_SHA1 = 2,
-  FP_SHA256 = 3,
-};
-
-#define FP_MAX_LEN 32
-
-struct fingerprint {
-  enum fp_hash hash;
-  size_t len;                           /* 16, 20 or 32 */
-  unsigned char digest[FP_MAX_LEN];
-};
-
-/* Parse "SHA256:<base64>", "SHA1:<base64>", "MD5:aa:bb:..",
- * "md5:<hex>", "sha1:<hex>", "sha256:<hex>" (hex with or without
- * colons, any case).  On error returns -1 and writes a message to err.
- */
-extern int params_parse_fingerprint (const char *str, struct fingerprint *fp,
-                                     char *err, size_t errlen);
-
-/* Format a digest as OpenSSH does: "SHA256:<base64 without padding>".
- * out must have room for params_fingerprint_str_len bytes.
- */
-#define FP_STR_LEN 64
-extern void params_format_fingerprint (enum fp_hash hash,
-                                       const unsigned char *digest,
-                                       size_t len, char *out);
-
-extern const char *params_hash_name (enum fp_hash hash);
-
-/* Base64 (RFC 4648, padding optional on input).  Returns the number
- * of bytes decoded or -1 on invalid input or overflow.
- */
-extern int params_base64_decode (const char *in, size_t inlen,
-                                 unsigned char *out, size_t outlen);
-extern void params_base64_encode (const unsigned char *in, size_t inlen,
-                                  char *out, bool pad);
-
-#ifndef SSH_PLUGIN_UNIT_TEST
+#include "parsers.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -177,8 +133,8 @@ struct ssh_conn {
 /* connect.c */
 extern int conn_connect (struct ssh_conn *c);
 extern bool list_has (const char *list, const char *name);
-extern int conn_wait (struct ssh_conn *c);
-extern const char *conn_error (struct ssh_conn *c);
+extern int session_wait (struct ssh_conn *c);
+extern const char *session_error (struct ssh_conn *c);
 extern void conn_close (struct ssh_conn *c);
 extern int conn_establish (struct ssh_conn *c);
 extern int conn_reconnect (struct ssh_conn *c, const char *what,
@@ -196,7 +152,7 @@ extern void conn_stop_keepalive (void);
 #define CALL_INT(c, rc, call)                                   \
   do {                                                          \
     while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) {           \
-      if (conn_wait (c) == -1) {                                \
+      if (session_wait (c) == -1) {                                \
         (rc) = LIBSSH2_ERROR_TIMEOUT;                           \
         break;                                                  \
       }                                                         \
@@ -209,14 +165,13 @@ extern void conn_stop_keepalive (void);
     while (((p) = (call)) == NULL &&                                    \
            libssh2_session_last_errno ((c)->session) ==                 \
            LIBSSH2_ERROR_EAGAIN) {                                      \
-      if (conn_wait (c) == -1)                                          \
+      if (session_wait (c) == -1)                                          \
         break;                                                          \
     }                                                                   \
   } while (0)
 
 /* hostkey.c */
 extern int hostkey_verify (struct ssh_conn *c);
-extern const char *hostkey_type_name (int type);
 extern void hostkey_known_algorithms (struct ssh_conn *c, char *out,
                                       size_t len);
 
@@ -247,7 +202,5 @@ extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
 extern int sftp_flush (struct ssh_conn *c);
 extern int sftp_poll (struct ssh_conn *c);
 extern int sftp_ping (struct ssh_conn *c);
-
-#endif /* !SSH_PLUGIN_UNIT_TEST */
 
 #endif /* SSH_PLUGIN_H */

@@ -347,7 +347,7 @@ ssh_config (const char *key, const char *value)
       nbdkit_error ("'host-key' given twice");
       return -1;
     }
-    if (params_parse_fingerprint (value, &params.host_key,
+    if (fingerprint_parse (value, &params.host_key,
                                   err, sizeof err) == -1) {
       nbdkit_error ("%s", err);
       return -1;
@@ -537,7 +537,7 @@ apply_uri (void)
                   hkc);
     return -1;
   }
-  if (params_parse_fingerprint (hkc, &params.host_key, err,
+  if (fingerprint_parse (hkc, &params.host_key, err,
                                 sizeof err) == -1) {
     nbdkit_error ("uri= host_key_check: %s", err);
     return -1;

@@ -38,7 +38,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "ssh-plugin.h"
 #include "parsers.h"
 #include "unit.h"
 
@@ -201,8 +200,8 @@ make_hashed (const char *name, const unsigned char salt[20], char *out)
 
   HMAC (EVP_sha1 (), salt, 20, (const unsigned char *) name, strlen (name),
         md, &mdlen);
-  params_base64_encode (salt, 20, salt64, true);
-  params_base64_encode (md, mdlen, hash64, true);
+  base64_encode (salt, 20, salt64, true);
+  base64_encode (md, mdlen, hash64, true);
   sprintf (out, "|1|%s|%s", salt64, hash64);
 }
 

@@ -30,7 +30,7 @@
  */
 
 /* Pure parsing helpers: no nbdkit or libssh2 calls, so that
- * tests/test-params.c can check them line by line.
+ * tests/test-fingerprint.c can check them line by line.
  */
 
 #include <config.h>
@@ -41,7 +41,7 @@
 #include <strings.h>
 #include <ctype.h>
 
-#include "ssh-plugin.h"
+#include "parsers.h"
 
 static const char b64chars[] =
   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -58,7 +58,7 @@ b64value (char ch)
 }
 
 int
-params_base64_decode (const char *in, size_t inlen,
+base64_decode (const char *in, size_t inlen,
                       unsigned char *out, size_t outlen)
 {
   size_t i, n = 0, pad = 0;
@@ -96,7 +96,7 @@ params_base64_decode (const char *in, size_t inlen,
 }
 
 void
-params_base64_encode (const unsigned char *in, size_t inlen,
+base64_encode (const unsigned char *in, size_t inlen,
                       char *out, bool pad)
 {
   size_t i;
@@ -123,7 +123,7 @@ params_base64_encode (const unsigned char *in, size_t inlen,
 }
 
 const char *
-params_hash_name (enum fp_hash hash)
+fingerprint_hash_name (enum fp_hash hash)
 {
   switch (hash) {
   case FP_MD5: return "MD5";
@@ -167,7 +167,7 @@ parse_hex (const char *s, unsigned char *out, size_t want)
 }
 
 int
-params_parse_fingerprint (const char *str, struct fingerprint *fp,
+fingerprint_parse (const char *str, struct fingerprint *fp,
                           char *err, size_t errlen)
 {
   static const struct { const char *prefix; enum fp_hash hash; } prefixes[] = {
@@ -202,30 +202,30 @@ params_parse_fingerprint (const char *str, struct fingerprint *fp,
 
   /* Base64 (OpenSSH's form for SHA256 and SHA1). */
   if (fp->hash != FP_MD5 &&
-      params_base64_decode (rest, strlen (rest), fp->digest, fp->len)
+      base64_decode (rest, strlen (rest), fp->digest, fp->len)
       == (int) fp->len)
     return 0;
 
   snprintf (err, errlen,
             "host-key '%s': not a valid %s fingerprint (expected %zu bytes "
             "as %s%zu hex digits)",
-            str, params_hash_name (fp->hash), fp->len,
+            str, fingerprint_hash_name (fp->hash), fp->len,
             fp->hash == FP_MD5 ? "" : "base64 or ", fp->len * 2);
   return -1;
 }
 
 void
-params_format_fingerprint (enum fp_hash hash, const unsigned char *digest,
+fingerprint_format (enum fp_hash hash, const unsigned char *digest,
                            size_t len, char *out)
 {
   size_t i, n;
 
-  n = (size_t) snprintf (out, FP_STR_LEN, "%s:", params_hash_name (hash));
+  n = (size_t) snprintf (out, FP_STR_LEN, "%s:", fingerprint_hash_name (hash));
   if (hash == FP_MD5) {
     for (i = 0; i < len && n + 3 < FP_STR_LEN; ++i)
       n += (size_t) snprintf (out + n, FP_STR_LEN - n, "%s%02x",
                               i ? ":" : "", digest[i]);
   }
   else
-    params_base64_encode (digest, len, out + n, false);
+    base64_encode (digest, len, out + n, false);
 }

@@ -1,4 +1,4 @@
-/* nbdkit-ssh-plugin (libssh2): unit tests for plugin/params.c
+/* nbdkit-ssh-plugin (libssh2): unit tests for plugin/fingerprint.c
  * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
  *
  * Redistribution and use in source and binary forms, with or without
@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssh-plugin.h"
+#include "parsers.h"
 #include "unit.h"
 
 static const unsigned char sha256_digest[32] = {
@@ -52,7 +52,7 @@ parse_ok (const char *s, enum fp_hash hash, size_t len,
   struct fingerprint fp;
   char err[256];
 
-  if (params_parse_fingerprint (s, &fp, err, sizeof err) == -1) {
+  if (fingerprint_parse (s, &fp, err, sizeof err) == -1) {
     fprintf (stderr, "unexpected parse error for '%s': %s\n", s, err);
     return 0;
   }
@@ -66,7 +66,7 @@ parse_fails (const char *s)
   struct fingerprint fp;
   char err[256] = "";
 
-  if (params_parse_fingerprint (s, &fp, err, sizeof err) == 0) {
+  if (fingerprint_parse (s, &fp, err, sizeof err) == 0) {
     fprintf (stderr, "'%s' was accepted but should not be\n", s);
     return 0;
   }
@@ -80,27 +80,27 @@ test_base64 (void)
   unsigned char out[64];
   char enc[128];
 
-  CHECK (params_base64_decode ("", 0, out, sizeof out) == 0);
-  CHECK (params_base64_decode ("Zg==", 4, out, sizeof out) == 1 &&
+  CHECK (base64_decode ("", 0, out, sizeof out) == 0);
+  CHECK (base64_decode ("Zg==", 4, out, sizeof out) == 1 &&
          out[0] == 'f');
-  CHECK (params_base64_decode ("Zg", 2, out, sizeof out) == 1);
-  CHECK (params_base64_decode ("Zm9v", 4, out, sizeof out) == 3 &&
+  CHECK (base64_decode ("Zg", 2, out, sizeof out) == 1);
+  CHECK (base64_decode ("Zm9v", 4, out, sizeof out) == 3 &&
          memcmp (out, "foo", 3) == 0);
-  CHECK (params_base64_decode ("Zm9vYg", 6, out, sizeof out) == 4 &&
+  CHECK (base64_decode ("Zm9vYg", 6, out, sizeof out) == 4 &&
          memcmp (out, "foob", 4) == 0);
-  CHECK (params_base64_decode ("Z", 1, out, sizeof out) == -1);
-  CHECK (params_base64_decode ("Zh", 2, out, sizeof out) == -1); /* non-canonical */
-  CHECK (params_base64_decode ("Zm9v!", 5, out, sizeof out) == -1);
-  CHECK (params_base64_decode ("Zg===", 5, out, sizeof out) == -1);
-  CHECK (params_base64_decode ("Zm9v", 4, out, 2) == -1);    /* overflow */
+  CHECK (base64_decode ("Z", 1, out, sizeof out) == -1);
+  CHECK (base64_decode ("Zh", 2, out, sizeof out) == -1); /* non-canonical */
+  CHECK (base64_decode ("Zm9v!", 5, out, sizeof out) == -1);
+  CHECK (base64_decode ("Zg===", 5, out, sizeof out) == -1);
+  CHECK (base64_decode ("Zm9v", 4, out, 2) == -1);    /* overflow */
 
-  params_base64_encode ((const unsigned char *) "foob", 4, enc, true);
+  base64_encode ((const unsigned char *) "foob", 4, enc, true);
   CHECK (strcmp (enc, "Zm9vYg==") == 0);
-  params_base64_encode ((const unsigned char *) "foob", 4, enc, false);
+  base64_encode ((const unsigned char *) "foob", 4, enc, false);
   CHECK (strcmp (enc, "Zm9vYg") == 0);
-  params_base64_encode ((const unsigned char *) "fooba", 5, enc, true);
+  base64_encode ((const unsigned char *) "fooba", 5, enc, true);
   CHECK (strcmp (enc, "Zm9vYmE=") == 0);
-  params_base64_encode ((const unsigned char *) "foobar", 6, enc, true);
+  base64_encode ((const unsigned char *) "foobar", 6, enc, true);
   CHECK (strcmp (enc, "Zm9vYmFy") == 0);
 }
 
@@ -112,14 +112,14 @@ test_fingerprints (void)
   size_t i;
 
   /* SHA256:<base64>, as ssh-keygen -l prints it, with and without '='. */
-  params_base64_encode (sha256_digest, 32, b64, false);
+  base64_encode (sha256_digest, 32, b64, false);
   snprintf (s, sizeof s, "SHA256:%s", b64);
   CHECK (parse_ok (s, FP_SHA256, 32, sha256_digest));
   snprintf (s, sizeof s, "SHA256:%s=", b64);
   CHECK (parse_ok (s, FP_SHA256, 32, sha256_digest));
 
   /* Round trip through the formatter. */
-  params_format_fingerprint (FP_SHA256, sha256_digest, 32, out);
+  fingerprint_format (FP_SHA256, sha256_digest, 32, out);
   snprintf (s, sizeof s, "SHA256:%s", b64);
   CHECK (strcmp (out, s) == 0);
 
@@ -139,7 +139,7 @@ test_fingerprints (void)
   CHECK (parse_ok ("md5:00112233445566778899aabbccddeeff", FP_MD5, 16, md5));
   CHECK (parse_ok ("MD5:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff",
                    FP_MD5, 16, md5));
-  params_format_fingerprint (FP_MD5, md5, 16, out);
+  fingerprint_format (FP_MD5, md5, 16, out);
   CHECK (strcmp (out,
                  "MD5:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff") == 0);
 
@@ -148,7 +148,7 @@ test_fingerprints (void)
     sha1[i] = (unsigned char) (255 - i);
   CHECK (parse_ok ("sha1:fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedec",
                    FP_SHA1, 20, sha1));
-  params_base64_encode (sha1, 20, b64, false);
+  base64_encode (sha1, 20, b64, false);
   snprintf (s, sizeof s, "SHA1:%s", b64);
   CHECK (parse_ok (s, FP_SHA1, 20, sha1));
 
@@ -173,5 +173,5 @@ main (void)
 {
   test_base64 ();
   test_fingerprints ();
-  return unit_done ("test-params");
+  return unit_done ("test-fingerprint");
 }
