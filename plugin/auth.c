@@ -435,7 +435,7 @@ auth_authenticate (struct ssh_conn *c)
   }
   debug ("auth: server %s accepts: %s", c->host, methods);
 
-  if (list_has (methods, "publickey")) {
+  if (sshconfig_list_has (methods, "publickey")) {
     if (params.identities_only)
       tried_add (&t, "ssh-agent: not used (IdentitiesOnly yes)");
     else
@@ -443,9 +443,9 @@ auth_authenticate (struct ssh_conn *c)
     if (r == 0)
       r = auth_identities (c, &t);
   }
-  if (r == 0 && list_has (methods, "keyboard-interactive"))
+  if (r == 0 && sshconfig_list_has (methods, "keyboard-interactive"))
     r = auth_kbd (c, &t);
-  if (r == 0 && list_has (methods, "password"))
+  if (r == 0 && sshconfig_list_has (methods, "password"))
     r = auth_password (c, &t);
 
   if (r == 1) {

@@ -117,7 +117,7 @@ add_type (struct kh_scan *k, const char *type)
 {
   size_t n = strlen (k->types), len = strlen (type);
 
-  if (list_has (k->types, type))
+  if (sshconfig_list_has (k->types, type))
     return;
   if (n + len + 2 < sizeof k->types)
     snprintf (k->types + n, sizeof k->types - n, "%s%s", n ? "," : "", type);
@@ -201,26 +201,24 @@ void
 hostkey_known_algorithms (struct ssh_conn *c, char *out, size_t len)
 {
   struct kh_scan k;
-  const char *p;
-  size_t n = 0;
+  const char *p, *elem;
+  size_t n = 0, tl;
 
   *out = '\0';
   if ((params.have_host_key && !c->is_jump) || !params.verify_remote_host)
     return;
   scan_known_hosts (c, NULL, NULL, 0, &k);
-  for (p = k.types; *p; ) {
-    size_t tl = strcspn (p, ",");
+  for (p = k.types; sshconfig_list_next (&p, &elem, &tl); ) {
     const char *algs = NULL;
     char type[64];
 
-    snprintf (type, sizeof type, "%.*s", (int) tl, p);
+    snprintf (type, sizeof type, "%.*s", (int) tl, elem);
     if (strcmp (type, "ssh-rsa") == 0)
       algs = "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
     else
       algs = type;
     if (n + strlen (algs) + 2 < len)
       n += snprintf (out + n, len - n, "%s%s", n ? "," : "", algs);
-    p += tl + (p[tl] == ',');
   }
   if (*out)
     debug ("known_hosts has %s keys for %s: asking for those first",

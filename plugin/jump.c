@@ -73,7 +73,6 @@ forward (void *arg)
   struct ssh_conn *c = &h->conn;
   char down[32768], up[32768];   /* channel → fd, fd → channel */
   size_t dlen = 0, doff = 0, ulen = 0, uoff = 0;
-  bool eof_up = false;
   ssize_t r;
 
   for (;;) {
@@ -102,17 +101,15 @@ forward (void *arg)
       else if (r == -1 && errno != EAGAIN && errno != EINTR)
         break;
     }
-    if (ulen == 0 && !eof_up) {
+    if (ulen == 0) {
       r = read (h->fd, up, sizeof up);
       if (r > 0) {
         ulen = r;
         uoff = 0;
         moved = true;
       }
-      else if (r == 0) {
-        eof_up = true;          /* the next session closed: we are done */
-        break;
-      }
+      else if (r == 0)
+        break;                  /* the next session closed: we are done */
       else if (errno != EAGAIN && errno != EINTR)
         break;
     }
@@ -143,76 +140,79 @@ forward (void *arg)
   return NULL;
 }
 
-/* Open the chain for target c; on success c->sock is the socket the
- * target's session must use.
- */
+/* Make room for the hops of jump= in c->jumps. */
 int
-jump_open (struct ssh_conn *c)
+jump_init (struct ssh_conn *c)
 {
-  struct jump_chain *chain;
-  int sock = -1;
-  size_t i;
-
-  chain = calloc (1, sizeof *chain + params.nr_jumps * sizeof chain->hops[0]);
-  if (chain == NULL) {
+  c->jumps = calloc (1, sizeof *c->jumps +
+                     params.nr_jumps * sizeof c->jumps->hops[0]);
+  if (c->jumps == NULL) {
     nbdkit_error ("calloc: %m");
     return -1;
   }
-  c->jumps = chain;
-  for (i = 0; i < params.nr_jumps; ++i) {
-    struct hop *h = &chain->hops[i];
-    struct ssh_conn *hc = &h->conn;
-    const char *next_host = i + 1 < params.nr_jumps ?
-      params.jumps[i + 1].host : c->host;
-    unsigned next_port = i + 1 < params.nr_jumps ?
-      params.jumps[i + 1].port : c->port;
-    int sv[2], err;
-
-    chain->n = i + 1;
-    h->fd = -1;
-    hc->host = params.jumps[i].host;
-    hc->port = params.jumps[i].port;
-    hc->user = params.jumps[i].user ? params.jumps[i].user : params.local_user;
-    hc->is_jump = true;
-    hc->sock = sock;            /* -1: connect over TCP */
-    sock = -1;
-    debug ("jump %zu: %s@%s port %u", i + 1, hc->user, hc->host, hc->port);
-    if (conn_connect (hc) == -1 || hostkey_verify (hc) == -1 ||
-        auth_authenticate (hc) == -1)
-      goto err;
-
-    CALL_PTR (hc, h->channel,
-              libssh2_channel_direct_tcpip_ex (hc->session, next_host,
-                                               next_port, "127.0.0.1", 22));
-    if (h->channel == NULL) {
-      nbdkit_error ("jump host %s port %u cannot open a connection to %s "
-                    "port %u (is AllowTcpForwarding enabled there?): %s",
-                    hc->host, hc->port, next_host, next_port,
-                    session_error (hc));
-      goto err;
-    }
-    if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-      nbdkit_error ("socketpair: %m");
-      goto err;
-    }
-    fcntl (sv[1], F_SETFL, fcntl (sv[1], F_GETFL) | O_NONBLOCK);
-    h->fd = sv[1];
-    sock = sv[0];
-    err = pthread_create (&h->thread, NULL, forward, h);
-    if (err != 0) {
-      errno = err;
-      nbdkit_error ("pthread_create: %m");
-      close (sock);
-      goto err;
-    }
-    h->running = true;
-  }
-  c->sock = sock;
   return 0;
+}
 
- err:
-  jump_close (c);
-  return -1;
+/* Hop i of target c, set up to log in through sock (-1: over TCP).
+ * The caller logs in (conn.c), then calls jump_forward.
+ */
+struct ssh_conn *
+jump_hop (struct ssh_conn *c, size_t i, int sock)
+{
+  struct hop *h = &c->jumps->hops[i];
+  struct ssh_conn *hc = &h->conn;
+
+  c->jumps->n = i + 1;
+  h->fd = -1;
+  hc->host = params.jumps[i].host;
+  hc->port = params.jumps[i].port;
+  hc->user = params.jumps[i].user ? params.jumps[i].user : params.local_user;
+  hc->is_jump = true;
+  hc->sock = sock;
+  debug ("jump %zu: %s@%s port %u", i + 1, hc->user, hc->host, hc->port);
+  return hc;
+}
+
+/* Hop i is logged in: open its direct-tcpip channel to the next host
+ * (the next hop, or the target) and start its forwarder.  Returns the
+ * socket the next session must use, or -1 after nbdkit_error.
+ */
+int
+jump_forward (struct ssh_conn *c, size_t i)
+{
+  struct hop *h = &c->jumps->hops[i];
+  struct ssh_conn *hc = &h->conn;
+  const char *next_host = i + 1 < params.nr_jumps ?
+    params.jumps[i + 1].host : c->host;
+  unsigned next_port = i + 1 < params.nr_jumps ?
+    params.jumps[i + 1].port : c->port;
+  int sv[2], err;
+
+  CALL_PTR (hc, h->channel,
+            libssh2_channel_direct_tcpip_ex (hc->session, next_host,
+                                             next_port, "127.0.0.1", 22));
+  if (h->channel == NULL) {
+    nbdkit_error ("jump host %s port %u cannot open a connection to %s "
+                  "port %u (is AllowTcpForwarding enabled there?): %s",
+                  hc->host, hc->port, next_host, next_port,
+                  session_error (hc));
+    return -1;
+  }
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+    nbdkit_error ("socketpair: %m");
+    return -1;
+  }
+  fcntl (sv[1], F_SETFL, fcntl (sv[1], F_GETFL) | O_NONBLOCK);
+  h->fd = sv[1];
+  err = pthread_create (&h->thread, NULL, forward, h);
+  if (err != 0) {
+    errno = err;
+    nbdkit_error ("pthread_create: %m");
+    close (sv[0]);
+    return -1;
+  }
+  h->running = true;
+  return sv[0];
 }
 
 /* Stop the forwarders (the target's socket is already closed, so each
@@ -245,7 +245,7 @@ jump_close (struct ssh_conn *c)
         ;
     }
     h->conn.broken = true;
-    conn_close (&h->conn);
+    session_close (&h->conn);
   }
   free (chain);
   c->jumps = NULL;

@@ -301,9 +301,9 @@ bool
 knownhosts_match_host (const char *hosts, const char *host, int port)
 {
   char *name;
-  const char *p;
+  const char *p, *elem;
   bool positive = false, ret = false;
-  size_t i;
+  size_t i, n;
 
   if (hosts == NULL || host == NULL)
     return false;
@@ -324,10 +324,9 @@ knownhosts_match_host (const char *hosts, const char *host, int port)
     goto out;
   }
 
-  for (p = hosts; *p; ) {
-    size_t n = strcspn (p, ",");
-    bool negated = n > 0 && *p == '!';
-    const char *pat = negated ? p + 1 : p;
+  for (p = hosts; sshconfig_list_next (&p, &elem, &n); ) {
+    bool negated = n > 0 && *elem == '!';
+    const char *pat = negated ? elem + 1 : elem;
     size_t patlen = negated ? n - 1 : n;
 
     if (n > 0 && sshconfig_match_pattern (name, pat, patlen, true)) {
@@ -335,9 +334,6 @@ knownhosts_match_host (const char *hosts, const char *host, int port)
         goto out;               /* ret is false */
       positive = true;
     }
-    p += n;
-    if (*p == ',')
-      p++;
   }
   ret = positive;
 

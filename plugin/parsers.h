@@ -157,6 +157,9 @@ struct ssh_host_config {
 extern void sshconfig_init (struct ssh_host_config *cfg);  /* all unset */
 extern void sshconfig_free (struct ssh_host_config *cfg);  /* and init */
 
+/* Free n strings and the array holding them. */
+extern void sshconfig_free_strings (char **v, size_t n);
+
 /* Read file for host (the name the user gave, matched against Host
  * patterns case-sensitively, as ssh does).  home is used for ~ and for
  * relative Include paths (home/.ssh/...); if home is NULL, relative
@@ -208,6 +211,16 @@ extern bool sshconfig_match_pattern (const char *s, const char *pattern,
  */
 extern bool sshconfig_match_pattern_list (const char *list,
                                           const char *host);
+
+/* Comma-separated lists (algorithm names, host patterns): the next
+ * element of the list at *p (it may be empty, as in "a,,b") goes to
+ * elem and len, and *p moves past it and its comma.  False at the end.
+ */
+extern bool sshconfig_list_next (const char **p, const char **elem,
+                                 size_t *len);
+
+/* Is name an element of the comma-separated list? */
+extern bool sshconfig_list_has (const char *list, const char *name);
 
 /* knownhosts.c */
 

@@ -55,10 +55,10 @@ struct jump_spec {
   uint16_t port;
 };
 
-/* ssh.c: the parsed parameters, set once before any connection. */
+/* config.c: the parsed parameters, set once before any connection. */
 struct ssh_params {
   const char *host;
-  uint16_t port;
+  unsigned port;
   const char *user;
   const char *path;
   char **known_hosts;           /* absolute paths */
@@ -90,6 +90,12 @@ struct ssh_params {
   const char *home;             /* local home directory, or NULL */
 };
 extern struct ssh_params params;
+extern const char config_help[];
+extern int config_param (const char *key, const char *value);
+extern int config_complete (void);
+extern void config_free (void);
+
+/* ssh.c: -D ssh.log=1 */
 extern int ssh_debug_log;
 
 #define debug(fs, ...)                                  \
@@ -130,20 +136,14 @@ struct ssh_conn {
   char errbuf[256];
 };
 
-/* connect.c */
-extern int conn_connect (struct ssh_conn *c);
-extern bool list_has (const char *list, const char *name);
+/* session.c */
 extern int session_wait (struct ssh_conn *c);
 extern const char *session_error (struct ssh_conn *c);
-extern void conn_close (struct ssh_conn *c);
-extern int conn_establish (struct ssh_conn *c);
-extern int conn_reconnect (struct ssh_conn *c, const char *what,
-                           unsigned attempt);
-extern int conn_register (struct ssh_conn *c);
-extern void conn_unregister (struct ssh_conn *c);
-extern struct ssh_conn *conn_any_registered (void);
-extern int conn_start_keepalive (void);
-extern void conn_stop_keepalive (void);
+extern int session_tcp_connect (struct ssh_conn *c);
+extern int session_open (struct ssh_conn *c, const char *known_hostkeys);
+extern int session_handshake (struct ssh_conn *c);
+extern void session_shutdown_if_broken (struct ssh_conn *c);
+extern void session_close (struct ssh_conn *c);
 
 /* Call a libssh2 function returning int until it stops saying EAGAIN,
  * waiting on the socket in between.  A wait that times out leaves
@@ -170,13 +170,28 @@ extern void conn_stop_keepalive (void);
     }                                                                   \
   } while (0)
 
+/* conn.c */
+extern int conn_establish (struct ssh_conn *c);
+extern int conn_reconnect (struct ssh_conn *c, const char *what,
+                           unsigned attempt);
+extern void conn_close (struct ssh_conn *c);
+
+/* keepalive.c */
+extern int keepalive_register (struct ssh_conn *c);
+extern void keepalive_unregister (struct ssh_conn *c);
+extern struct ssh_conn *keepalive_any_registered (void);
+extern int keepalive_start (void);
+extern void keepalive_stop (void);
+
 /* hostkey.c */
 extern int hostkey_verify (struct ssh_conn *c);
 extern void hostkey_known_algorithms (struct ssh_conn *c, char *out,
                                       size_t len);
 
 /* jump.c */
-extern int jump_open (struct ssh_conn *c);
+extern int jump_init (struct ssh_conn *c);
+extern struct ssh_conn *jump_hop (struct ssh_conn *c, size_t i, int sock);
+extern int jump_forward (struct ssh_conn *c, size_t i);
 extern void jump_close (struct ssh_conn *c);
 
 /* proxycmd.c */

@@ -111,8 +111,8 @@ sshconfig_init (struct ssh_host_config *cfg)
   cfg->server_alive_count_max = -1;
 }
 
-static void
-free_strings (char **v, size_t n)
+void
+sshconfig_free_strings (char **v, size_t n)
 {
   size_t i;
 
@@ -128,9 +128,10 @@ sshconfig_free (struct ssh_host_config *cfg)
     return;
   free (cfg->hostname);
   free (cfg->user);
-  free_strings (cfg->identity_files, cfg->nr_identity_files);
-  free_strings (cfg->user_known_hosts, cfg->nr_user_known_hosts);
-  free_strings (cfg->global_known_hosts, cfg->nr_global_known_hosts);
+  sshconfig_free_strings (cfg->identity_files, cfg->nr_identity_files);
+  sshconfig_free_strings (cfg->user_known_hosts, cfg->nr_user_known_hosts);
+  sshconfig_free_strings (cfg->global_known_hosts,
+                          cfg->nr_global_known_hosts);
   free (cfg->strict_host_key_checking_word);
   free (cfg->proxy_jump);
   free (cfg->proxy_command);
@@ -1011,4 +1012,28 @@ sshconfig_read (const char *file, const char *host, const char *home,
     return -1;
   }
   return read_file (&r, file, 0, missing_ok, false);
+}
+
+/* Comma-separated lists: algorithm names, host patterns. */
+bool
+sshconfig_list_next (const char **p, const char **elem, size_t *len)
+{
+  if (**p == '\0')
+    return false;
+  *elem = *p;
+  *len = strcspn (*p, ",");
+  *p += *len + ((*p)[*len] == ',');
+  return true;
+}
+
+bool
+sshconfig_list_has (const char *list, const char *name)
+{
+  size_t nlen = strlen (name), len;
+  const char *elem;
+
+  while (sshconfig_list_next (&list, &elem, &len))
+    if (len == nlen && memcmp (elem, name, len) == 0)
+      return true;
+  return false;
 }

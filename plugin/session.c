@@ -29,8 +29,10 @@
  * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
  */
 
-/* The connection module: resolve, connect with a timeout, set up the
- * libssh2 session in non-blocking mode and wait on its socket.
+/* One SSH session: waiting on its socket with poll and a deadline,
+ * its errors, the TCP connection, algorithm preferences, the
+ * handshake, and tearing it down.  It does not know what the session
+ * is for (a jump host or the target) nor how its socket was made.
  */
 
 #include <config.h>
@@ -42,7 +44,6 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -198,8 +199,12 @@ connect_one (const struct addrinfo *ai)
   return -1;
 }
 
-static int
-tcp_connect (struct ssh_conn *c)
+/* Resolve c->host and connect to the first address that answers,
+ * within timeout= for each; c->sock is the socket.  Returns -1 after
+ * nbdkit_error.
+ */
+int
+session_tcp_connect (struct ssh_conn *c)
 {
   struct addrinfo hints = {
     .ai_family = AF_UNSPEC,
@@ -246,19 +251,6 @@ tcp_connect (struct ssh_conn *c)
   return 0;
 }
 
-/* Is name an element of the comma-separated list? */
-bool
-list_has (const char *list, const char *name)
-{
-  size_t len = strlen (name);
-  const char *p;
-
-  for (p = list; (p = strstr (p, name)) != NULL; p += len)
-    if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
-      return true;
-  return false;
-}
-
 /* Set an algorithm preference, keeping only the names this libssh2
  * supports: libssh2 1.10 strips unknown names itself with an
  * overlapping memcpy, and a newer library offers more.  A failure
@@ -270,7 +262,7 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
   const char **algs = NULL;
   char list[512] = "";
   size_t n = 0, len;
-  const char *p;
+  const char *p, *elem;
   int i, nr;
 
   nr = libssh2_session_supported_algs (c->session, method, &algs);
@@ -279,18 +271,17 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
            method, session_error (c));
     return;
   }
-  for (p = wanted; *p; p += len + (p[len] == ',')) {
+  for (p = wanted; sshconfig_list_next (&p, &elem, &len); ) {
     char name[128];
 
-    len = strcspn (p, ",");
-    snprintf (name, sizeof name, "%.*s", (int) len, p);
-    if (list_has (list, name))
+    snprintf (name, sizeof name, "%.*s", (int) len, elem);
+    if (sshconfig_list_has (list, name))
       continue;                 /* given twice */
     for (i = 0; i < nr; ++i) {
-      if (strlen (algs[i]) == len && strncmp (algs[i], p, len) == 0 &&
+      if (strlen (algs[i]) == len && strncmp (algs[i], elem, len) == 0 &&
           n + len + 2 < sizeof list) {
         n += snprintf (list + n, sizeof list - n, "%s%.*s",
-                       n ? "," : "", (int) len, p);
+                       n ? "," : "", (int) len, elem);
         break;
       }
     }
@@ -319,26 +310,15 @@ counting_recv (libssh2_socket_t sock, void *buf, size_t len, int flags,
   return r;
 }
 
+/* Create the libssh2 session on c->sock (non-blocking, reading
+ * through counting_recv) and set the algorithm preferences: host key
+ * types known_hosts holds for this host (known_hostkeys, may be
+ * empty) first, then ours.  Returns -1 after nbdkit_error.
+ */
 int
-conn_connect (struct ssh_conn *c)
+session_open (struct ssh_conn *c, const char *known_hostkeys)
 {
-  int rc;
-
-  /* A socket may already be given (a hop after the first); the target
-   * behind jump hosts gets the socket of the last hop's forwarder.
-   */
-  if (c->sock == -1) {
-    if (!c->is_jump && params.nr_jumps > 0) {
-      if (jump_open (c) == -1)
-        return -1;
-    }
-    else if (!c->is_jump && params.proxy_command) {
-      if (proxy_command_open (c) == -1)
-        return -1;
-    }
-    else if (tcp_connect (c) == -1)
-      return -1;
-  }
+  char hostkeys[1024];
 
   c->session = libssh2_session_init_ex (NULL, NULL, NULL, c);
   if (c->session == NULL) {
@@ -358,15 +338,9 @@ conn_connect (struct ssh_conn *c)
   if (params.keepalive > 0)
     libssh2_keepalive_config (c->session, 1, params.keepalive);
 
-  {
-    /* Key types known_hosts holds for this host first, then ours. */
-    char known[512], hostkeys[1024];
-
-    hostkey_known_algorithms (c, known, sizeof known);
-    snprintf (hostkeys, sizeof hostkeys, "%s%s%s",
-              known, *known ? "," : "", prefs_hostkey);
-    set_prefs (c, LIBSSH2_METHOD_HOSTKEY, hostkeys);
-  }
+  snprintf (hostkeys, sizeof hostkeys, "%s%s%s",
+            known_hostkeys, *known_hostkeys ? "," : "", prefs_hostkey);
+  set_prefs (c, LIBSSH2_METHOD_HOSTKEY, hostkeys);
   set_prefs (c, LIBSSH2_METHOD_CRYPT_CS,
              params.ciphers ? params.ciphers : prefs_crypt);
   set_prefs (c, LIBSSH2_METHOD_CRYPT_SC,
@@ -375,16 +349,20 @@ conn_connect (struct ssh_conn *c)
   set_prefs (c, LIBSSH2_METHOD_MAC_SC, params.macs ? params.macs : prefs_mac);
   if (params.kex)
     set_prefs (c, LIBSSH2_METHOD_KEX, params.kex);
+  return 0;
+}
+
+/* The SSH handshake.  Returns -1 with the reason in c->errbuf (the
+ * caller says what failed, with what it knows of the transport).
+ */
+int
+session_handshake (struct ssh_conn *c)
+{
+  int rc;
 
   CALL_INT (c, rc, libssh2_session_handshake (c->session, c->sock));
   if (rc != 0) {
-    char how[128];
-
-    proxy_command_status (c, how, sizeof how);
-    nbdkit_error ("SSH handshake with %s port %u failed: %s%s%s",
-                  c->host, c->port, session_error (c),
-                  *how ? "; " : "", how);
-    nbdkit_set_error (EIO);
+    session_error (c);
     return -1;
   }
   debug ("connected to %s port %u: cipher %s, MAC %s, kex %s, host key %s",
@@ -396,20 +374,24 @@ conn_connect (struct ssh_conn *c)
   return 0;
 }
 
-/* Tear down whatever was set up.  After an error the socket is shut
- * down first so that libssh2's goodbyes fail at once instead of waiting.
+/* After a failure, shut the socket down so that whatever still tries
+ * to talk to the server (libssh2's goodbyes, SFTP's close) fails at
+ * once instead of waiting for a dead server.
  */
 void
-conn_close (struct ssh_conn *c)
+session_shutdown_if_broken (struct ssh_conn *c)
+{
+  if (c->broken && c->sock >= 0)
+    shutdown (c->sock, SHUT_RDWR);
+}
+
+/* Say goodbye (unless broken), free the session and close the socket. */
+void
+session_close (struct ssh_conn *c)
 {
   int rc, i;
 
-  /* After a failure, shut the socket down first so that libssh2's
-   * goodbyes fail at once instead of waiting for a dead server.
-   */
-  if (c->broken && c->sock >= 0)
-    shutdown (c->sock, SHUT_RDWR);
-  sftp_stop (c);
+  session_shutdown_if_broken (c);
   if (c->session) {
     if (!c->broken && c->sock >= 0) {
       CALL_INT (c, rc, libssh2_session_disconnect (c->session,
@@ -431,275 +413,4 @@ conn_close (struct ssh_conn *c)
     close (c->sock);
     c->sock = -1;
   }
-  jump_close (c);
-  proxy_command_close (c);
-}
-
-/* Everything from the TCP connection to the open remote file.  On
- * failure the connection is torn down again and -1 returned (after
- * one nbdkit_error saying why).
- */
-int
-conn_establish (struct ssh_conn *c)
-{
-  if (c->host == NULL) {
-    c->host = params.host;
-    c->port = params.port;
-    c->user = params.user;
-  }
-  c->sock = -1;
-  c->broken = c->wait_failed = false;
-  c->errbuf[0] = '\0';
-  if (conn_connect (c) == -1 || hostkey_verify (c) == -1 ||
-      auth_authenticate (c) == -1 || sftp_start (c) == -1) {
-    c->broken = true;
-    conn_close (c);
-    return -1;
-  }
-  clock_gettime (CLOCK_MONOTONIC, &c->last_used);
-  return 0;
-}
-
-/* The connection broke: connect again (same host key checks and
- * authentication) and reopen the file.  attempt counts from 1 within
- * one request; later attempts wait 1, 2, 4, 8 ... 8 seconds first.
- * Returns 0 when the file is open again.
- */
-int
-conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
-{
-  int64_t old_size = c->size;
-  char reason[sizeof c->errbuf];
-
-  snprintf (reason, sizeof reason, "%s",
-            c->errbuf[0] ? c->errbuf : "connection broken");
-  conn_close (c);
-  if (attempt > 1)
-    sleep (attempt - 2 < 3 ? 1u << (attempt - 2) : 8);
-  nbdkit_error ("%s: the connection to %s port %u failed (%s); "
-                "reconnecting (attempt %u of %u)",
-                what, c->host, c->port, reason,
-                attempt, params.retries);
-  if (conn_establish (c) == -1) {
-    if (c->errbuf[0] == '\0')
-      snprintf (c->errbuf, sizeof c->errbuf, "could not reconnect");
-    c->broken = true;
-    return -1;
-  }
-  c->reconnects++;
-  nbdkit_debug ("ssh: reconnected to %s port %u (%u reconnects so far)",
-                c->host, c->port, c->reconnects);
-  if (c->size != old_size) {
-    nbdkit_error ("%s: after reconnecting, remote file %s has %" PRIi64
-                  " bytes instead of %" PRIi64 "; serving the old size",
-                  what, params.path, c->size, old_size);
-    c->size = old_size;
-  }
-  return 0;
-}
-
-/* Keepalive: one thread sends SSH keepalives on connections that have
- * been idle for keepalive= seconds, so that NATs and firewalls keep
- * them, and a dead server is noticed (the connection is then marked
- * broken and the next request reconnects at once).  With a file open
- * the keepalive is an SFTP FSTAT (sftp_ping), else an SSH keepalive.
- * Dead means that sending failed, or, as OpenSSH's ServerAliveCountMax,
- * that the server sent nothing (not even the replies) during
- * keepalive-count keepalives: a stalled server or a network that drops
- * packets.
- */
-static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ssh_conn **conns;
-static size_t nr_conns;
-static pthread_t keepalive_thread;
-static bool keepalive_running, keepalive_stop;
-static pthread_cond_t keepalive_cond = PTHREAD_COND_INITIALIZER;
-
-int
-conn_register (struct ssh_conn *c)
-{
-  struct ssh_conn **l;
-
-  pthread_mutex_lock (&conns_lock);
-  l = realloc (conns, (nr_conns + 1) * sizeof *l);
-  if (l == NULL) {
-    pthread_mutex_unlock (&conns_lock);
-    nbdkit_error ("realloc: %m");
-    return -1;
-  }
-  conns = l;
-  conns[nr_conns++] = c;
-  pthread_mutex_unlock (&conns_lock);
-  return 0;
-}
-
-void
-conn_unregister (struct ssh_conn *c)
-{
-  size_t i;
-
-  pthread_mutex_lock (&conns_lock);
-  for (i = 0; i < nr_conns; ++i) {
-    if (conns[i] == c) {
-      conns[i] = conns[--nr_conns];
-      break;
-    }
-  }
-  pthread_mutex_unlock (&conns_lock);
-}
-
-/* A connection still registered, or NULL: at unload, nbdkit 1.32 may
- * exit without calling .close on the last handles.
- */
-struct ssh_conn *
-conn_any_registered (void)
-{
-  struct ssh_conn *c;
-
-  pthread_mutex_lock (&conns_lock);
-  c = nr_conns > 0 ? conns[0] : NULL;
-  pthread_mutex_unlock (&conns_lock);
-  return c;
-}
-
-static void
-keepalive_one (struct ssh_conn *c, const struct timespec *now)
-{
-  int next, r;
-  uint64_t mark;
-  const char *kind;
-  int64_t idle_ms = (now->tv_sec - c->last_used.tv_sec) * INT64_C (1000) +
-    (now->tv_nsec - c->last_used.tv_nsec) / 1000000;
-
-  if (c->broken || c->session == NULL ||
-      idle_ms < params.keepalive * INT64_C (1000))
-    return;
-
-  /* Read what arrived while idle (replies to earlier keepalives,
-   * read-ahead data): any byte shows the server is alive.  Without
-   * SFTP nothing reads the socket, so nothing can be counted.
-   */
-  if (c->sftp != NULL && params.keepalive_count > 0) {
-    if (sftp_poll (c) == -1)
-      goto dead;
-    if (c->recv_bytes != c->alive_mark)
-      c->alive_unanswered = 0;
-    else if (c->alive_unanswered >= params.keepalive_count) {
-      snprintf (c->errbuf, sizeof c->errbuf,
-                "the server sent nothing in reply to %u keepalives "
-                "(keepalive=%u, keepalive-count=%u)",
-                c->alive_unanswered, params.keepalive,
-                params.keepalive_count);
-      goto dead;
-    }
-  }
-
-  /* Bytes from here on answer this keepalive (the reply may be read
-   * while it is being sent).
-   */
-  mark = c->recv_bytes;
-
-  /* With a file open, an SFTP request (see sftp_ping); else an SSH
-   * keepalive.
-   */
-  r = c->sftp != NULL ? sftp_ping (c) : 0;
-  if (r == -1)
-    goto dead;
-  if (r == 1)
-    kind = "SFTP FSTAT";
-  else {
-    r = libssh2_keepalive_send (c->session, &next);
-    /* libssh2 also times keepalives, in whole seconds of wall-clock
-     * time (an interval of 1 counts as 2), and reports exactly its
-     * interval as the time to the next one when it sent one.  When it
-     * declines, try again at the next tick.
-     */
-    if (r == 0 && next != (int) (params.keepalive == 1 ? 2 : params.keepalive))
-      return;
-    if (r != 0 && r != LIBSSH2_ERROR_EAGAIN) {
-      snprintf (c->errbuf, sizeof c->errbuf, "keepalive failed: %s",
-                session_error (c));
-      goto dead;
-    }
-    kind = "SSH keepalive";
-  }
-  c->alive_mark = mark;
-  c->alive_unanswered++;
-  debug ("keepalive sent to %s port %u (%s; %u since the server last "
-         "sent anything)", c->host, c->port, kind, c->alive_unanswered);
-  c->last_used = *now;
-  return;
-
- dead:
-  /* The reason is in errbuf; the next request reconnects.  Normal
-   * verbosity.
-   */
-  c->broken = true;
-  nbdkit_debug ("ssh: connection to %s port %u is dead: %s",
-                c->host, c->port, c->errbuf);
-}
-
-static void *
-keepalive_loop (void *arg)
-{
-  struct timespec now, until;
-  size_t i;
-
-  pthread_mutex_lock (&conns_lock);
-  while (!keepalive_stop) {
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    for (i = 0; i < nr_conns; ++i) {
-      struct ssh_conn *c = conns[i];
-
-      /* A connection busy with a request needs no keepalive. */
-      if (pthread_mutex_trylock (&c->lock) == 0) {
-        keepalive_one (c, &now);
-        pthread_mutex_unlock (&c->lock);
-      }
-    }
-    /* A quarter second: keepalives go out at most that late. */
-    clock_gettime (CLOCK_REALTIME, &until);
-    until.tv_nsec += 250000000;
-    if (until.tv_nsec >= 1000000000) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000;
-    }
-    pthread_cond_timedwait (&keepalive_cond, &conns_lock, &until);
-  }
-  pthread_mutex_unlock (&conns_lock);
-  return NULL;
-}
-
-int
-conn_start_keepalive (void)
-{
-  int err;
-
-  if (params.keepalive == 0 || keepalive_running)
-    return 0;
-  err = pthread_create (&keepalive_thread, NULL, keepalive_loop, NULL);
-  if (err != 0) {
-    errno = err;
-    nbdkit_error ("cannot start the keepalive thread: %m");
-    return -1;
-  }
-  keepalive_running = true;
-  return 0;
-}
-
-void
-conn_stop_keepalive (void)
-{
-  if (keepalive_running) {
-    pthread_mutex_lock (&conns_lock);
-    keepalive_stop = true;
-    pthread_cond_signal (&keepalive_cond);
-    pthread_mutex_unlock (&conns_lock);
-    pthread_join (keepalive_thread, NULL);
-    keepalive_running = false;
-  }
-  /* The list of connections exists with or without the thread. */
-  free (conns);
-  conns = NULL;
-  nr_conns = 0;
 }

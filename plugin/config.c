@@ -1,0 +1,828 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* Every parameter: .config (config_param), .config_complete
+ * (config_complete: uri=, ssh_config, defaults and checks) and the
+ * --help text.  The result is the global params, read-only once
+ * nbdkit starts serving.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "ssh-plugin.h"
+#include "parsers.h"
+
+struct ssh_params params = {
+  .port = 22,
+  .verify_remote_host = true,
+  .timeout = 60,
+  .retries = 3,
+  .keepalive = 30,
+  .keepalive_count = 3,
+  .create_mode = 0600,
+};
+
+static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
+static bool keepalive_count_set;
+static bool create_set, create_size_set, create_mode_set;
+
+static const char *uri_param;           /* uri= as given */
+static struct ssh_uri uri;              /* parsed, owned */
+static const char *config_file;         /* config=; NULL = default */
+static bool config_set;
+static struct ssh_host_config sshcfg;   /* what applies to host */
+static char **owned;                    /* strings to free at unload */
+static size_t nr_owned;
+static char *default_user, *home;        /* the local user's */
+
+/* Keep a malloc'd string until unload; returns it (NULL on error). */
+static char *
+own (char *s)
+{
+  char **l;
+
+  if (s == NULL) {
+    nbdkit_error ("out of memory");
+    return NULL;
+  }
+  l = realloc (owned, (nr_owned + 1) * sizeof *l);
+  if (l == NULL) {
+    nbdkit_error ("realloc: %m");
+    free (s);
+    return NULL;
+  }
+  owned = l;
+  owned[nr_owned++] = s;
+  return s;
+}
+
+static void
+free_owned (void)
+{
+  size_t i;
+
+  for (i = 0; i < nr_owned; ++i)
+    free (owned[i]);
+  free (owned);
+  owned = NULL;
+  nr_owned = 0;
+  uri_free (&uri);
+  sshconfig_free (&sshcfg);
+}
+
+static void
+wipe_secret (char **secret)
+{
+  if (*secret) {
+    OPENSSL_cleanse (*secret, strlen (*secret));
+    free (*secret);
+    *secret = NULL;
+  }
+}
+
+/* Free what the parameters hold, at unload. */
+void
+config_free (void)
+{
+  sshconfig_free_strings (params.known_hosts, params.nr_known_hosts);
+  sshconfig_free_strings (params.identities, params.nr_identities);
+  free (default_user);
+  free (home);
+  free_owned ();
+  for (size_t i = 0; i < params.nr_jumps; ++i) {
+    free (params.jumps[i].user);
+    free (params.jumps[i].host);
+  }
+  free (params.jumps);
+  wipe_secret (&params.password);
+  wipe_secret (&params.passphrase);
+}
+
+/* Append a local file name, made absolute (nbdkit changes to /). */
+static int
+append_path (char ***list, size_t *n, const char *value, const char *key)
+{
+  char **l;
+  char *path;
+
+  if (*value == '\0') {
+    nbdkit_error ("%s: the file name must not be empty", key);
+    return -1;
+  }
+  path = nbdkit_absolute_path (value);
+  if (path == NULL)
+    return -1;
+  l = realloc (*list, (*n + 1) * sizeof *l);
+  if (l == NULL) {
+    nbdkit_error ("realloc: %m");
+    free (path);
+    return -1;
+  }
+  l[(*n)++] = path;
+  *list = l;
+  return 0;
+}
+
+static int
+set_once (const char **var, const char *key, const char *value)
+{
+  if (*var != NULL) {
+    nbdkit_error ("'%s' given twice ('%s' and '%s')", key, *var, value);
+    return -1;
+  }
+  if (*value == '\0') {
+    nbdkit_error ("'%s' must not be empty", key);
+    return -1;
+  }
+  *var = value;
+  return 0;
+}
+
+/* A decimal number in [min, max], digits only (nbdkit's parsers call
+ * "abc" an empty string, and accept signs and spaces).
+ */
+static int
+parse_decimal (const char *key, const char *value,
+               unsigned long min, unsigned long max, unsigned long *out)
+{
+  unsigned long n;
+
+  if (*value == '\0' || strlen (value) > 10 ||
+      value[strspn (value, "0123456789")] != '\0' ||
+      (n = strtoul (value, NULL, 10)) < min || n > max) {
+    nbdkit_error ("%s=%s: not a number from %lu to %lu",
+                  key, value, min, max);
+    return -1;
+  }
+  *out = n;
+  return 0;
+}
+
+static int
+twice (bool *seen, const char *key)
+{
+  if (*seen) {
+    nbdkit_error ("'%s' given twice", key);
+    return -1;
+  }
+  *seen = true;
+  return 0;
+}
+
+/* jump=[user@]host[:port], host may be [IPv6]. */
+static int
+add_jump (const char *value)
+{
+  struct jump_spec j = { .port = 22 }, *l;
+  const char *at = strrchr (value, '@'), *h = at ? at + 1 : value;
+  const char *colon = NULL, *end;
+  unsigned long port;
+
+  if (at == value) {
+    nbdkit_error ("jump=%s: empty user name", value);
+    return -1;
+  }
+  if (*h == '[') {
+    end = strchr (h, ']');
+    if (end == NULL || end == h + 1 || (end[1] != '\0' && end[1] != ':')) {
+      nbdkit_error ("jump=%s: bad [IPv6] address", value);
+      return -1;
+    }
+    if (end[1] == ':')
+      colon = end + 1;
+    j.host = strndup (h + 1, end - h - 1);
+  }
+  else {
+    colon = strchr (h, ':');
+    if (colon && strchr (colon + 1, ':')) {
+      nbdkit_error ("jump=%s: put an IPv6 address in brackets, "
+                    "e.g. [::1]:22", value);
+      return -1;
+    }
+    j.host = strndup (h, colon ? (size_t) (colon - h) : strlen (h));
+  }
+  if (j.host == NULL || *j.host == '\0') {
+    nbdkit_error ("jump=%s: no host name", value);
+    free (j.host);
+    return -1;
+  }
+  if (colon) {
+    if (parse_decimal ("jump port", colon + 1, 1, 65535, &port) == -1) {
+      free (j.host);
+      return -1;
+    }
+    j.port = port;
+  }
+  if (at && (j.user = strndup (value, at - value)) == NULL) {
+    nbdkit_error ("strndup: %m");
+    free (j.host);
+    return -1;
+  }
+  l = realloc (params.jumps, (params.nr_jumps + 1) * sizeof *l);
+  if (l == NULL) {
+    nbdkit_error ("realloc: %m");
+    free (j.host);
+    free (j.user);
+    return -1;
+  }
+  params.jumps = l;
+  params.jumps[params.nr_jumps++] = j;
+  return 0;
+}
+
+/* Numeric parameters: bounds, where the value goes, and whether it
+ * was given (a parameter may be given once).
+ */
+static const struct numeric_param {
+  const char *key;
+  unsigned long min, max;
+  unsigned *value;
+  bool *set;
+} numeric_params[] = {
+  { "port",            1, 65535,       &params.port,            &port_set },
+  { "timeout",         0, 86400 * 365, &params.timeout,         &timeout_set },
+  { "retries",         0, 100,         &params.retries,         &retries_set },
+  { "keepalive",       0, 86400,       &params.keepalive,
+    &keepalive_set },
+  { "keepalive-count", 0, 1000000,     &params.keepalive_count,
+    &keepalive_count_set },
+};
+
+/* .config: one key=value from the command line. */
+int
+config_param (const char *key, const char *value)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof numeric_params / sizeof numeric_params[0]; ++i) {
+    const struct numeric_param *np = &numeric_params[i];
+    unsigned long n;
+
+    if (strcmp (key, np->key) != 0)
+      continue;
+    if (twice (np->set, key) == -1 ||
+        parse_decimal (key, value, np->min, np->max, &n) == -1)
+      return -1;
+    *np->value = n;
+    return 0;
+  }
+
+  if (strcmp (key, "host") == 0)
+    return set_once (&params.host, key, value);
+  else if (strcmp (key, "path") == 0)
+    return set_once (&params.path, key, value);
+  else if (strcmp (key, "user") == 0)
+    return set_once (&params.user, key, value);
+  else if (strcmp (key, "known-hosts") == 0)
+    return append_path (&params.known_hosts, &params.nr_known_hosts,
+                        value, key);
+  else if (strcmp (key, "identity") == 0)
+    return append_path (&params.identities, &params.nr_identities,
+                        value, key);
+  else if (strcmp (key, "verify-remote-host") == 0) {
+    int r;
+
+    if (twice (&verify_set, key) == -1)
+      return -1;
+    r = nbdkit_parse_bool (value);
+    if (r == -1)
+      return -1;
+    params.verify_remote_host = r;
+    return 0;
+  }
+  else if (strcmp (key, "host-key") == 0) {
+    char err[256];
+
+    if (params.have_host_key) {
+      nbdkit_error ("'host-key' given twice");
+      return -1;
+    }
+    if (fingerprint_parse (value, &params.host_key,
+                                  err, sizeof err) == -1) {
+      nbdkit_error ("%s", err);
+      return -1;
+    }
+    params.have_host_key = true;
+    return 0;
+  }
+  else if (strcmp (key, "password") == 0 ||
+           strcmp (key, "identity-passphrase") == 0) {
+    char **secret = key[0] == 'p' ? &params.password : &params.passphrase;
+
+    if (*secret) {
+      nbdkit_error ("'%s' given twice", key);
+      return -1;
+    }
+    /* PW, - (prompt), +FILE or -FD; the value is never logged. */
+    return nbdkit_read_password (value, secret);
+  }
+  else if (strcmp (key, "ciphers") == 0)
+    return set_once (&params.ciphers, key, value);
+  else if (strcmp (key, "macs") == 0)
+    return set_once (&params.macs, key, value);
+  else if (strcmp (key, "kex") == 0)
+    return set_once (&params.kex, key, value);
+  else if (strcmp (key, "uri") == 0)
+    return set_once (&uri_param, key, value);
+  else if (strcmp (key, "config") == 0) {
+    if (twice (&config_set, key) == -1)
+      return -1;
+    if (*value == '\0') {
+      config_file = "";
+      return 0;
+    }
+    config_file = own (nbdkit_absolute_path (value));
+    return config_file ? 0 : -1;
+  }
+  else if (strcmp (key, "jump") == 0)
+    return add_jump (value);
+  else if (strcmp (key, "dir") == 0)
+    return set_once (&params.dir, key, value);
+  else if (strcmp (key, "create") == 0) {
+    int r;
+
+    if (twice (&create_set, key) == -1 || (r = nbdkit_parse_bool (value)) == -1)
+      return -1;
+    params.create = r;
+    return 0;
+  }
+  else if (strcmp (key, "create-size") == 0) {
+    if (twice (&create_size_set, key) == -1 ||
+        (params.create_size = nbdkit_parse_size (value)) == -1)
+      return -1;
+    return 0;
+  }
+  else if (strcmp (key, "create-mode") == 0) {
+    if (twice (&create_mode_set, key) == -1)
+      return -1;
+    if (*value == '\0' || strlen (value) > 5 ||
+        value[strspn (value, "01234567")] != '\0' ||
+        strtoul (value, NULL, 8) > 07777) {
+      nbdkit_error ("create-mode=%s: not an octal file mode (e.g. 0600)",
+                    value);
+      return -1;
+    }
+    params.create_mode = strtoul (value, NULL, 8);
+    return 0;
+  }
+  else {
+    nbdkit_error ("unknown parameter '%s'", key);
+    return -1;
+  }
+}
+
+/* The local user name and home directory, for defaults. */
+static int
+resolve_home_and_user (void)
+{
+  {
+    struct passwd *pw = getpwuid (geteuid ());
+    const char *name = pw ? pw->pw_name : getenv ("USER");
+
+    if (name == NULL) {
+      nbdkit_error ("cannot find the local user name: give user=");
+      return -1;
+    }
+    default_user = strdup (name);
+    if (default_user == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+    params.local_user = default_user;
+  }
+
+  {
+    const char *h = getenv ("HOME");
+    struct passwd *pw;
+
+    if ((h == NULL || *h == '\0') && (pw = getpwuid (geteuid ())) != NULL)
+      h = pw->pw_dir;
+    if (h != NULL && (home = strdup (h)) == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+    params.home = home;
+  }
+
+  return 0;
+}
+
+/* uri=ssh://[user@]host[:port]/path[?host_key_check=...] */
+static int
+apply_uri (void)
+{
+  char err[512];
+  const char *hkc;
+
+  if (params.host || params.path || params.user || port_set ||
+      params.dir) {
+    nbdkit_error ("uri= cannot be combined with host=, path=, port=, "
+                  "user= or dir=: the URI gives them");
+    return -1;
+  }
+  if (uri_parse (uri_param, &uri, err, sizeof err) == -1) {
+    nbdkit_error ("%s", err);
+    return -1;
+  }
+  params.host = uri.host;
+  params.path = uri.path;
+  if (uri.user)
+    params.user = uri.user;
+  if (uri.port > 0) {
+    params.port = uri.port;
+    port_set = true;
+  }
+  hkc = uri.host_key_check;
+  if (hkc == NULL || strcmp (hkc, "yes") == 0 ||
+      strcmp (hkc, "known_hosts") == 0)
+    return 0;
+  if (strcmp (hkc, "no") == 0) {
+    if (verify_set && params.verify_remote_host) {
+      nbdkit_error ("uri= says host_key_check=no but "
+                    "verify-remote-host=true was given");
+      return -1;
+    }
+    params.verify_remote_host = false;
+    verify_set = true;
+    return 0;
+  }
+  if (params.have_host_key) {
+    nbdkit_error ("uri= has host_key_check=%s and host-key= was given too",
+                  hkc);
+    return -1;
+  }
+  if (fingerprint_parse (hkc, &params.host_key, err,
+                                sizeof err) == -1) {
+    nbdkit_error ("uri= host_key_check: %s", err);
+    return -1;
+  }
+  params.have_host_key = true;
+  return 0;
+}
+
+static void
+config_debug (const char *msg)
+{
+  debug ("ssh_config: %s", msg);
+}
+
+/* Expand ~ and %tokens in a value from ssh_config and keep it. */
+static char *
+expand (const char *value, const char *file_kind)
+{
+  char err[256], *r;
+
+  r = sshconfig_expand (value, params.home, params.local_user, params.host,
+                        params.user, params.port, err, sizeof err);
+  if (r == NULL) {
+    nbdkit_error ("ssh_config %s '%s': %s", file_kind, value, err);
+    return NULL;
+  }
+  return own (r);
+}
+
+/* Add expanded files from ssh_config to a list ("none" skipped). */
+static int
+add_config_files (char ***list, size_t *n, char **files, size_t nr,
+                  const char *kind)
+{
+  size_t i;
+
+  for (i = 0; i < nr; ++i) {
+    char *f;
+
+    if (strcmp (files[i], "none") == 0)
+      continue;
+    f = expand (files[i], kind);
+    if (f == NULL || append_path (list, n, f, kind) == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* Read ssh_config (config=, default ~/.ssh/config then
+ * /etc/ssh/ssh_config) for the host, and apply what the command line
+ * did not set.  The first value found wins, as in OpenSSH.
+ */
+static int
+apply_ssh_config (bool *identities_given, bool *known_hosts_given)
+{
+  char err[512];
+  char *user_file = NULL;
+  const char *alias = params.host;
+
+  sshconfig_init (&sshcfg);
+  if (config_set && *config_file == '\0') {
+    debug ("config= is empty: not reading any ssh_config");
+    return 0;
+  }
+  if (config_set) {
+    if (sshconfig_read (config_file, alias, params.home, false, &sshcfg,
+                        config_debug, err, sizeof err) == -1) {
+      nbdkit_error ("config=%s: %s", config_file, err);
+      return -1;
+    }
+  }
+  else {
+    if (params.home) {
+      if (asprintf (&user_file, "%s/.ssh/config", params.home) == -1) {
+        nbdkit_error ("asprintf: %m");
+        return -1;
+      }
+      if (sshconfig_read (user_file, alias, params.home, true, &sshcfg,
+                          config_debug, err, sizeof err) == -1) {
+        nbdkit_error ("%s", err);
+        free (user_file);
+        return -1;
+      }
+      free (user_file);
+    }
+    if (sshconfig_read ("/etc/ssh/ssh_config", alias, NULL, true, &sshcfg,
+                        config_debug, err, sizeof err) == -1) {
+      nbdkit_error ("%s", err);
+      return -1;
+    }
+  }
+
+  if (sshcfg.hostname) {
+    char *h = expand (sshcfg.hostname, "HostName");
+
+    if (h == NULL)
+      return -1;
+    debug ("ssh_config: %s is HostName %s", alias, h);
+    params.host = h;
+  }
+  if (sshcfg.port > 0 && !port_set)
+    params.port = sshcfg.port;
+  if (sshcfg.user && !params.user)
+    params.user = sshcfg.user;
+  if (!params.user)
+    params.user = params.local_user;      /* for %r below */
+  if (!*identities_given && sshcfg.nr_identity_files > 0) {
+    if (add_config_files (&params.identities, &params.nr_identities,
+                          sshcfg.identity_files, sshcfg.nr_identity_files,
+                          "IdentityFile") == -1)
+      return -1;
+    *identities_given = true;
+  }
+  if (sshcfg.identities_only == 1)
+    params.identities_only = true;
+  if (!*known_hosts_given &&
+      (sshcfg.nr_user_known_hosts > 0 || sshcfg.nr_global_known_hosts > 0)) {
+    if (add_config_files (&params.known_hosts, &params.nr_known_hosts,
+                          sshcfg.user_known_hosts,
+                          sshcfg.nr_user_known_hosts,
+                          "UserKnownHostsFile") == -1 ||
+        add_config_files (&params.known_hosts, &params.nr_known_hosts,
+                          sshcfg.global_known_hosts,
+                          sshcfg.nr_global_known_hosts,
+                          "GlobalKnownHostsFile") == -1)
+      return -1;
+    *known_hosts_given = true;
+  }
+  if (sshcfg.strict_host_key_checking == 0 && !verify_set &&
+      !params.have_host_key) {
+    debug ("ssh_config: StrictHostKeyChecking %s",
+           sshcfg.strict_host_key_checking_word);
+    params.verify_remote_host = false;
+  }
+  else if (sshcfg.strict_host_key_checking == 1 &&
+           strcmp (sshcfg.strict_host_key_checking_word, "yes") != 0)
+    debug ("ssh_config: StrictHostKeyChecking %s is treated as yes "
+           "(the plugin never adds keys to known_hosts)",
+           sshcfg.strict_host_key_checking_word);
+  if (sshcfg.connect_timeout >= 0 && !timeout_set)
+    params.timeout = sshcfg.connect_timeout;
+  if (sshcfg.server_alive_interval >= 0 && !keepalive_set)
+    params.keepalive = sshcfg.server_alive_interval;
+  if (sshcfg.server_alive_count_max >= 0 && !keepalive_count_set)
+    params.keepalive_count = sshcfg.server_alive_count_max;
+  if (sshcfg.proxy_jump && params.nr_jumps == 0) {
+    char *list = own (strdup (sshcfg.proxy_jump)), *p, *save = NULL;
+
+    if (list == NULL)
+      return -1;
+    for (p = strtok_r (list, ",", &save); p; p = strtok_r (NULL, ",", &save)) {
+      /* ProxyJump takes [user@]host[:port] and ssh:// URIs. */
+      if (strncmp (p, "ssh://", 6) == 0)
+        p += 6;
+      if (add_jump (p) == -1)
+        return -1;
+    }
+  }
+  /* After HostName, Port and User: its tokens name the target. */
+  if (sshcfg.proxy_command) {
+    if (params.nr_jumps > 0)
+      debug ("ssh_config: ProxyCommand ignored: jump= was given");
+    else if ((params.proxy_command = expand (sshcfg.proxy_command,
+                                             "ProxyCommand")) == NULL)
+      return -1;
+  }
+  return 0;
+}
+
+/* ciphers=, macs=, kex=: every name must be one this libssh2 has. */
+static int
+check_algorithms (const char *key, const char *list, int method)
+{
+  LIBSSH2_SESSION *session;
+  const char **algs;
+  char supported[2048] = "";
+  size_t n = 0;
+  const char *p;
+  int i, nr, r = 0;
+
+  if (list == NULL)
+    return 0;
+  session = libssh2_session_init ();
+  if (session == NULL) {
+    nbdkit_error ("cannot create a libssh2 session");
+    return -1;
+  }
+  nr = libssh2_session_supported_algs (session, method, &algs);
+  for (i = 0; i < nr; ++i)
+    if (n < sizeof supported)
+      n += snprintf (supported + n, sizeof supported - n, "%s%s",
+                     i ? "," : "", algs[i]);
+  for (p = list; r == 0 && *p; ) {
+    size_t len = strcspn (p, ",");
+    char name[128];
+
+    snprintf (name, sizeof name, "%.*s", (int) len, p);
+    if (len == 0 || len >= sizeof name || !sshconfig_list_has (supported, name)) {
+      nbdkit_error ("%s=%s: '%s' is not supported by libssh2 %s "
+                    "(supported: %s)", key, list, name, libssh2_version (0),
+                    supported);
+      r = -1;
+    }
+    p += len + (p[len] == ',');
+  }
+  if (nr > 0)
+    libssh2_free (session, algs);
+  libssh2_session_free (session);
+  return r;
+}
+
+/* .config_complete: apply uri= and ssh_config, fill in defaults and
+ * check what goes together.
+ */
+int
+config_complete (void)
+{
+  bool identities_given = params.nr_identities > 0;
+  bool known_hosts_given = params.nr_known_hosts > 0;
+
+  if (resolve_home_and_user () == -1)
+    return -1;
+  if (check_algorithms ("ciphers", params.ciphers,
+                        LIBSSH2_METHOD_CRYPT_CS) == -1 ||
+      check_algorithms ("macs", params.macs, LIBSSH2_METHOD_MAC_CS) == -1 ||
+      check_algorithms ("kex", params.kex, LIBSSH2_METHOD_KEX) == -1)
+    return -1;
+  if (uri_param && apply_uri () == -1)
+    return -1;
+  if (params.host && apply_ssh_config (&identities_given,
+                                       &known_hosts_given) == -1)
+    return -1;
+  if (params.user == NULL)
+    params.user = params.local_user;
+
+  if (params.host == NULL) {
+    nbdkit_error ("the 'host' parameter is required "
+                  "(e.g. host=server.example.com)");
+    return -1;
+  }
+  if (params.path == NULL && params.dir == NULL) {
+    nbdkit_error ("the 'path' parameter is required "
+                  "(the remote file to serve, e.g. path=/srv/disk.img), "
+                  "or 'dir' to serve every file of a remote directory");
+    return -1;
+  }
+  if (params.path != NULL && params.dir != NULL) {
+    nbdkit_error ("'path' and 'dir' cannot be used together");
+    return -1;
+  }
+  if (params.create) {
+    if (params.dir) {
+      nbdkit_error ("create=true works with path=, not with dir=");
+      return -1;
+    }
+    if (!create_size_set) {
+      nbdkit_error ("create=true needs create-size= (the size of the new "
+                    "remote file)");
+      return -1;
+    }
+  }
+  else if (create_size_set || create_mode_set) {
+    nbdkit_error ("create-size and create-mode need create=true");
+    return -1;
+  }
+  if (params.have_host_key && verify_set && !params.verify_remote_host) {
+    nbdkit_error ("host-key and verify-remote-host=false contradict "
+                  "each other: give one of them");
+    return -1;
+  }
+
+  if (!known_hosts_given) {
+    char *file;
+
+    if (params.home != NULL) {
+      if (asprintf (&file, "%s/.ssh/known_hosts", params.home) == -1) {
+        nbdkit_error ("asprintf: %m");
+        return -1;
+      }
+      if (append_path (&params.known_hosts, &params.nr_known_hosts,
+                       file, "known-hosts") == -1) {
+        free (file);
+        return -1;
+      }
+      free (file);
+    }
+    if (append_path (&params.known_hosts, &params.nr_known_hosts,
+                     "/etc/ssh/ssh_known_hosts", "known-hosts") == -1)
+      return -1;
+  }
+  return 0;
+}
+
+/* .config_help */
+const char config_help[] =
+  "host=<HOST>     (required) SSH server name, address, or ssh_config\n"
+  "                           Host alias.\n"
+  "[path=]<PATH>   (required) Remote file to serve.\n"
+  "uri=ssh://[USER@]HOST[:PORT]/PATH[?host_key_check=...]\n"
+  "                           Instead of host, port, user and path.\n"
+  "config=<FILE>              ssh_config file (default ~/.ssh/config\n"
+  "                           and /etc/ssh/ssh_config; empty: none).\n"
+  "port=<PORT>                SSH port (default 22).\n"
+  "user=<USER>                Remote user (default: the local user).\n"
+  "known-hosts=<FILE>         known_hosts file (may repeat; default\n"
+  "                           ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts).\n"
+  "verify-remote-host=false   Do not verify the host key (insecure).\n"
+  "host-key=<FINGERPRINT>     Pin the host key: SHA256:<base64> as printed\n"
+  "                           by ssh-keygen -l, or md5:/sha1:/sha256:<hex>.\n"
+  "identity=<FILE>            Private key file, tried after the agent\n"
+  "                           (may repeat; default ~/.ssh/id_ed25519,\n"
+  "                           id_ecdsa, id_rsa).\n"
+  "identity-passphrase=<PASSPHRASE>  Passphrase of encrypted identity\n"
+  "                           files (PW, - to prompt, +FILE, -FD).\n"
+  "password=<PASSWORD>        Password for password and keyboard-\n"
+  "                           interactive auth (PW, -, +FILE, -FD).\n"
+  "timeout=<SECS>             Timeout for connecting and for each wait\n"
+  "                           on the server (default 60; 0 = none).\n"
+  "jump=[USER@]HOST[:PORT]    Connect through this jump host (may\n"
+  "                           repeat for a chain, like ssh -J).\n"
+  "dir=<DIR>                  Serve every regular file of a remote\n"
+  "                           directory, one export per file (instead\n"
+  "                           of path=).\n"
+  "create=true                Create (or replace) the remote file.\n"
+  "create-size=<SIZE>         Its size (required with create=true).\n"
+  "create-mode=<MODE>         Its permissions (default 0600).\n"
+  "ciphers=<LIST>             Ciphers to offer, in order (overrides\n"
+  "                           the built-in preference).\n"
+  "macs=<LIST>                MACs to offer, in order.\n"
+  "kex=<LIST>                 Key exchange methods to offer, in order.\n"
+  "retries=<N>                Reconnect attempts when the connection\n"
+  "                           breaks during a request (default 3).\n"
+  "keepalive=<SECS>           Send keepalives after this long idle\n"
+  "                           (default 30; 0 = off).\n"
+  "keepalive-count=<N>        Unanswered keepalives before the server\n"
+  "                           counts as dead (default 3; 0 = never).";

@@ -1,0 +1,186 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* A connection: the transport (TCP, ProxyCommand or a chain of jump
+ * hosts), then on the resulting socket one SSH session whose host key
+ * is verified and which authenticates (conn_login, the same for every
+ * hop and the target), then SFTP and the remote file.  Also
+ * reconnecting and closing.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ssh-plugin.h"
+
+/* Connect (over TCP unless c->sock is already given), handshake,
+ * verify the host key and authenticate.  Returns -1 after one
+ * nbdkit_error.
+ */
+static int
+conn_login (struct ssh_conn *c)
+{
+  char known[512];
+
+  if (c->sock == -1 && session_tcp_connect (c) == -1)
+    return -1;
+  /* Key types known_hosts holds for this host go first. */
+  hostkey_known_algorithms (c, known, sizeof known);
+  if (session_open (c, known) == -1)
+    return -1;
+  if (session_handshake (c) == -1) {
+    char how[128];
+
+    proxy_command_status (c, how, sizeof how);
+    nbdkit_error ("SSH handshake with %s port %u failed: %s%s%s",
+                  c->host, c->port, c->errbuf, *how ? "; " : "", how);
+    nbdkit_set_error (EIO);
+    return -1;
+  }
+  if (hostkey_verify (c) == -1 || auth_authenticate (c) == -1)
+    return -1;
+  return 0;
+}
+
+/* jump=: log in to each hop in turn, each one reached through the
+ * forwarder of the one before; the target's socket is the last hop's
+ * forwarder.
+ */
+static int
+conn_via_jumps (struct ssh_conn *c)
+{
+  int sock = -1;
+  size_t i;
+
+  if (jump_init (c) == -1)
+    return -1;
+  for (i = 0; i < params.nr_jumps; ++i) {
+    struct ssh_conn *hop = jump_hop (c, i, sock);
+
+    if (conn_login (hop) == -1)
+      return -1;
+    sock = jump_forward (c, i);
+    if (sock == -1)
+      return -1;
+  }
+  c->sock = sock;
+  return 0;
+}
+
+/* Everything from the transport to the open remote file.  On failure
+ * the connection is torn down again and -1 returned (after one
+ * nbdkit_error saying why).
+ */
+int
+conn_establish (struct ssh_conn *c)
+{
+  int r;
+
+  if (c->host == NULL) {
+    c->host = params.host;
+    c->port = params.port;
+    c->user = params.user;
+  }
+  c->sock = -1;
+  c->broken = c->wait_failed = false;
+  c->errbuf[0] = '\0';
+  if (params.nr_jumps > 0)
+    r = conn_via_jumps (c);
+  else if (params.proxy_command)
+    r = proxy_command_open (c);
+  else
+    r = 0;                      /* conn_login connects over TCP */
+  if (r == -1 || conn_login (c) == -1 || sftp_start (c) == -1) {
+    c->broken = true;
+    conn_close (c);
+    return -1;
+  }
+  clock_gettime (CLOCK_MONOTONIC, &c->last_used);
+  return 0;
+}
+
+/* Tear down whatever was set up, the target first, then the hops or
+ * the ProxyCommand that carried it.
+ */
+void
+conn_close (struct ssh_conn *c)
+{
+  session_shutdown_if_broken (c);
+  sftp_stop (c);
+  session_close (c);
+  jump_close (c);
+  proxy_command_close (c);
+}
+
+/* The connection broke: connect again (same host key checks and
+ * authentication) and reopen the file.  attempt counts from 1 within
+ * one request; later attempts wait 1, 2, 4, 8 ... 8 seconds first.
+ * Returns 0 when the file is open again.
+ */
+int
+conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
+{
+  int64_t old_size = c->size;
+  char reason[sizeof c->errbuf];
+
+  snprintf (reason, sizeof reason, "%s",
+            c->errbuf[0] ? c->errbuf : "connection broken");
+  conn_close (c);
+  if (attempt > 1)
+    sleep (attempt - 2 < 3 ? 1u << (attempt - 2) : 8);
+  nbdkit_error ("%s: the connection to %s port %u failed (%s); "
+                "reconnecting (attempt %u of %u)",
+                what, c->host, c->port, reason,
+                attempt, params.retries);
+  if (conn_establish (c) == -1) {
+    if (c->errbuf[0] == '\0')
+      snprintf (c->errbuf, sizeof c->errbuf, "could not reconnect");
+    c->broken = true;
+    return -1;
+  }
+  c->reconnects++;
+  nbdkit_debug ("ssh: reconnected to %s port %u (%u reconnects so far)",
+                c->host, c->port, c->reconnects);
+  if (c->size != old_size) {
+    nbdkit_error ("%s: after reconnecting, remote file %s has %" PRIi64
+                  " bytes instead of %" PRIi64 "; serving the old size",
+                  what, params.path, c->size, old_size);
+    c->size = old_size;
+  }
+  return 0;
+}

@@ -1,0 +1,251 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* The list of open connections, and the keepalive thread.
+ *
+ * One thread sends SSH keepalives on connections that have
+ * been idle for keepalive= seconds, so that NATs and firewalls keep
+ * them, and a dead server is noticed (the connection is then marked
+ * broken and the next request reconnects at once).  With a file open
+ * the keepalive is an SFTP FSTAT (sftp_ping), else an SSH keepalive.
+ * Dead means that sending failed, or, as OpenSSH's ServerAliveCountMax,
+ * that the server sent nothing (not even the replies) during
+ * keepalive-count keepalives: a stalled server or a network that drops
+ * packets.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "ssh-plugin.h"
+
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ssh_conn **conns;
+static size_t nr_conns;
+static pthread_t keepalive_thread;
+static bool keepalive_running, stopping;
+static pthread_cond_t keepalive_cond = PTHREAD_COND_INITIALIZER;
+
+int
+keepalive_register (struct ssh_conn *c)
+{
+  struct ssh_conn **l;
+
+  pthread_mutex_lock (&conns_lock);
+  l = realloc (conns, (nr_conns + 1) * sizeof *l);
+  if (l == NULL) {
+    pthread_mutex_unlock (&conns_lock);
+    nbdkit_error ("realloc: %m");
+    return -1;
+  }
+  conns = l;
+  conns[nr_conns++] = c;
+  pthread_mutex_unlock (&conns_lock);
+  return 0;
+}
+
+void
+keepalive_unregister (struct ssh_conn *c)
+{
+  size_t i;
+
+  pthread_mutex_lock (&conns_lock);
+  for (i = 0; i < nr_conns; ++i) {
+    if (conns[i] == c) {
+      conns[i] = conns[--nr_conns];
+      break;
+    }
+  }
+  pthread_mutex_unlock (&conns_lock);
+}
+
+/* A connection still registered, or NULL: at unload, nbdkit 1.32 may
+ * exit without calling .close on the last handles.
+ */
+struct ssh_conn *
+keepalive_any_registered (void)
+{
+  struct ssh_conn *c;
+
+  pthread_mutex_lock (&conns_lock);
+  c = nr_conns > 0 ? conns[0] : NULL;
+  pthread_mutex_unlock (&conns_lock);
+  return c;
+}
+
+static void
+keepalive_one (struct ssh_conn *c, const struct timespec *now)
+{
+  int next, r;
+  uint64_t mark;
+  const char *kind;
+  int64_t idle_ms = (now->tv_sec - c->last_used.tv_sec) * INT64_C (1000) +
+    (now->tv_nsec - c->last_used.tv_nsec) / 1000000;
+
+  if (c->broken || c->session == NULL ||
+      idle_ms < params.keepalive * INT64_C (1000))
+    return;
+
+  /* Read what arrived while idle (replies to earlier keepalives,
+   * read-ahead data): any byte shows the server is alive.  Without
+   * SFTP nothing reads the socket, so nothing can be counted.
+   */
+  if (c->sftp != NULL && params.keepalive_count > 0) {
+    if (sftp_poll (c) == -1)
+      goto dead;
+    if (c->recv_bytes != c->alive_mark)
+      c->alive_unanswered = 0;
+    else if (c->alive_unanswered >= params.keepalive_count) {
+      snprintf (c->errbuf, sizeof c->errbuf,
+                "the server sent nothing in reply to %u keepalives "
+                "(keepalive=%u, keepalive-count=%u)",
+                c->alive_unanswered, params.keepalive,
+                params.keepalive_count);
+      goto dead;
+    }
+  }
+
+  /* Bytes from here on answer this keepalive (the reply may be read
+   * while it is being sent).
+   */
+  mark = c->recv_bytes;
+
+  /* With a file open, an SFTP request (see sftp_ping); else an SSH
+   * keepalive.
+   */
+  r = c->sftp != NULL ? sftp_ping (c) : 0;
+  if (r == -1)
+    goto dead;
+  if (r == 1)
+    kind = "SFTP FSTAT";
+  else {
+    r = libssh2_keepalive_send (c->session, &next);
+    /* libssh2 also times keepalives, in whole seconds of wall-clock
+     * time (an interval of 1 counts as 2), and reports exactly its
+     * interval as the time to the next one when it sent one.  When it
+     * declines, try again at the next tick.
+     */
+    if (r == 0 && next != (int) (params.keepalive == 1 ? 2 : params.keepalive))
+      return;
+    if (r != 0 && r != LIBSSH2_ERROR_EAGAIN) {
+      snprintf (c->errbuf, sizeof c->errbuf, "keepalive failed: %s",
+                session_error (c));
+      goto dead;
+    }
+    kind = "SSH keepalive";
+  }
+  c->alive_mark = mark;
+  c->alive_unanswered++;
+  debug ("keepalive sent to %s port %u (%s; %u since the server last "
+         "sent anything)", c->host, c->port, kind, c->alive_unanswered);
+  c->last_used = *now;
+  return;
+
+ dead:
+  /* The reason is in errbuf; the next request reconnects.  Normal
+   * verbosity.
+   */
+  c->broken = true;
+  nbdkit_debug ("ssh: connection to %s port %u is dead: %s",
+                c->host, c->port, c->errbuf);
+}
+
+static void *
+keepalive_loop (void *arg)
+{
+  struct timespec now, until;
+  size_t i;
+
+  pthread_mutex_lock (&conns_lock);
+  while (!stopping) {
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    for (i = 0; i < nr_conns; ++i) {
+      struct ssh_conn *c = conns[i];
+
+      /* A connection busy with a request needs no keepalive. */
+      if (pthread_mutex_trylock (&c->lock) == 0) {
+        keepalive_one (c, &now);
+        pthread_mutex_unlock (&c->lock);
+      }
+    }
+    /* A quarter second: keepalives go out at most that late. */
+    clock_gettime (CLOCK_REALTIME, &until);
+    until.tv_nsec += 250000000;
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait (&keepalive_cond, &conns_lock, &until);
+  }
+  pthread_mutex_unlock (&conns_lock);
+  return NULL;
+}
+
+int
+keepalive_start (void)
+{
+  int err;
+
+  if (params.keepalive == 0 || keepalive_running)
+    return 0;
+  err = pthread_create (&keepalive_thread, NULL, keepalive_loop, NULL);
+  if (err != 0) {
+    errno = err;
+    nbdkit_error ("cannot start the keepalive thread: %m");
+    return -1;
+  }
+  keepalive_running = true;
+  return 0;
+}
+
+void
+keepalive_stop (void)
+{
+  if (keepalive_running) {
+    pthread_mutex_lock (&conns_lock);
+    stopping = true;
+    pthread_cond_signal (&keepalive_cond);
+    pthread_mutex_unlock (&conns_lock);
+    pthread_join (keepalive_thread, NULL);
+    keepalive_running = false;
+  }
+  /* The list of connections exists with or without the thread. */
+  free (conns);
+  conns = NULL;
+  nr_conns = 0;
+}
