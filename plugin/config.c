@@ -498,6 +498,32 @@ apply_uri (void)
   return 0;
 }
 
+/* The host and user names given (host=, user=, or in uri=) are
+ * pasted into ProxyCommand, IdentityFile and UserKnownHostsFile by %h
+ * and %r: refuse what a shell or a file name would take for more than
+ * a name.  (The names are not shown: they may hold control
+ * characters.)
+ */
+static int
+check_names (void)
+{
+  const char *why;
+
+  if (params.host && (why = sshconfig_check_hostname (params.host))) {
+    nbdkit_error ("%s: the host name is refused: %s (it is pasted into "
+                  "commands and file names by %%h)",
+                  uri_param ? "uri=" : "host=", why);
+    return -1;
+  }
+  if (params.user && (why = sshconfig_check_username (params.user))) {
+    nbdkit_error ("%s: the user name is refused: %s (it is pasted into "
+                  "commands and file names by %%r)",
+                  uri_param ? "uri=" : "user=", why);
+    return -1;
+  }
+  return 0;
+}
+
 static void
 config_debug (const char *msg)
 {
@@ -620,9 +646,13 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
   }
   if (sshcfg.strict_host_key_checking == 0 && !verify_set &&
       !params.have_host_key) {
-    debug ("ssh_config: StrictHostKeyChecking %s",
-           sshcfg.strict_host_key_checking_word);
-    params.verify_remote_host = false;
+    /* As in OpenSSH, a host not in known_hosts is let in, but a key
+     * that contradicts known_hosts (or is revoked) is still refused:
+     * only verify-remote-host=false turns checking off.
+     */
+    debug ("ssh_config: StrictHostKeyChecking %s: hosts not in "
+           "known_hosts are accepted", sshcfg.strict_host_key_checking_word);
+    params.accept_unknown_host = true;
   }
   else if (sshcfg.strict_host_key_checking == 1 &&
            strcmp (sshcfg.strict_host_key_checking_word, "yes") != 0)
@@ -718,6 +748,8 @@ config_complete (void)
       check_algorithms ("kex", params.kex, LIBSSH2_METHOD_KEX) == -1)
     return -1;
   if (uri_param && apply_uri () == -1)
+    return -1;
+  if (check_names () == -1)
     return -1;
   if (params.host && apply_ssh_config (&identities_given,
                                        &known_hosts_given) == -1)

@@ -253,6 +253,12 @@ check_known_hosts (struct ssh_conn *c, const char *key, size_t keylen,
                   label, keytype, sha256, k.where, k.files);
     return -1;
   }
+  if (params.accept_unknown_host) {
+    nbdkit_debug ("ssh: host key of %s is not in known_hosts (%s): "
+                  "accepting %s %s because ssh_config says "
+                  "StrictHostKeyChecking no", label, k.files, keytype, sha256);
+    return 0;
+  }
   nbdkit_error ("host key of %s is not in known_hosts (%s): the server "
                 "offered %s %s%s%s; add it to known_hosts (e.g. with "
                 "ssh-keyscan, after checking the fingerprint) or pin it "

@@ -222,6 +222,14 @@ extern bool sshconfig_list_next (const char **p, const char **elem,
 /* Is name an element of the comma-separated list? */
 extern bool sshconfig_list_has (const char *list, const char *name);
 
+/* Host and user names that may be pasted into a shell command or a
+ * file name (%h, %r): NULL if acceptable, else why not (a constant
+ * string, e.g. "it contains a shell metacharacter").  Rules of
+ * OpenSSH 9.6's ssh(1), and no '/'.
+ */
+extern const char *sshconfig_check_hostname (const char *name);
+extern const char *sshconfig_check_username (const char *name);
+
 /* knownhosts.c */
 
 enum kh_marker { KH_NONE = 0, KH_REVOKED, KH_CERT_AUTHORITY };

@@ -64,6 +64,8 @@ struct ssh_params {
   char **known_hosts;           /* absolute paths */
   size_t nr_known_hosts;
   bool verify_remote_host;
+  bool accept_unknown_host;     /* ssh_config StrictHostKeyChecking no:
+                                   a host not in known_hosts is let in */
   bool have_host_key;
   struct fingerprint host_key;
   char **identities;            /* absolute paths */

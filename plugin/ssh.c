@@ -90,6 +90,12 @@ ssh_get_ready (void)
              "nbdkit: ssh: WARNING: verify-remote-host=false: the host key "
              "of %s is NOT verified; anyone who can intercept the "
              "connection can impersonate the server\n", params.host);
+  else if (params.accept_unknown_host)
+    fprintf (stderr,
+             "nbdkit: ssh: WARNING: ssh_config says StrictHostKeyChecking "
+             "no: a host key of %s that is not in known_hosts is NOT "
+             "verified (one that contradicts known_hosts is still "
+             "refused)\n", params.host);
   return 0;
 }
 

@@ -1037,3 +1037,49 @@ sshconfig_list_has (const char *list, const char *name)
       return true;
   return false;
 }
+
+/* Host and user names from the command line or a URI are pasted into
+ * ProxyCommand (run by /bin/sh), IdentityFile and UserKnownHostsFile
+ * by %h and %r.  As OpenSSH (9.6) does, refuse shell metacharacters,
+ * white space, control characters and a leading '-' (an option to the
+ * command); '/' too, which would lead out of a directory in a file
+ * name.  Returns NULL if name is fine, else what is wrong with it.
+ */
+static const char *
+check_name (const char *name, const char *metachars)
+{
+  const unsigned char *p;
+
+  if (*name == '\0')
+    return "it is empty";
+  if (*name == '-')
+    return "it begins with '-'";
+  for (p = (const unsigned char *) name; *p; ++p) {
+    if (*p < 0x20 || *p == 0x7f)
+      return "it contains a control character";
+    if (*p == ' ' || *p == '\t')
+      return "it contains white space";
+    if (*p == '/')
+      return "it contains '/'";
+    if (strchr (metachars, *p) != NULL)
+      return "it contains a shell metacharacter";
+  }
+  return NULL;
+}
+
+const char *
+sshconfig_check_hostname (const char *name)
+{
+  return check_name (name, "'`\"$\\;&<>|(){}");
+}
+
+const char *
+sshconfig_check_username (const char *name)
+{
+  const char *r = check_name (name, "'`\";&<>|(){}");
+  size_t len = strlen (name);
+
+  if (r == NULL && len > 0 && name[len - 1] == '\\')
+    r = "it ends with '\\'";
+  return r;
+}

@@ -667,6 +667,74 @@ cleanup (void)
     fprintf (stderr, "could not remove %s\n", tmpdir);
 }
 
+/* Comma-separated lists. */
+static void
+test_lists (void)
+{
+  const char *p = "a,,bc,", *elem;
+  size_t len, n = 0;
+  char got[64] = "";
+
+  while (sshconfig_list_next (&p, &elem, &len)) {
+    n++;
+    strncat (got, elem, len);
+    strcat (got, "|");
+  }
+  CHECK (n == 3);
+  CHECK (streq (got, "a||bc|"));
+  p = "";
+  CHECK (!sshconfig_list_next (&p, &elem, &len));
+
+  CHECK (sshconfig_list_has ("aes128-ctr,aes256-ctr", "aes256-ctr"));
+  CHECK (sshconfig_list_has ("aes128-ctr,aes256-ctr", "aes128-ctr"));
+  CHECK (!sshconfig_list_has ("aes128-ctr,aes256-ctr", "aes128"));
+  CHECK (!sshconfig_list_has ("aes128-ctr,aes256-ctr", "ctr"));
+  CHECK (!sshconfig_list_has ("aes128-ctr-x", "aes128-ctr"));
+  CHECK (!sshconfig_list_has ("", "a"));
+  CHECK (sshconfig_list_has ("a,,b", ""));
+}
+
+/* Host and user names that end up in %h and %r. */
+static void
+test_names (void)
+{
+  static const char *good_hosts[] = {
+    "server", "server.example.com", "127.0.0.1", "::1", "fe80::1%eth0",
+    "my_host-1", "xn--bcher-kva.example",
+  };
+  static const char *bad_hosts[] = {
+    "", "-oProxyCommand=x", "a b", "a\tb", "a;b", "a`id`", "a$(id)",
+    "a|b", "a&b", "a>b", "a<b", "a'b", "a\"b", "a\\b", "a{b}", "a(b)",
+    "../../etc", "a/b", "a\nb", "a\x7f", "a\x01",
+  };
+  static const char *good_users[] = {
+    "root", "user.name", "DOMAIN\\user", "u@realm",
+    "user$",
+  };
+  static const char *bad_users[] = {
+    "", "-l", "a;b", "a`id`", "a|b", "a'b", "a/b", "a\nb", "user\\",
+    "a&b",
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof good_hosts / sizeof good_hosts[0]; ++i)
+    CHECK (sshconfig_check_hostname (good_hosts[i]) == NULL);
+  for (i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; ++i)
+    CHECK (sshconfig_check_hostname (bad_hosts[i]) != NULL);
+  for (i = 0; i < sizeof bad_users / sizeof bad_users[0]; ++i)
+    CHECK (sshconfig_check_username (bad_users[i]) != NULL);
+  /* White space: OpenSSH only refuses " -"; a shell splits words at
+   * any space, so the plugin refuses them all.
+   */
+  CHECK (sshconfig_check_username ("a -b") != NULL);
+  CHECK (sshconfig_check_username ("first last") != NULL);
+  for (i = 0; i < sizeof good_users / sizeof good_users[0]; ++i)
+    CHECK (sshconfig_check_username (good_users[i]) == NULL);
+  CHECK (streq (sshconfig_check_hostname ("a;b"),
+                "it contains a shell metacharacter"));
+  CHECK (streq (sshconfig_check_hostname ("-x"), "it begins with '-'"));
+}
+
 int
 main (void)
 {
@@ -690,5 +758,7 @@ main (void)
   test_missing ();
   test_expand ();
   test_patterns ();
+  test_lists ();
+  test_names ();
   return unit_done ("test-sshconfig");
 }
