@@ -475,13 +475,73 @@ append_string (char ***v, size_t *n, const char *s)
   return 0;
 }
 
+/* Lines: the keyword, its values, and what it does. */
+
+/* Per-file state. */
+struct block {
+  bool active;                  /* settings here apply to the host */
+  bool in_match;                /* inside an ignored Match block */
+};
+
+/* Words of a line: at most one per two bytes of a maximal line. */
+#define MAX_ARGS (SSHCONFIG_MAX_LINE / 2 + 1)
+
+/* What a keyword's line does. */
+enum kw_kind {
+  KW_HOST, KW_MATCH, KW_INCLUDE,        /* the structure of the file */
+  KW_SETTING,                           /* a setting, stored by set */
+};
+
+/* How a keyword's values are written. */
+enum kw_values {
+  ONE,                          /* one word */
+  MANY,                         /* one or more words */
+  REST,                         /* the rest of the line, not split (a
+                                   shell command) */
+};
+
+struct line;
+
+/* A keyword we act on (the others are ignored). */
+struct keyword {
+  const char *name;
+  enum kw_kind kind;
+  enum kw_values values;
+  int (*set) (const struct line *l);    /* KW_SETTING: check and store */
+};
+
+/* A line with a keyword we act on, split into its values. */
+struct line {
+  struct reader *r;
+  const struct where *w;
+  const struct keyword *k;
+  char **argv;                  /* room for MAX_ARGS words */
+  int argc;                     /* values in argv: at least one, none
+                                   empty */
+};
+
+/* "FILE:LINE: out of memory".  Returns -1. */
 static int
-set_string (char **p, const char *s)
+oom_error (struct reader *r, const struct where *w)
 {
-  if (*p != NULL)
-    return 0;
-  *p = strdup (s);
-  return *p ? 0 : -1;
+  seterr (r, "%s:%u: out of memory", w->file, w->line);
+  return -1;
+}
+
+static int
+missing_value (const struct line *l)
+{
+  seterr (l->r, "%s:%u: missing value for %s",
+          l->w->file, l->w->line, l->k->name);
+  return -1;
+}
+
+static int
+bad_value (const struct line *l)
+{
+  seterr (l->r, "%s:%u: bad value for %s: '%s'",
+          l->w->file, l->w->line, l->k->name, l->argv[0]);
+  return -1;
 }
 
 static int read_file (struct reader *r, const char *file, int depth,
@@ -528,10 +588,8 @@ do_include (struct reader *r, const struct where *w, int depth,
       if (asprintf (&path, "/etc/ssh/%s", arg) == -1)
         path = NULL;
     }
-    if (path == NULL) {
-      seterr (r, "%s:%u: out of memory", w->file, w->line);
-      return -1;
-    }
+    if (path == NULL)
+      return oom_error (r, w);
 
     memset (&gl, 0, sizeof gl);
     gr = glob (path, 0, NULL, &gl);
@@ -567,70 +625,251 @@ do_include (struct reader *r, const struct where *w, int depth,
   return 0;
 }
 
-/* The keywords we act on. */
-enum kw {
-  KW_UNKNOWN = 0,
-  KW_HOST, KW_MATCH, KW_INCLUDE,
-  KW_HOSTNAME, KW_PORT, KW_USER, KW_IDENTITYFILE, KW_IDENTITIESONLY,
-  KW_USERKNOWNHOSTSFILE, KW_GLOBALKNOWNHOSTSFILE,
-  KW_STRICTHOSTKEYCHECKING, KW_CONNECTTIMEOUT, KW_SERVERALIVEINTERVAL,
-  KW_SERVERALIVECOUNTMAX, KW_PROXYJUMP, KW_PROXYCOMMAND,
-};
+/* Settings.  The first value that applies wins, as in ssh; values
+ * are checked even when they do not win.
+ */
 
-static const struct {
-  const char *name;
-  enum kw kw;
-} keywords[] = {
-  { "Host", KW_HOST },
-  { "Match", KW_MATCH },
-  { "Include", KW_INCLUDE },
-  { "HostName", KW_HOSTNAME },
-  { "Port", KW_PORT },
-  { "User", KW_USER },
-  { "IdentityFile", KW_IDENTITYFILE },
-  { "IdentitiesOnly", KW_IDENTITIESONLY },
-  { "UserKnownHostsFile", KW_USERKNOWNHOSTSFILE },
-  { "GlobalKnownHostsFile", KW_GLOBALKNOWNHOSTSFILE },
-  { "StrictHostKeyChecking", KW_STRICTHOSTKEYCHECKING },
-  { "ConnectTimeout", KW_CONNECTTIMEOUT },
-  { "ServerAliveInterval", KW_SERVERALIVEINTERVAL },
-  { "ServerAliveCountMax", KW_SERVERALIVECOUNTMAX },
-  { "ProxyJump", KW_PROXYJUMP },
-  { "ProxyCommand", KW_PROXYCOMMAND },
-};
-
-/* Per-file state. */
-struct block {
-  bool active;                  /* settings here apply to the host */
-  bool in_match;                /* inside an ignored Match block */
-};
-
-/* Words of a line: at most one per two bytes of a maximal line. */
-#define MAX_ARGS (SSHCONFIG_MAX_LINE / 2 + 1)
-
-/* One line (NUL-terminated, no newline).  Returns 0 or -1. */
+/* v is the value for *field (-1 unset), or -1 if it is bad. */
 static int
-process_line (struct reader *r, const struct where *w, int depth,
-              struct block *b, char *line, char **argv)
+store_int (const struct line *l, int *field, int v)
 {
-  struct ssh_host_config *cfg = r->cfg;
-  char *p = line, *kwstart, *rest, *end;
-  const char *name = NULL;
-  enum kw kw = KW_UNKNOWN;
-  size_t len, i;
-  int argc, v;
+  if (v == -1)
+    return bad_value (l);
+  if (*field == -1)
+    *field = v;
+  return 0;
+}
 
-  /* Trailing whitespace (ssh also strips form feeds there). */
-  len = strlen (line);
+static int
+store_string (const struct line *l, char **field)
+{
+  if (*field != NULL)
+    return 0;
+  *field = strdup (l->argv[0]);
+  return *field ? 0 : oom_error (l->r, l->w);
+}
+
+/* ProxyJump and ProxyCommand: whichever applies first wins, the other
+ * is then ignored; "none" only sets the flag.
+ */
+static int
+store_proxy (const struct line *l, bool *set, char **field)
+{
+  struct ssh_host_config *cfg = l->r->cfg;
+
+  if (cfg->proxy_jump_set || cfg->proxy_command_set)
+    return 0;
+  *set = true;
+  if (strcasecmp (l->argv[0], "none") != 0 &&
+      (*field = strdup (l->argv[0])) == NULL)
+    return oom_error (l->r, l->w);
+  return 0;
+}
+
+/* UserKnownHostsFile, GlobalKnownHostsFile: all the files of one line. */
+static int
+store_hosts_files (const struct line *l, char ***files, size_t *nr)
+{
+  int i;
+
+  if (l->argc > SSHCONFIG_MAX_HOSTS_FILES) {
+    seterr (l->r, "%s:%u: too many files for %s (more than %d)",
+            l->w->file, l->w->line, l->k->name, SSHCONFIG_MAX_HOSTS_FILES);
+    return -1;
+  }
+  for (i = 0; i < l->argc; ++i) {
+    if (strcasecmp (l->argv[i], "none") == 0 && l->argc > 1) {
+      seterr (l->r, "%s:%u: %s: \"none\" must appear alone",
+              l->w->file, l->w->line, l->k->name);
+      return -1;
+    }
+  }
+  if (*nr > 0)
+    return 0;
+  for (i = 0; i < l->argc; ++i)
+    if (append_string (files, nr, l->argv[i]) == -1)
+      return oom_error (l->r, l->w);
+  return 0;
+}
+
+static int
+set_hostname (const struct line *l)
+{
+  return store_string (l, &l->r->cfg->hostname);
+}
+
+static int
+set_port (const struct line *l)
+{
+  int v = parse_uint (l->argv[0], 65535);
+
+  return store_int (l, &l->r->cfg->port, v < 1 ? -1 : v);
+}
+
+static int
+set_user (const struct line *l)
+{
+  return store_string (l, &l->r->cfg->user);
+}
+
+static int
+set_identity_file (const struct line *l)
+{
+  struct ssh_host_config *cfg = l->r->cfg;
+
+  if (cfg->nr_identity_files >= SSHCONFIG_MAX_IDENTITY_FILES) {
+    seterr (l->r, "%s:%u: too many IdentityFile lines (more than %d)",
+            l->w->file, l->w->line, SSHCONFIG_MAX_IDENTITY_FILES);
+    return -1;
+  }
+  if (append_string (&cfg->identity_files, &cfg->nr_identity_files,
+                     l->argv[0]) == -1)
+    return oom_error (l->r, l->w);
+  return 0;
+}
+
+static int
+set_identities_only (const struct line *l)
+{
+  return store_int (l, &l->r->cfg->identities_only,
+                    parse_yesno (l->argv[0]));
+}
+
+static int
+set_user_known_hosts (const struct line *l)
+{
+  struct ssh_host_config *cfg = l->r->cfg;
+
+  return store_hosts_files (l, &cfg->user_known_hosts,
+                            &cfg->nr_user_known_hosts);
+}
+
+static int
+set_global_known_hosts (const struct line *l)
+{
+  struct ssh_host_config *cfg = l->r->cfg;
+
+  return store_hosts_files (l, &cfg->global_known_hosts,
+                            &cfg->nr_global_known_hosts);
+}
+
+/* 1 for yes true ask accept-new, 0 for no off false (any case), else
+ * -1.
+ */
+static int
+parse_strict (const char *s)
+{
+  if (strcasecmp (s, "yes") == 0 || strcasecmp (s, "true") == 0 ||
+      strcasecmp (s, "ask") == 0 || strcasecmp (s, "accept-new") == 0)
+    return 1;
+  if (strcasecmp (s, "no") == 0 || strcasecmp (s, "off") == 0 ||
+      strcasecmp (s, "false") == 0)
+    return 0;
+  return -1;
+}
+
+static int
+set_strict_host_key_checking (const struct line *l)
+{
+  struct ssh_host_config *cfg = l->r->cfg;
+  int v = parse_strict (l->argv[0]);
+
+  if (v == -1)
+    return bad_value (l);
+  if (cfg->strict_host_key_checking == -1) {
+    if ((cfg->strict_host_key_checking_word = strdup (l->argv[0])) == NULL)
+      return oom_error (l->r, l->w);
+    cfg->strict_host_key_checking = v;
+  }
+  return 0;
+}
+
+static int
+set_connect_timeout (const struct line *l)
+{
+  return store_int (l, &l->r->cfg->connect_timeout,
+                    parse_time (l->argv[0]));
+}
+
+static int
+set_server_alive_interval (const struct line *l)
+{
+  return store_int (l, &l->r->cfg->server_alive_interval,
+                    parse_time (l->argv[0]));
+}
+
+static int
+set_server_alive_count_max (const struct line *l)
+{
+  return store_int (l, &l->r->cfg->server_alive_count_max,
+                    parse_uint (l->argv[0], INT_MAX));
+}
+
+static int
+set_proxy_jump (const struct line *l)
+{
+  struct ssh_host_config *cfg = l->r->cfg;
+
+  return store_proxy (l, &cfg->proxy_jump_set, &cfg->proxy_jump);
+}
+
+static int
+set_proxy_command (const struct line *l)
+{
+  struct ssh_host_config *cfg = l->r->cfg;
+
+  return store_proxy (l, &cfg->proxy_command_set, &cfg->proxy_command);
+}
+
+static const struct keyword keywords[] = {
+  { "Host",                  KW_HOST,    MANY, NULL },
+  { "Match",                 KW_MATCH,   MANY, NULL },
+  { "Include",               KW_INCLUDE, MANY, NULL },
+  { "HostName",              KW_SETTING, ONE,  set_hostname },
+  { "Port",                  KW_SETTING, ONE,  set_port },
+  { "User",                  KW_SETTING, ONE,  set_user },
+  { "IdentityFile",          KW_SETTING, ONE,  set_identity_file },
+  { "IdentitiesOnly",        KW_SETTING, ONE,  set_identities_only },
+  { "UserKnownHostsFile",    KW_SETTING, MANY, set_user_known_hosts },
+  { "GlobalKnownHostsFile",  KW_SETTING, MANY, set_global_known_hosts },
+  { "StrictHostKeyChecking", KW_SETTING, ONE,  set_strict_host_key_checking },
+  { "ConnectTimeout",        KW_SETTING, ONE,  set_connect_timeout },
+  { "ServerAliveInterval",   KW_SETTING, ONE,  set_server_alive_interval },
+  { "ServerAliveCountMax",   KW_SETTING, ONE,  set_server_alive_count_max },
+  { "ProxyJump",             KW_SETTING, ONE,  set_proxy_jump },
+  { "ProxyCommand",          KW_SETTING, REST, set_proxy_command },
+};
+
+static const struct keyword *
+find_keyword (const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof keywords / sizeof keywords[0]; ++i)
+    if (strcasecmp (name, keywords[i].name) == 0)
+      return &keywords[i];
+  return NULL;
+}
+
+/* Split line in place, as readconf.c does: trailing whitespace is
+ * dropped (ssh also strips form feeds there), the keyword ends at
+ * whitespace or '=', then comes "=", " = " or " ".  Returns the
+ * keyword and sets *rest, or returns NULL for a blank or comment line.
+ */
+static char *
+split_keyword (char *line, char **rest)
+{
+  size_t len = strlen (line);
+  char *p, *kw, *end;
+
   while (len > 0 && strchr (" \t\r\n\f", line[len-1]) != NULL)
     line[--len] = '\0';
 
-  p += strspn (p, WHITESPACE);
+  p = line + strspn (line, WHITESPACE);
   if (*p == '\0' || *p == '#')
-    return 0;
+    return NULL;
 
-  /* The keyword ends at whitespace or '='; then "=", " = ", or " ". */
-  kwstart = p;
+  kw = p;
   p += strcspn (p, WHITESPACE "=");
   end = p;
   p += strspn (p, WHITESPACE);
@@ -639,254 +878,161 @@ process_line (struct reader *r, const struct where *w, int depth,
     p += strspn (p, WHITESPACE);
   }
   *end = '\0';
-  rest = p;
+  *rest = p;
+  return kw;
+}
 
-  for (i = 0; i < sizeof keywords / sizeof keywords[0]; ++i) {
-    if (strcasecmp (kwstart, keywords[i].name) == 0) {
-      kw = keywords[i].kw;
-      name = keywords[i].name;
-      break;
+/* The values of l's keyword, from rest, into l->argv and l->argc.
+ * Returns 0 or -1.
+ */
+static int
+split_values (struct line *l, char *rest)
+{
+  int i;
+
+  if (l->k->values == REST) {
+    rest += strspn (rest, WHITESPACE "=");
+    if (*rest == '\0')
+      return missing_value (l);
+    l->argv[0] = rest;
+    l->argc = 1;
+    return 0;
+  }
+
+  l->argc = split_args (rest, l->argv, MAX_ARGS);
+  if (l->argc == -1) {
+    seterr (l->r, "%s:%u: unterminated quote", l->w->file, l->w->line);
+    return -1;
+  }
+  if (l->argc == 0)
+    return missing_value (l);
+  for (i = 0; i < l->argc; ++i) {
+    if (l->argv[i][0] == '\0') {
+      seterr (l->r, "%s:%u: empty value for %s",
+              l->w->file, l->w->line, l->k->name);
+      return -1;
     }
   }
-  if (kw == KW_UNKNOWN)
+  return 0;
+}
+
+/* Host: the block applies if a pattern matches and no negated one
+ * does.
+ */
+static void
+do_host (const struct line *l, struct block *b)
+{
+  struct reader *r = l->r;
+  const char *matched = NULL;
+  bool negated = false;
+  int i;
+
+  for (i = 0; i < l->argc; ++i) {
+    int m = match_one (r->host, l->argv[i], strlen (l->argv[i]));
+    if (m == -1) {
+      negated = true;
+      dbg (r, "%s:%u: skipping Host block because of negated match "
+           "for %s", l->w->file, l->w->line, l->argv[i]);
+      break;
+    }
+    if (m == 1 && matched == NULL)
+      matched = l->argv[i];
+  }
+  b->in_match = false;
+  b->active = matched != NULL && !negated;
+  if (b->active)
+    dbg (r, "%s:%u: applying options for %s",
+         l->w->file, l->w->line, matched);
+}
+
+/* Match: only "Match all" is understood; other Match blocks are
+ * skipped.
+ */
+static void
+do_match (const struct line *l, struct block *b)
+{
+  char buf[256];
+  size_t off = 0;
+  int i;
+
+  if (l->argc == 1 && strcasecmp (l->argv[0], "all") == 0) {
+    /* "Match all" is "Host *", often used to end a block. */
+    b->in_match = false;
+    b->active = true;
+    return;
+  }
+
+  buf[0] = '\0';
+  for (i = 0; i < l->argc && off < sizeof buf; ++i) {
+    int n = snprintf (buf + off, sizeof buf - off, "%s%s",
+                      i ? " " : "", l->argv[i]);
+    if (n < 0)
+      break;
+    off += (size_t) n;
+  }
+  dbg (l->r, "%s:%u: Match %s ignored (Match blocks are not supported; "
+       "settings up to the next Host or Match are skipped)",
+       l->w->file, l->w->line, buf);
+  b->in_match = true;
+  b->active = false;
+}
+
+/* Settings are checked and stored only if the block applies. */
+static int
+do_setting (const struct line *l, const struct block *b)
+{
+  if (!b->active)
+    return 0;
+  if (l->argc > 1 && l->k->values == ONE) {
+    seterr (l->r, "%s:%u: %s takes one value, extra arguments at end of "
+            "line", l->w->file, l->w->line, l->k->name);
+    return -1;
+  }
+  return l->k->set (l);
+}
+
+/* One line (NUL-terminated, no newline).  argv has room for MAX_ARGS
+ * words.  Returns 0 or -1.
+ */
+static int
+process_line (struct reader *r, const struct where *w, int depth,
+              struct block *b, char *line, char **argv)
+{
+  struct line l = { .r = r, .w = w, .argv = argv };
+  char *kw, *rest;
+
+  kw = split_keyword (line, &rest);
+  if (kw == NULL)
+    return 0;
+  l.k = find_keyword (kw);
+  if (l.k == NULL)
     return 0;
 
   /* Inside a Match block only Host and Match lines matter. */
-  if (b->in_match && kw != KW_HOST && kw != KW_MATCH)
+  if (b->in_match && l.k->kind != KW_HOST && l.k->kind != KW_MATCH)
     return 0;
 
-  if (kw == KW_PROXYCOMMAND) {
-    /* The rest of the line is a shell command: not split. */
-    rest += strspn (rest, WHITESPACE "=");
-    if (*rest == '\0') {
-      seterr (r, "%s:%u: missing value for %s", w->file, w->line, name);
-      return -1;
-    }
-    if (b->active && !cfg->proxy_command_set && !cfg->proxy_jump_set) {
-      cfg->proxy_command_set = true;
-      if (strcasecmp (rest, "none") != 0 &&
-          (cfg->proxy_command = strdup (rest)) == NULL)
-        goto oom;
-    }
-    return 0;
-  }
-
-  argc = split_args (rest, argv, MAX_ARGS);
-  if (argc == -1) {
-    seterr (r, "%s:%u: unterminated quote", w->file, w->line);
+  if (split_values (&l, rest) == -1)
     return -1;
-  }
-  if (argc == 0) {
-    seterr (r, "%s:%u: missing value for %s", w->file, w->line, name);
-    return -1;
-  }
-  for (v = 0; v < argc; ++v) {
-    if (argv[v][0] == '\0') {
-      seterr (r, "%s:%u: empty value for %s", w->file, w->line, name);
-      return -1;
-    }
-  }
 
-  switch (kw) {
-  case KW_HOST: {
-    const char *matched = NULL;
-    bool negated = false;
-
-    for (v = 0; v < argc; ++v) {
-      int m = match_one (r->host, argv[v], strlen (argv[v]));
-      if (m == -1) {
-        negated = true;
-        dbg (r, "%s:%u: skipping Host block because of negated match "
-             "for %s", w->file, w->line, argv[v]);
-        break;
-      }
-      if (m == 1 && matched == NULL)
-        matched = argv[v];
-    }
-    b->in_match = false;
-    b->active = matched != NULL && !negated;
-    if (b->active)
-      dbg (r, "%s:%u: applying options for %s", w->file, w->line, matched);
+  switch (l.k->kind) {
+  case KW_HOST:
+    do_host (&l, b);
     return 0;
-  }
-
   case KW_MATCH:
-    if (argc == 1 && strcasecmp (argv[0], "all") == 0) {
-      /* "Match all" is "Host *", often used to end a block. */
-      b->in_match = false;
-      b->active = true;
-      return 0;
-    }
-    {
-      char buf[256];
-      size_t off = 0;
-
-      buf[0] = '\0';
-      for (v = 0; v < argc && off < sizeof buf; ++v) {
-        int n = snprintf (buf + off, sizeof buf - off, "%s%s",
-                          v ? " " : "", argv[v]);
-        if (n < 0)
-          break;
-        off += (size_t) n;
-      }
-      dbg (r, "%s:%u: Match %s ignored (Match blocks are not supported; "
-           "settings up to the next Host or Match are skipped)",
-           w->file, w->line, buf);
-    }
-    b->in_match = true;
-    b->active = false;
+    do_match (&l, b);
     return 0;
-
   case KW_INCLUDE:
     if (!b->active) {
       dbg (r, "%s:%u: Include in a Host block not matching %s ignored",
            w->file, w->line, r->host);
       return 0;
     }
-    return do_include (r, w, depth, argv, argc);
-
-  default:
-    break;
+    return do_include (r, w, depth, argv, l.argc);
+  case KW_SETTING:
+    return do_setting (&l, b);
   }
-
-  /* Settings: checked and stored only if the block applies. */
-  if (!b->active)
-    return 0;
-
-  if (argc > 1 &&
-      kw != KW_USERKNOWNHOSTSFILE && kw != KW_GLOBALKNOWNHOSTSFILE) {
-    seterr (r, "%s:%u: %s takes one value, extra arguments at end of line",
-            w->file, w->line, name);
-    return -1;
-  }
-
-  switch (kw) {
-  case KW_HOSTNAME:
-    if (set_string (&cfg->hostname, argv[0]) == -1)
-      goto oom;
-    break;
-
-  case KW_USER:
-    if (set_string (&cfg->user, argv[0]) == -1)
-      goto oom;
-    break;
-
-  case KW_PORT:
-    v = parse_uint (argv[0], 65535);
-    if (v < 1)
-      goto bad;
-    if (cfg->port == -1)
-      cfg->port = v;
-    break;
-
-  case KW_IDENTITYFILE:
-    if (cfg->nr_identity_files >= SSHCONFIG_MAX_IDENTITY_FILES) {
-      seterr (r, "%s:%u: too many IdentityFile lines (more than %d)",
-              w->file, w->line, SSHCONFIG_MAX_IDENTITY_FILES);
-      return -1;
-    }
-    if (append_string (&cfg->identity_files, &cfg->nr_identity_files,
-                       argv[0]) == -1)
-      goto oom;
-    break;
-
-  case KW_IDENTITIESONLY:
-    v = parse_yesno (argv[0]);
-    if (v == -1)
-      goto bad;
-    if (cfg->identities_only == -1)
-      cfg->identities_only = v;
-    break;
-
-  case KW_USERKNOWNHOSTSFILE:
-  case KW_GLOBALKNOWNHOSTSFILE: {
-    char ***files = kw == KW_USERKNOWNHOSTSFILE ?
-      &cfg->user_known_hosts : &cfg->global_known_hosts;
-    size_t *nr = kw == KW_USERKNOWNHOSTSFILE ?
-      &cfg->nr_user_known_hosts : &cfg->nr_global_known_hosts;
-
-    if (argc > SSHCONFIG_MAX_HOSTS_FILES) {
-      seterr (r, "%s:%u: too many files for %s (more than %d)",
-              w->file, w->line, name, SSHCONFIG_MAX_HOSTS_FILES);
-      return -1;
-    }
-    for (v = 0; v < argc; ++v) {
-      if (strcasecmp (argv[v], "none") == 0 && argc > 1) {
-        seterr (r, "%s:%u: %s: \"none\" must appear alone",
-                w->file, w->line, name);
-        return -1;
-      }
-    }
-    if (*nr > 0)                /* the first line wins */
-      break;
-    for (v = 0; v < argc; ++v)
-      if (append_string (files, nr, argv[v]) == -1)
-        goto oom;
-    break;
-  }
-
-  case KW_STRICTHOSTKEYCHECKING:
-    if (strcasecmp (argv[0], "yes") == 0 ||
-        strcasecmp (argv[0], "true") == 0 ||
-        strcasecmp (argv[0], "ask") == 0 ||
-        strcasecmp (argv[0], "accept-new") == 0)
-      v = 1;
-    else if (strcasecmp (argv[0], "no") == 0 ||
-             strcasecmp (argv[0], "off") == 0 ||
-             strcasecmp (argv[0], "false") == 0)
-      v = 0;
-    else
-      goto bad;
-    if (cfg->strict_host_key_checking == -1) {
-      if ((cfg->strict_host_key_checking_word = strdup (argv[0])) == NULL)
-        goto oom;
-      cfg->strict_host_key_checking = v;
-    }
-    break;
-
-  case KW_CONNECTTIMEOUT:
-  case KW_SERVERALIVEINTERVAL: {
-    int *ip = kw == KW_CONNECTTIMEOUT ?
-      &cfg->connect_timeout : &cfg->server_alive_interval;
-
-    v = parse_time (argv[0]);
-    if (v == -1)
-      goto bad;
-    if (*ip == -1)
-      *ip = v;
-    break;
-  }
-
-  case KW_SERVERALIVECOUNTMAX:
-    v = parse_uint (argv[0], INT_MAX);
-    if (v == -1)
-      goto bad;
-    if (cfg->server_alive_count_max == -1)
-      cfg->server_alive_count_max = v;
-    break;
-
-  case KW_PROXYJUMP:
-    if (cfg->proxy_jump_set || cfg->proxy_command_set)
-      break;
-    cfg->proxy_jump_set = true;
-    if (strcasecmp (argv[0], "none") != 0 &&
-        (cfg->proxy_jump = strdup (argv[0])) == NULL)
-      goto oom;
-    break;
-
-  default:
-    abort ();                   /* not reached */
-  }
-  return 0;
-
- bad:
-  seterr (r, "%s:%u: bad value for %s: '%s'", w->file, w->line, name,
-          argv[0]);
-  return -1;
-
- oom:
-  seterr (r, "%s:%u: out of memory", w->file, w->line);
-  return -1;
+  abort ();                     /* not reached */
 }
 
 /* Read one line into buf (SSHCONFIG_MAX_LINE + 1 bytes), without its
