@@ -35,14 +35,20 @@ refused ()
     expect_grep err.txt "$what name is refused"
 }
 
-# In the URI, percent-encoded: ";touch $SSHD_DIR/pwned;" as user name,
-# "$(touch ...)" as host name.
-enc="$(/usr/bin/python3 -c 'import sys, urllib.parse
-print(urllib.parse.quote(sys.argv[1], safe=""))' ";touch $SSHD_DIR/pwned;")"
+# In the URI, percent-encoded: "\`touch $SSHD_DIR/pwned\`" or
+# ";touch ...;" as user name, "$(touch ...)" as host name.  (The
+# plugin runs "exec COMMAND": a backquote or $() in its arguments runs.)
+urlenc ()
+{
+    /usr/bin/python3 -c 'import sys, urllib.parse
+print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
+}
+enc="$(urlenc "\`touch $SSHD_DIR/pwned\`")"
 refused "user" uri="ssh://$enc@127.0.0.1:$SSHD_PORT$SSHD_DIR/disk.img"
 expect_grep err.txt "uri=" "shell metacharacter"
-enc="$(/usr/bin/python3 -c 'import sys, urllib.parse
-print(urllib.parse.quote(sys.argv[1], safe=""))' "\$(touch $SSHD_DIR/pwned)")"
+enc="$(urlenc ";touch $SSHD_DIR/pwned;")"
+refused "user" uri="ssh://$enc@127.0.0.1:$SSHD_PORT$SSHD_DIR/disk.img"
+enc="$(urlenc "\$(touch $SSHD_DIR/pwned)")"
 refused "host" uri="ssh://root@$enc:$SSHD_PORT$SSHD_DIR/disk.img"
 refused "host" host="a\`touch $SSHD_DIR/pwned\`" port="$SSHD_PORT" \
     path="$SSHD_DIR/disk.img"
