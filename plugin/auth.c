@@ -318,6 +318,22 @@ auth_identities (struct ssh_conn *c, struct tried *t)
 /* keyboard-interactive: answer every prompt with password=.  libssh2
  * frees the responses with the session's allocator (free).
  */
+/* The password for c: password= for the target, jump-password= for a
+ * jump host (as ssh -J, the target's password is never sent to a jump
+ * host), or NULL.
+ */
+static const char *
+password_for (struct ssh_conn *c)
+{
+  return c->is_jump ? params.jump_password : params.password;
+}
+
+static const char *
+password_param (struct ssh_conn *c)
+{
+  return c->is_jump ? "jump-password=" : "password=";
+}
+
 struct kbd_state {
   int rounds;
   int prompts;
@@ -334,18 +350,21 @@ kbd_callback (const char *name, int name_len,
   int i;
 
   k->rounds++;
+  const char *password = password_for (c);
+
   for (i = 0; i < num_prompts; ++i) {
     debug ("auth: keyboard-interactive prompt \"%.*s\" answered with "
-           "password=", (int) prompts[i].length, prompts[i].text);
+           "%s", (int) prompts[i].length, prompts[i].text,
+           password_param (c));
     k->prompts++;
     /* Don't go on answering a server that keeps asking. */
-    if (k->rounds > 4 || params.password == NULL) {
+    if (k->rounds > 4 || password == NULL) {
       responses[i].text = NULL;
       responses[i].length = 0;
       continue;
     }
-    responses[i].text = strdup (params.password);
-    responses[i].length = responses[i].text ? strlen (params.password) : 0;
+    responses[i].text = strdup (password);
+    responses[i].length = responses[i].text ? strlen (password) : 0;
   }
 }
 
@@ -355,8 +374,9 @@ auth_kbd (struct ssh_conn *c, struct tried *t)
   struct kbd_state k = { 0, 0 };
   int rc;
 
-  if (params.password == NULL) {
-    tried_add (t, "keyboard-interactive: skipped (no password= given)");
+  if (password_for (c) == NULL) {
+    tried_add (t, "keyboard-interactive: skipped (no %s given)",
+               password_param (c));
     return 0;
   }
   debug ("auth: trying keyboard-interactive");
@@ -375,25 +395,25 @@ auth_kbd (struct ssh_conn *c, struct tried *t)
     return -1;
   debug ("auth: keyboard-interactive failed: %s", session_error (c));
   tried_add (t, "keyboard-interactive: refused (%d prompt%s answered with "
-             "password=)", k.prompts, k.prompts == 1 ? "" : "s");
+             "%s)", k.prompts, k.prompts == 1 ? "" : "s", password_param (c));
   return 0;
 }
 
 static int
 auth_password (struct ssh_conn *c, struct tried *t)
 {
+  const char *password = password_for (c);
   int rc;
 
-  if (params.password == NULL) {
-    tried_add (t, "password: skipped (no password= given)");
+  if (password == NULL) {
+    tried_add (t, "password: skipped (no %s given)", password_param (c));
     return 0;
   }
   debug ("auth: trying password");
   CALL_INT (c, rc,
             libssh2_userauth_password_ex (c->session, c->user,
                                           strlen (c->user),
-                                          params.password,
-                                          strlen (params.password), NULL));
+                                          password, strlen (password), NULL));
   if (rc == 0) {
     debug ("auth: authenticated with password");
     return 1;

@@ -133,6 +133,7 @@ config_free (void)
   }
   free (params.jumps);
   wipe_secret (&params.password);
+  wipe_secret (&params.jump_password);
   wipe_secret (&params.passphrase);
 }
 
@@ -344,8 +345,10 @@ config_param (const char *key, const char *value)
     return 0;
   }
   else if (strcmp (key, "password") == 0 ||
+           strcmp (key, "jump-password") == 0 ||
            strcmp (key, "identity-passphrase") == 0) {
-    char **secret = key[0] == 'p' ? &params.password : &params.passphrase;
+    char **secret = key[0] == 'p' ? &params.password :
+      key[0] == 'j' ? &params.jump_password : &params.passphrase;
 
     if (*secret) {
       nbdkit_error ("'%s' given twice", key);
@@ -842,6 +845,8 @@ const char config_help[] =
   "                           on the server (default 60; 0 = none).\n"
   "jump=[USER@]HOST[:PORT]    Connect through this jump host (may\n"
   "                           repeat for a chain, like ssh -J).\n"
+  "jump-password=<PASSWORD>   Password for the jump hosts (password=\n"
+  "                           is only sent to the target host).\n"
   "dir=<DIR>                  Serve every regular file of a remote\n"
   "                           directory, one export per file (instead\n"
   "                           of path=).\n"

@@ -88,6 +88,7 @@ struct ssh_params {
   const char *macs;
   const char *kex;
   char *password;               /* password= (never logged) */
+  char *jump_password;          /* jump-password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */
   const char *home;             /* local home directory, or NULL */
 };
