@@ -73,6 +73,7 @@ forward (void *arg)
   struct ssh_conn *c = &h->conn;
   char down[32768], up[32768];   /* channel → fd, fd → channel */
   size_t dlen = 0, doff = 0, ulen = 0, uoff = 0;
+  bool up_blocked = false;      /* the channel took no more of up */
   ssize_t r;
 
   for (;;) {
@@ -113,6 +114,7 @@ forward (void *arg)
       else if (errno != EAGAIN && errno != EINTR)
         break;
     }
+    up_blocked = false;
     if (ulen > 0) {
       r = libssh2_channel_write (h->channel, up + uoff, ulen);
       if (r > 0) {
@@ -120,15 +122,25 @@ forward (void *arg)
         ulen -= r;
         moved = true;
       }
-      else if (r != LIBSSH2_ERROR_EAGAIN)
+      else if (r == LIBSSH2_ERROR_EAGAIN)
+        up_blocked = true;
+      else
         break;
     }
     if (moved)
       continue;
 
+    /* Wait only for what can make progress.  The hop's socket is read
+     * when there is room for what the channel brings (dlen == 0), or
+     * when the channel must hear from the server (a window adjust)
+     * before it takes more of up; waiting for a readable socket while
+     * down is full would wake at once, again and again.
+     */
     dir = libssh2_session_block_directions (c->session);
     pfd[0].fd = c->sock;
-    pfd[0].events = POLLIN |
+    pfd[0].events =
+      (dlen == 0 || (up_blocked && (dir & LIBSSH2_SESSION_BLOCK_INBOUND)) ?
+       POLLIN : 0) |
       (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND ? POLLOUT : 0);
     pfd[1].fd = h->fd;
     pfd[1].events = (ulen == 0 ? POLLIN : 0) | (dlen > 0 ? POLLOUT : 0);
