@@ -50,7 +50,9 @@ leftovers ()
              $(grep -l -s -z -x -F "$plugin" /proc/[0-9]*/cmdline); do
         pid="${f#/proc/}"
         pid="${pid%/*}"
-        [ -z "${skip[$pid]:-}" ] && [ -z "${seen[$pid]:-}" ] || continue
+        if [ -n "${skip[$pid]:-}" ] || [ -n "${seen[$pid]:-}" ]; then
+            continue
+        fi
         seen[$pid]=1
         alive "$pid" || continue
         cmd="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" || continue
@@ -66,6 +68,6 @@ for (( i = 0; i < 50; ++i )); do
 done
 
 echo "FAIL: processes of $tree's tests still running after make check:" >&2
-sed 's/^/  pid /' <<< "$list" >&2
+while read -r line; do echo "  pid $line"; done <<< "$list" >&2
 echo "(kill them by pid; each test's log shows which test started them)" >&2
 exit 1

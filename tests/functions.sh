@@ -32,6 +32,12 @@
 #   run_nbdkit_fail ERRFILE ARGS...
 #                       run_nbdkit ARGS... 2>ERRFILE, expecting failure;
 #                       prints ERRFILE; fails if nbdkit succeeded
+#   run_plugin [NBDKIT_OPTION...] PARAM... [--run CMD]
+#                       the plugin against the test sshd: run_nbdkit
+#                       NBDKIT_OPTION... -U - "$PLUGIN" "${SSH_ARGS[@]}"
+#                       PARAM...; see below
+#   run_plugin_fail ERRFILE [NBDKIT_OPTION...] PARAM... [--run CMD]
+#                       the same through run_nbdkit_fail
 #   expect_grep [-i] FILE STRING...
 #                       fail (printing FILE) unless FILE contains every
 #                       fixed STRING (-i: ignoring case), not counting the
@@ -478,6 +484,65 @@ run_nbdkit_fail ()
     return 0
 }
 
+# run_plugin [NBDKIT_OPTION...] PARAM... [--run CMD]: the usual captive
+# nbdkit of the tests, on a private Unix socket (-U -: --run's "$uri" is
+# its NBD URI), serving with the plugin under test from the sshd of the
+# last start_sshd (SSH_ARGS: host=127.0.0.1, its port and known-hosts=;
+# the agent holds the client key).  The leading arguments that begin with
+# "-" are nbdkit's options and go before the plugin (-D, -P, -e, -t and
+# the like take the next argument as their value; not -U); the rest are
+# the plugin's parameters, and --run.  A test that needs other host,
+# port or known_hosts arguments calls run_nbdkit.
+run_plugin ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    _plugin_argv "$@"
+    run_nbdkit "${_plugin_argv[@]}"
+}
+
+# run_plugin_fail ERRFILE [NBDKIT_OPTION...] PARAM... [--run CMD]: nbdkit
+# must fail (run_nbdkit_fail).
+run_plugin_fail ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local errfile="$1"
+    shift
+    _plugin_argv "$@"
+    run_nbdkit_fail "$errfile" "${_plugin_argv[@]}"
+}
+
+# _plugin_argv ARGS...: sets the array _plugin_argv to run_plugin's
+# arguments for nbdkit.
+_plugin_argv ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    if [ "${#SSH_ARGS[@]}" -eq 0 ]; then
+        echo "run_plugin: call start_sshd first" >&2
+        return 1
+    fi
+    _plugin_argv=()
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+            -U|--unix|--unix=*)
+                echo "run_plugin: $1: the socket is -U - (use run_nbdkit)" >&2
+                return 1
+                ;;
+            -[DPeguipt]|--debug|--pidfile|--exportname|--filter|--group|\
+                --user|--ipaddr|--port|--threads|--run)
+                if [ "$#" -lt 2 ]; then
+                    echo "run_plugin: $1 needs a value" >&2
+                    return 1
+                fi
+                _plugin_argv+=("$1" "$2")
+                shift 2
+                ;;
+            -*) _plugin_argv+=("$1"); shift ;;
+            *) break ;;
+        esac
+    done
+    _plugin_argv+=(-U - "$PLUGIN" "${SSH_ARGS[@]}" "$@")
+}
+
 # expect_grep [-i] FILE STRING...
 expect_grep ()
 {
@@ -551,7 +616,7 @@ _port_open ()
 _sshd_pid ()
 {
     { local -; set +x; } 19>/dev/null 2>/dev/null
-    local pid= dir="${1:-$SSHD_DIR}"
+    local pid='' dir="${1:-$SSHD_DIR}"
     [ -s "$dir/sshd.pid" ] && read -r pid < "$dir/sshd.pid"
     echo "$pid"
 }
