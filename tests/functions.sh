@@ -32,6 +32,12 @@
 #   run_nbdkit_fail ERRFILE ARGS...
 #                       run_nbdkit ARGS... 2>ERRFILE, expecting failure;
 #                       prints ERRFILE; fails if nbdkit succeeded
+#   run_plugin [NBDKIT_OPTION...] PARAM... [--run CMD]
+#                       the plugin against the test sshd: run_nbdkit
+#                       NBDKIT_OPTION... -U - "$PLUGIN" "${SSH_ARGS[@]}"
+#                       PARAM...; see below
+#   run_plugin_fail ERRFILE [NBDKIT_OPTION...] PARAM... [--run CMD]
+#                       the same through run_nbdkit_fail
 #   expect_grep [-i] FILE STRING...
 #                       fail (printing FILE) unless FILE contains every
 #                       fixed STRING (-i: ignoring case), not counting the
@@ -40,11 +46,21 @@
 #   compare_sha256 FILE1 FILE2
 #   wait_pid_gone PID [SECONDS]
 #   cont_sshd           resume every process of the test sshd (SIGCONT)
+#   stop_sshd           stop the last start_sshd's sshd and agent (before
+#                       calling start_sshd again)
 #
 # start_sshd exports SSHD_DIR SSHD_PORT SSHD_LOG SSHD_CONFIG SSH_AUTH_SOCK
 # SSH_AGENT_PID KNOWN_HOSTS CLIENT_KEY HOST_KEY HOST_KEY_PUB HOST_FP_SHA256
 # HOST_FP_MD5 and sets the array SSH_ARGS.  Everything it starts is stopped
-# by the EXIT trap, or by a watchdog process if the test is SIGKILLed.
+# by the EXIT trap (each start_sshd's own sshd and agent, by pid), or by a
+# watchdog process if the test is SIGKILLed.
+#
+# Leftovers: every process the test starts inherits SSH_PLUGIN_TEST_ID
+# (unique to this run of this test) and SSH_PLUGIN_TEST_TREE (the build
+# tree).  After the cleanup hooks, the EXIT trap looks for live processes
+# (zombies count as dead) holding this SSH_PLUGIN_TEST_ID: it lists them,
+# kills them and fails the test.  "make check" then runs
+# tests/check-leftovers.sh, which looks for the whole tree's.
 #
 # Environment read here:
 #   PLUGIN              see above
@@ -144,6 +160,15 @@ requires_libnbd_python ()
 _cleanup_hooks=()
 _exit_status=0
 
+# Marks every process this test starts (see "Leftovers" above).  A new
+# value on each run, also after exclusive_test's re-exec: the flock(1)
+# process waiting for the re-run test holds the old one.
+SSH_PLUGIN_TEST_ID="$$.${EPOCHREALTIME/[.,]/}.$RANDOM"
+if [ -z "${SSH_PLUGIN_TEST_TREE:-}" ]; then
+    SSH_PLUGIN_TEST_TREE="${abs_top_builddir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+fi
+export SSH_PLUGIN_TEST_ID SSH_PLUGIN_TEST_TREE
+
 cleanup_fn ()
 {
     { local -; set +x; } 19>/dev/null 2>/dev/null
@@ -170,6 +195,11 @@ _run_cleanup_hooks ()
     for (( i = ${#_cleanup_hooks[@]} - 1; i >= 0; --i )); do
         eval "${_cleanup_hooks[i]}"
     done
+    if ! _check_leftovers; then
+        case "$_exit_status" in
+            0|77) _exit_status=1 ;;
+        esac
+    fi
     exit "$_exit_status"
 }
 trap _run_cleanup_hooks EXIT
@@ -264,6 +294,45 @@ kill_tree ()
             wait_pid_gone "$p" 2 || echo "warning: pid $p did not die" >&2
         fi
     done
+}
+
+# _tagged_pids: live processes (not zombies) holding this test's
+# SSH_PLUGIN_TEST_ID.  grep runs without it; the test's shell and its
+# subshells do not have it in /proc/PID/environ (it was exported after
+# bash started).
+_tagged_pids ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local f pid
+    for f in $(env -u SSH_PLUGIN_TEST_ID grep -l -s -z -x -F \
+                   "SSH_PLUGIN_TEST_ID=$SSH_PLUGIN_TEST_ID" /proc/[0-9]*/environ); do
+        pid="${f#/proc/}"
+        pid="${pid%/environ}"
+        if [ "$pid" != "$$" ] && _pid_alive "$pid"; then
+            echo "$pid"
+        fi
+    done
+}
+
+# _check_leftovers: 0 if nothing this test started is still running
+# (after a bounded grace period for processes on their way out); else
+# list them, kill them and return 1.
+_check_leftovers ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local -a left=()
+    local i p
+    for (( i = 0; i < 30; ++i )); do
+        mapfile -t left < <(_tagged_pids)
+        [ "${#left[@]}" -eq 0 ] && return 0
+        sleep 0.1
+    done
+    echo "FAIL: $0 left processes running:" >&2
+    for p in "${left[@]}"; do
+        echo "  pid $p: $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" >&2
+    done
+    for p in "${left[@]}"; do kill_tree "$p"; done
+    return 1
 }
 
 # ----------------------------------------------------------------------
@@ -415,6 +484,65 @@ run_nbdkit_fail ()
     return 0
 }
 
+# run_plugin [NBDKIT_OPTION...] PARAM... [--run CMD]: the usual captive
+# nbdkit of the tests, on a private Unix socket (-U -: --run's "$uri" is
+# its NBD URI), serving with the plugin under test from the sshd of the
+# last start_sshd (SSH_ARGS: host=127.0.0.1, its port and known-hosts=;
+# the agent holds the client key).  The leading arguments that begin with
+# "-" are nbdkit's options and go before the plugin (-D, -P, -e, -t and
+# the like take the next argument as their value; not -U); the rest are
+# the plugin's parameters, and --run.  A test that needs other host,
+# port or known_hosts arguments calls run_nbdkit.
+run_plugin ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    _plugin_argv "$@"
+    run_nbdkit "${_plugin_argv[@]}"
+}
+
+# run_plugin_fail ERRFILE [NBDKIT_OPTION...] PARAM... [--run CMD]: nbdkit
+# must fail (run_nbdkit_fail).
+run_plugin_fail ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    local errfile="$1"
+    shift
+    _plugin_argv "$@"
+    run_nbdkit_fail "$errfile" "${_plugin_argv[@]}"
+}
+
+# _plugin_argv ARGS...: sets the array _plugin_argv to run_plugin's
+# arguments for nbdkit.
+_plugin_argv ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    if [ "${#SSH_ARGS[@]}" -eq 0 ]; then
+        echo "run_plugin: call start_sshd first" >&2
+        return 1
+    fi
+    _plugin_argv=()
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+            -U|--unix|--unix=*)
+                echo "run_plugin: $1: the socket is -U - (use run_nbdkit)" >&2
+                return 1
+                ;;
+            -[DPeguipt]|--debug|--pidfile|--exportname|--filter|--group|\
+                --user|--ipaddr|--port|--threads|--run)
+                if [ "$#" -lt 2 ]; then
+                    echo "run_plugin: $1 needs a value" >&2
+                    return 1
+                fi
+                _plugin_argv+=("$1" "$2")
+                shift 2
+                ;;
+            -*) _plugin_argv+=("$1"); shift ;;
+            *) break ;;
+        esac
+    done
+    _plugin_argv+=(-U - "$PLUGIN" "${SSH_ARGS[@]}" "$@")
+}
+
 # expect_grep [-i] FILE STRING...
 expect_grep ()
 {
@@ -488,40 +616,46 @@ _port_open ()
 _sshd_pid ()
 {
     { local -; set +x; } 19>/dev/null 2>/dev/null
-    local pid=
-    [ -s "$SSHD_DIR/sshd.pid" ] && read -r pid < "$SSHD_DIR/sshd.pid"
+    local pid='' dir="${1:-$SSHD_DIR}"
+    [ -s "$dir/sshd.pid" ] && read -r pid < "$dir/sshd.pid"
     echo "$pid"
 }
 
+# _stop_sshd DIR: stop the sshd of that start_sshd's directory (each
+# start_sshd registers its own, so a second one does not hide the first).
 _stop_sshd ()
 {
     { local -; set +x; } 19>/dev/null 2>/dev/null
-    local pid
-    pid="$(_sshd_pid)"
+    local dir="$1" pid
+    pid="$(_sshd_pid "$dir")"
     if [ "$_exit_status" -ne 0 ] && [ "$_exit_status" -ne 77 ] &&
-           [ -s "$SSHD_LOG" ]; then
-        echo "===== last lines of $SSHD_LOG (without debug) =====" >&2
-        grep -v '^debug' "$SSHD_LOG" | tail -n 40 >&2
+           [ -s "$dir/sshd.log" ]; then
+        echo "===== last lines of $dir/sshd.log (without debug) =====" >&2
+        grep -v '^debug' "$dir/sshd.log" | tail -n 40 >&2
     fi
     [ -n "$pid" ] && kill_tree "$pid"
-    rm -f "$SSHD_DIR/sshd.pid"
+    rm -f "$dir/sshd.pid"
 }
 
-# stop_sshd: stop the sshd started last (before starting another).
-stop_sshd ()
-{
-    _exit_status=0 _stop_sshd
-}
-
+# _stop_agent PID: stop that start_sshd's ssh-agent.
 _stop_agent ()
 {
     { local -; set +x; } 19>/dev/null 2>/dev/null
-    [ -n "${SSH_AGENT_PID:-}" ] || return 0
-    kill -TERM "$SSH_AGENT_PID" 2>/dev/null || :
-    if ! wait_pid_gone "$SSH_AGENT_PID" 5; then
-        kill -KILL "$SSH_AGENT_PID" 2>/dev/null || :
-        wait_pid_gone "$SSH_AGENT_PID" 2 || :
+    local pid="$1"
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || :
+    if ! wait_pid_gone "$pid" 5; then
+        kill -KILL "$pid" 2>/dev/null || :
+        wait_pid_gone "$pid" 2 || echo "warning: ssh-agent pid $pid did not die" >&2
     fi
+}
+
+# stop_sshd: stop the sshd and the agent started last (before starting
+# others).  Their directory stays until the test exits.
+stop_sshd ()
+{
+    _exit_status=0 _stop_sshd "$SSHD_DIR"
+    _stop_agent "${SSH_AGENT_PID:-}"
 }
 
 # _try_start_sshd: one attempt on a fresh port.  0 = running, 1 = retry.
@@ -597,8 +731,8 @@ _start_watchdog ()
         trap '' INT QUIT TERM HUP
         exec </dev/null >/dev/null 2>&1 19>&-
         while _pid_alive "$test_pid"; do sleep 1; done
-        _stop_sshd
-        _stop_agent
+        _stop_sshd "$SSHD_DIR"
+        _stop_agent "$SSH_AGENT_PID"
         rm -rf "$SSHD_DIR"
     ) &
     cleanup_fn _stop_watchdog "$!"
@@ -641,7 +775,7 @@ start_sshd ()
     # Privilege separation directory (needs root; harmless otherwise).
     mkdir -p /run/sshd 2>/dev/null || :
 
-    cleanup_fn _stop_sshd
+    cleanup_fn _stop_sshd "$SSHD_DIR"
     for attempt in 1 2 3 4 5; do
         r=0
         _try_start_sshd "$@" || r=$?
@@ -664,7 +798,7 @@ start_sshd ()
         echo "FAIL: could not start ssh-agent: $agent_out" >&2
         return 1
     fi
-    cleanup_fn _stop_agent
+    cleanup_fn _stop_agent "$SSH_AGENT_PID"
     for (( i = 0; i < 50; ++i )); do
         [ -S "$SSH_AUTH_SOCK" ] && break
         sleep 0.1

@@ -12,15 +12,15 @@ start_sshd
 cd "$SSHD_DIR"
 make_random_file disk.img 1
 
-run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" ciphers=aes256-ctr macs=hmac-sha2-512 \
     kex=diffie-hellman-group14-sha256 --run 'nbdinfo "$uri" >/dev/null' \
     2> debug.log
 expect_grep debug.log "cipher aes256-ctr, MAC hmac-sha2-512, kex diffie-hellman-group14-sha256"
 
-run_nbdkit_fail err.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" path=x \
+run_plugin_fail err.txt path=x \
     ciphers=aes128-ctr,no-such-cipher --run true
 expect_grep err.txt "'no-such-cipher' is not supported" "supported: " "aes128-ctr"
-run_nbdkit_fail err.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" path=x macs= \
+run_plugin_fail err.txt path=x macs= \
     --run true
 expect_grep err.txt "macs' must not be empty"

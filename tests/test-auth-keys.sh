@@ -17,7 +17,7 @@ unset SSH_AUTH_SOCK
 read_ok ()
 {
     rm -f out.img
-    run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$SSHD_DIR/disk.img" \
+    run_plugin path="$SSHD_DIR/disk.img" \
         "$@" --run 'nbdcopy "$uri" out.img'
     cmp "$SSHD_DIR/disk.img" out.img
 }
@@ -30,7 +30,7 @@ printf '%s' "$secret" > passphrase
 read_ok identity="$SSHD_DIR/enc_key" identity-passphrase=+"$SSHD_DIR/passphrase"
 
 # The passphrase never shows in debug output.
-run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" identity="$SSHD_DIR/enc_key" \
     identity-passphrase=+"$SSHD_DIR/passphrase" \
     --run 'nbdinfo "$uri" >/dev/null' 2> debug.log
@@ -39,13 +39,13 @@ if grep -F "$secret" debug.log; then
 fi
 
 # Without the passphrase, or with a wrong one: a clear refusal.
-run_nbdkit_fail err-nopass.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail err-nopass.txt \
     path="$SSHD_DIR/disk.img" identity="$SSHD_DIR/enc_key" \
     --run 'nbdinfo "$uri"'
 expect_grep err-nopass.txt "authentication failed" "$SSHD_DIR/enc_key" \
     "no identity-passphrase given"
 printf 'wrong' > wrong
-run_nbdkit_fail err-wrong.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail err-wrong.txt \
     path="$SSHD_DIR/disk.img" identity="$SSHD_DIR/enc_key" \
     identity-passphrase=+"$SSHD_DIR/wrong" --run 'nbdinfo "$uri"'
 expect_grep err-wrong.txt "authentication failed" "wrong identity-passphrase"
@@ -64,7 +64,7 @@ HOME="$SSHD_DIR/home" read_ok
 # A key readable by others is refused, as OpenSSH does.
 cp "$CLIENT_KEY" open_key
 chmod 644 open_key
-run_nbdkit_fail err-perm.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail err-perm.txt \
     path="$SSHD_DIR/disk.img" identity="$SSHD_DIR/open_key" \
     --run 'nbdinfo "$uri"'
 expect_grep err-perm.txt "$SSHD_DIR/open_key" "too open" "0644"
@@ -78,7 +78,7 @@ libssh2_version="$(run_nbdkit "$PLUGIN" --dump-plugin |
 [ -n "$libssh2_version" ] || { echo "FAIL: no libssh2 version"; exit 1; }
 case "$libssh2_version" in
     1.[0-9].*|1.10.*)
-        run_nbdkit_fail err-rsa.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+        run_plugin_fail err-rsa.txt \
             path="$SSHD_DIR/disk.img" identity="$SSHD_DIR/rsa_key" \
             --run 'nbdinfo "$uri"'
         expect_grep err-rsa.txt "RSA" "rsa-sha2" "ed25519"

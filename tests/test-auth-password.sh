@@ -27,12 +27,12 @@ check_login ()
     local what="$1"
     shift
     rm -f "$SSHD_DIR/out.img"
-    run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" user="$user" \
+    run_plugin user="$user" \
         path=disk.img "$@" \
         --run 'nbdcopy "$uri" "$SSHD_DIR/out.img"'
     cmp "$home/disk.img" "$SSHD_DIR/out.img"
     # Debug output names the method and never the password.
-    run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+    run_plugin -v -D ssh.log=1 \
         user="$user" path=disk.img "$@" \
         --run 'nbdinfo "$uri" >/dev/null' 2> "$SSHD_DIR/debug.log"
     grep -F "authenticated with $what" "$SSHD_DIR/debug.log"
@@ -49,19 +49,19 @@ check_login password password=+"$SSHD_DIR/pw"
 # The -FD form (nbdkit reads the file descriptor to its end).
 exec 7< "$SSHD_DIR/pw"
 rm -f "$SSHD_DIR/out.img"
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" user="$user" path=disk.img \
+run_plugin user="$user" path=disk.img \
     password=-7 --run 'nbdcopy "$uri" "$SSHD_DIR/out.img"'
 exec 7<&-
 cmp "$home/disk.img" "$SSHD_DIR/out.img"
 # A wrong password: one error naming what was tried.
 printf 'nope' > "$SSHD_DIR/badpw"
-run_nbdkit_fail "$SSHD_DIR/err.txt" -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail "$SSHD_DIR/err.txt" \
     user="$user" path=disk.img password=+"$SSHD_DIR/badpw" \
     --run 'nbdinfo "$uri"'
 expect_grep "$SSHD_DIR/err.txt" "authentication failed" "password: refused" \
     "the server accepts: password"
 # No password at all.
-run_nbdkit_fail "$SSHD_DIR/err2.txt" -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail "$SSHD_DIR/err2.txt" \
     user="$user" path=disk.img --run 'nbdinfo "$uri"'
 expect_grep "$SSHD_DIR/err2.txt" "authentication failed" "no password= given"
 stop_sshd
@@ -73,7 +73,7 @@ start_sshd "UsePAM yes" "KbdInteractiveAuthentication yes" \
 printf '%s' "$password" > "$SSHD_DIR/pw"
 check_login keyboard-interactive password=+"$SSHD_DIR/pw"
 printf 'nope' > "$SSHD_DIR/badpw"
-run_nbdkit_fail "$SSHD_DIR/err.txt" -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail "$SSHD_DIR/err.txt" \
     user="$user" path=disk.img password=+"$SSHD_DIR/badpw" \
     --run 'nbdinfo "$uri"'
 expect_grep "$SSHD_DIR/err.txt" "authentication failed" \

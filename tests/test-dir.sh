@@ -18,7 +18,7 @@ ln -s /etc/passwd exp/link
 ln -s a.img exp/alias
 echo outside > outside.txt
 
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" dir="$SSHD_DIR/exp" \
+run_plugin dir="$SSHD_DIR/exp" \
     --run 'nbdinfo --list --json "$uri"' > list.json
 /usr/bin/python3 - "$SSHD_DIR" "$SSHD_PORT" <<'PYEOF'
 import json, sys
@@ -39,7 +39,7 @@ PYEOF
 
 # Two exports over two connections, and the default export (the first
 # name in order).
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" dir="$SSHD_DIR/exp" --run '
+run_plugin dir="$SSHD_DIR/exp" --run '
     nbdcopy "nbd+unix:///a.img?socket=$unixsocket" a.out &&
     nbdcopy "nbd+unix:///b.img?socket=$unixsocket" b.out &&
     nbdinfo --json "$uri" > default.json'
@@ -49,7 +49,7 @@ grep '"export-name": "a.img"' default.json
 
 # Refused names: each fails, and says why.
 for name in link alias sub ../outside.txt %2E%2E nothere; do
-    run_nbdkit_fail err.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+    run_plugin_fail err.txt \
         dir="$SSHD_DIR/exp" \
         --run "nbdinfo \"nbd+unix:///$name?socket=\$unixsocket\""
     case "$name" in
@@ -60,6 +60,6 @@ for name in link alias sub ../outside.txt %2E%2E nothere; do
 done
 
 # path= and dir= together, or neither: refused.
-run_nbdkit_fail err.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" dir=/x path=/y \
+run_plugin_fail err.txt dir=/x path=/y \
     --run true
 expect_grep err.txt "cannot be used together"

@@ -114,7 +114,7 @@ print("enospc: ok, the write at %d MiB ran out of space" % (failed // MiB))
 PYEOF
 
 export REMOTE="$remote" FILLER="$mnt/filler"
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run '/usr/bin/python3 enospc.py "$uri"' 2> nbdkit.err || {
     cat nbdkit.err; exit 1; }
 cat nbdkit.err

@@ -24,7 +24,7 @@ run_nbdkit_fail err-nohost.txt -U - "$PLUGIN" "port=$SSHD_PORT" \
 expect_grep -i err-nohost.txt "host" "required"
 
 # Missing path=.
-run_nbdkit_fail err-nopath.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail err-nopath.txt \
     --run 'nbdinfo "$uri"'
 expect_grep -i err-nopath.txt "path" "required"
 
@@ -42,6 +42,6 @@ expect_grep -i err-closed.txt "127.0.0.1" "$closed_port" "refused"
 
 # Remote file that does not exist.
 missing="$SSHD_DIR/no-such-dir/missing.img"
-run_nbdkit_fail err-missing.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail err-missing.txt \
     path="$missing" --run 'nbdinfo "$uri"'
 expect_grep -i err-missing.txt "$missing" "no such file"

@@ -31,13 +31,13 @@ remote="$SSHD_DIR/disk.img"
 # retry
 make_random_file "$remote" 8 4321
 cp "$remote" orig.img
-run_nbdkit -U - --filter=retry "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin --filter=retry path="$remote" \
     retries=2 retry-delay=1 \
     --run 'nbdcopy "$uri" retry.out'
 cmp "$remote" retry.out
 
 make_random_file retry.in 8 4321
-run_nbdkit -U - --filter=retry "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin --filter=retry path="$remote" \
     --run 'nbdcopy --flush retry.in "$uri"'
 cmp retry.in "$remote"
 
@@ -78,7 +78,7 @@ for off, n in writes + [(0, size), (2999999, 5002)]:
 h.shutdown()
 print("cow: OK")
 PYEOF
-run_nbdkit -U - --filter=cow "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin --filter=cow path="$remote" \
     --run '/usr/bin/python3 cow.py "$uri"'
 # The remote file is untouched.
 test "$(stat -c %s "$remote")" -eq "$(stat -c %s orig.img)"
@@ -88,13 +88,13 @@ cmp orig.img "$remote"
 # cache: read twice, then a write through the writeback cache + flush.
 make_random_file "$remote" 8 1
 rm -f cache1.out cache2.out
-run_nbdkit -U - --filter=cache "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin --filter=cache path="$remote" \
     --run 'nbdcopy "$uri" cache1.out && nbdcopy "$uri" cache2.out'
 cmp "$remote" cache1.out
 cmp "$remote" cache2.out
 
 make_random_file cache.in 8 1
-run_nbdkit -U - --filter=cache "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin --filter=cache path="$remote" \
     --run 'nbdcopy --flush cache.in "$uri" && nbdcopy "$uri" cache3.out'
 cmp cache.in cache3.out
 cmp cache.in "$remote"
@@ -102,7 +102,7 @@ cmp cache.in "$remote"
 # ----------------------------------------------------------------------
 # readahead: sequential reads.
 make_random_file "$remote" 6 555
-run_nbdkit -U - --filter=readahead "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin --filter=readahead path="$remote" \
     --run 'nbdcopy --connections=1 --requests=1 "$uri" ra.out'
 cmp "$remote" ra.out
 
@@ -125,7 +125,7 @@ while pos < size:
 h.shutdown()
 print("seq: OK")
 PYEOF
-run_nbdkit -U - --filter=readahead "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin --filter=readahead path="$remote" \
     --run '/usr/bin/python3 seq.py "$uri" '"$remote"
 
 # ----------------------------------------------------------------------
@@ -164,7 +164,7 @@ dd if=part.img of=p1.want bs=512 skip="$p1_start" count="$p1_size" status=none
 dd if=part.img of=p2.want bs=512 skip="$p2_start" count="$p2_size" status=none
 
 for n in 1 2; do
-    run_nbdkit -r -U - --filter=partition "$PLUGIN" "${SSH_ARGS[@]}" \
+    run_plugin -r --filter=partition \
         path="$remote" partition="$n" \
         --run 'nbdinfo --size "$uri" && nbdcopy "$uri" p'"$n"'.out' > p$n.size
     test "$(cat p$n.size)" -eq "$(stat -c %s p$n.want)"
@@ -173,7 +173,7 @@ done
 
 # A write to partition 2 changes exactly its bytes in the remote file.
 head -c $(( p2_size * 512 )) /dev/urandom > p2.new
-run_nbdkit -U - --filter=partition "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin --filter=partition \
     path="$remote" partition=2 \
     --run 'nbdcopy --flush p2.new "$uri"'
 cp part.img part.want

@@ -70,7 +70,7 @@ fio_ok ()
 }
 
 # 1. Write + verify through NBD.
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'fio --ioengine=nbd --uri="$uri" verify.fio > fio.out 2>&1' ||
     { cat fio.out; exit 1; }
 cat fio.out
@@ -103,7 +103,7 @@ rm -f local.img
 truncate -s 16M local.img
 run_fio --ioengine=psync --filename=local.img verify.fio
 cp local.img "$remote"
-run_nbdkit -r -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin -r path="$remote" \
     --run 'fio --ioengine=nbd --uri="$uri" --verify_only verify.fio > fio.out 2>&1' ||
     { cat fio.out; exit 1; }
 cat fio.out

@@ -78,7 +78,7 @@ sync
 umount-all
 EOF
 r=0
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'timeout '"$gf_timeout"' guestfish --format=raw -a "nbd://?socket=$unixsocket" -f write.gf' || r=$?
 if [ "$r" -ne 0 ]; then
     echo "FAIL: guestfish (read-write) failed with status $r" >&2
@@ -127,7 +127,7 @@ cat /hello.txt
 EOF
 rm -f data.out hello.out
 r=0
-run_nbdkit -r -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin -r path="$remote" \
     --run 'timeout '"$gf_timeout"' guestfish --ro --format=raw -a "nbd://?socket=$unixsocket" -f read.gf' \
     > read.out || r=$?
 cat read.out

@@ -17,13 +17,13 @@ remote="$SSHD_DIR/small.img"
 make_random_file "$remote" 1
 
 # The agent works (the other tests rely on it).
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'nbdcopy "$uri" out-agent.img'
 compare_sha256 "$remote" out-agent.img
 
 # No agent, identity=CLIENT_KEY.
 ( unset SSH_AUTH_SOCK SSH_AGENT_PID
-  run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+  run_plugin path="$remote" \
       identity="$CLIENT_KEY" --run 'nbdcopy "$uri" out-identity.img' )
 compare_sha256 "$remote" out-identity.img
 
@@ -32,20 +32,20 @@ compare_sha256 "$remote" out-identity.img
 mkdir -p "$SSHD_DIR/home"
 ( unset SSH_AUTH_SOCK SSH_AGENT_PID
   export HOME="$SSHD_DIR/home"
-  run_nbdkit_fail err-none.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+  run_plugin_fail err-none.txt path="$remote" \
       --run 'nbdinfo "$uri"' )
 expect_grep -i err-none.txt "authentication failed"
 
 # No agent, a key that is not in authorized_keys.
 ssh-keygen -q -t ed25519 -N '' -C stranger -f stranger_key
 ( unset SSH_AUTH_SOCK SSH_AGENT_PID
-  run_nbdkit_fail err-stranger.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+  run_plugin_fail err-stranger.txt \
       path="$remote" identity="$SSHD_DIR/stranger_key" --run 'nbdinfo "$uri"' )
 expect_grep -i err-stranger.txt "authentication failed"
 
 # No agent, identity file does not exist.
 missing="$SSHD_DIR/no-such-key"
 ( unset SSH_AUTH_SOCK SSH_AGENT_PID
-  run_nbdkit_fail err-missing.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+  run_plugin_fail err-missing.txt \
       path="$remote" identity="$missing" --run 'nbdinfo "$uri"' )
 expect_grep err-missing.txt "$missing"

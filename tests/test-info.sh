@@ -42,18 +42,18 @@ sys.exit(bad)
 PYEOF
 }
 
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'nbdinfo --json "$uri"' > info.json
 cat info.json
 check_info info.json "export-size=$size" can_flush=true can_multi_conn=true \
     is_read_only=false
 
-run_nbdkit -r -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin -r path="$remote" \
     --run 'nbdinfo --json "$uri"' > info-ro.json
 cat info-ro.json
 check_info info-ro.json "export-size=$size" is_read_only=true
 
 # Plain nbdinfo --size agrees.
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'nbdinfo --size "$uri"' > size.txt
 test "$(cat size.txt)" = "$size"

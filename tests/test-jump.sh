@@ -16,7 +16,7 @@ make_random_file disk.img 8 99
 n_fwd () { grep -c "server_request_direct_tcpip" "$SSHD_LOG" || :; }
 
 before="$(n_fwd)"
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$SSHD_DIR/disk.img" \
+run_plugin path="$SSHD_DIR/disk.img" \
     jump="127.0.0.1:$SSHD_PORT" --run 'nbdcopy "$uri" out1.img'
 cmp disk.img out1.img
 [ "$(n_fwd)" -ge $((before + 1)) ] || { echo "FAIL: no forwarding seen"; exit 1; }
@@ -25,7 +25,7 @@ cmp disk.img out1.img
 # writes through it.
 before="$(n_fwd)"
 make_random_file src.img 8 99
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$SSHD_DIR/disk.img" \
+run_plugin path="$SSHD_DIR/disk.img" \
     jump="root@127.0.0.1:$SSHD_PORT" jump="[127.0.0.1]:$SSHD_PORT" \
     --run 'nbdcopy src.img "$uri" && nbdcopy "$uri" out2.img'
 cmp src.img disk.img
@@ -42,14 +42,14 @@ expect_grep err.txt "host key of [127.0.0.1]:$SSHD_PORT is not in known_hosts"
 
 # A jump host that refuses the connection.
 closed="$(free_port)"
-run_nbdkit_fail err.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail err.txt \
     path="$SSHD_DIR/disk.img" jump="127.0.0.1:$closed" \
     --run 'nbdinfo "$uri"'
 expect_grep err.txt "cannot connect to 127.0.0.1 port $closed"
 
 # Bad specs are refused at start-up.
 for spec in "" "@host" "host:0" "host:x" "[::1" "::1" "user@"; do
-    run_nbdkit_fail err.txt -U - "$PLUGIN" "${SSH_ARGS[@]}" path=x \
+    run_plugin_fail err.txt path=x \
         jump="$spec" --run true
     expect_grep err.txt "jump"
 done

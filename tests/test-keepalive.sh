@@ -30,7 +30,7 @@ if h.pread(4096, 0) != a:
     sys.exit("FAIL: read after idling differs")
 PYEOF
 
-run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" keepalive=2 keepalive-count=1 \
     --run '/usr/bin/python3 idle.py "$uri"' 2> on.log
 n="$(grep -c "keepalive sent to 127.0.0.1 port $SSHD_PORT (SFTP FSTAT;" on.log || :)"
@@ -41,7 +41,7 @@ if grep -E "is dead|reconnected" on.log; then
     echo "FAIL: a server that answers was declared dead"; exit 1
 fi
 
-run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" keepalive=0 \
     --run '/usr/bin/python3 idle.py "$uri"' 2> off.log
 if grep "keepalive sent" off.log; then
@@ -93,13 +93,13 @@ finally:
 PYEOF
 
 printf 'Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 2\n' > alive.conf
-LOG="$PWD/dead.log" run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+LOG="$PWD/dead.log" run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" config="$PWD/alive.conf" \
     --run '/usr/bin/python3 stalled.py "$uri" dead' 2> dead.log
 expect_grep dead.log "the server sent nothing in reply to 2 keepalives" \
     "keepalive=1, keepalive-count=2" "reconnected to 127.0.0.1"
 
-LOG="$PWD/kept.log" run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+LOG="$PWD/kept.log" run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" keepalive=1 keepalive-count=0 \
     --run '/usr/bin/python3 stalled.py "$uri" kept' 2> kept.log
 if grep -E "is dead|reconnected" kept.log; then
@@ -109,12 +109,12 @@ n="$(grep -c "keepalive sent" kept.log || :)"
 [ "$n" -ge 3 ] || { echo "FAIL: expected >= 3 keepalives while stalled"; exit 1; }
 
 # Bad values are refused.
-run_nbdkit_fail bad.log -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail bad.log \
     path="$SSHD_DIR/disk.img" keepalive=abc --run true
 expect_grep bad.log "keepalive=abc"
-run_nbdkit_fail bad.log -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail bad.log \
     path="$SSHD_DIR/disk.img" retries=-1 --run true
 expect_grep bad.log "retries=-1"
-run_nbdkit_fail bad.log -U - "$PLUGIN" "${SSH_ARGS[@]}" \
+run_plugin_fail bad.log \
     path="$SSHD_DIR/disk.img" keepalive-count=x --run true
 expect_grep bad.log "keepalive-count=x"

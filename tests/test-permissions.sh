@@ -40,7 +40,7 @@ work="$SSHD_DIR"   # scripts and outputs (a second sshd comes later)
 cd "$work"
 install -d -o "$user" -m 700 "$home/.ssh"
 install -o "$user" -m 600 "$CLIENT_KEY.pub" "$home/.ssh/authorized_keys"
-USER_ARGS=("${SSH_ARGS[@]}" user="$user")
+USER_ARGS=(user="$user")
 
 make_random_file "$home/ro.img" 1
 chown "$user" "$home/ro.img"
@@ -53,17 +53,17 @@ chmod 0644 "$home/rw.img"
 if su -s /bin/sh -c "test -w '$home/ro.img'" "$user"; then
     echo "FAIL: $user can write $home/ro.img"; exit 1
 fi
-run_nbdkit -U - "$PLUGIN" "${USER_ARGS[@]}" path=rw.img \
+run_plugin "${USER_ARGS[@]}" path=rw.img \
     --run 'nbdinfo "$uri" >/dev/null'
 
 # --- 1. Opening a read-only file read-write.
-run_nbdkit_fail open.err -U - "$PLUGIN" "${USER_ARGS[@]}" path=ro.img \
+run_plugin_fail open.err "${USER_ARGS[@]}" path=ro.img \
     --run 'nbdinfo "$uri"'
 expect_grep -i open.err "permission denied"
 expect_grep open.err "ro.img"
 
 # Read-only (-r): served, and nbdkit itself refuses writes.
-run_nbdkit -r -U - "$PLUGIN" "${USER_ARGS[@]}" path=ro.img \
+run_plugin -r "${USER_ARGS[@]}" path=ro.img \
     --run 'nbdcopy "$uri" out.img'
 cmp "$home/ro.img" out.img
 
@@ -88,7 +88,7 @@ if h.pread(4096, 0) != before:
     sys.exit("FAIL: data changed")
 h.shutdown()
 PYEOF
-run_nbdkit -r -U - "$PLUGIN" "${USER_ARGS[@]}" path=ro.img \
+run_plugin -r "${USER_ARGS[@]}" path=ro.img \
     --run '/usr/bin/python3 ro-write.py "$uri"'
 cmp "$home/ro.img" out.img
 
@@ -152,7 +152,7 @@ export REMOTE="$home/rw.img"
 refused_write ()
 {
     local mode="$1"
-    run_nbdkit -U - "$PLUGIN" "${USER_ARGS[@]}" path=rw.img \
+    run_plugin "${USER_ARGS[@]}" path=rw.img \
         --run "/usr/bin/python3 denied.py \"\$uri\" $mode" 2> "$mode.err" || {
         cat "$mode.err"; exit 1; }
     cat "$mode.err"
@@ -193,5 +193,4 @@ stop_sshd
 start_sshd "AuthorizedKeysFile .ssh/authorized_keys" \
     "ForceCommand /usr/lib/openssh/sftp-server -P write"
 install -o "$user" -m 600 "$CLIENT_KEY.pub" "$home/.ssh/authorized_keys"
-USER_ARGS=("${SSH_ARGS[@]}" user="$user")
 refused_write deny

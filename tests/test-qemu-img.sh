@@ -17,7 +17,7 @@ make_random_file "$remote" 8
 size=$(stat -c %s "$remote")
 
 # qemu-img info: raw, with the right virtual size.
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'qemu-img info --output=json -f raw "$uri"' > info.json
 cat info.json
 /usr/bin/python3 -c '
@@ -28,12 +28,12 @@ assert info["virtual-size"] == int(sys.argv[1]), info
 ' "$size"
 
 # Export -> local file.
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'qemu-img convert -f raw -O raw "$uri" local.img'
 compare_sha256 "$remote" local.img
 
 # Local file -> export (-n: the target exists).
 make_random_file new.img 8
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'qemu-img convert -n -f raw -O raw new.img "$uri"'
 compare_sha256 new.img "$remote"

@@ -55,7 +55,7 @@ cmds+=(-c "flush")
 printf 'exec qemu-io -f raw %s "$1"\n' "$(printf '%q ' "${cmds[@]}")" > qemu-io.sh
 cat qemu-io.sh
 r=0
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'bash ./qemu-io.sh "$uri"' > qemu-io.out || r=$?
 cat qemu-io.out
 if [ "$r" -ne 0 ]; then
@@ -87,11 +87,11 @@ PYEOF
 test "$(stat -c %s "$remote")" -eq "$size"
 cmp model.img "$remote"
 # The same through NBD (qemu's rounded-up tail must read as zeroes).
-run_nbdkit -r -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin -r path="$remote" \
     --run 'qemu-img compare -f raw -F raw model.img "$uri"'
 
 # qemu-img info: qemu rounds the unaligned size up to 512.
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'qemu-img info --output=json -f raw "$uri"' > info.json
 cat info.json
 /usr/bin/python3 -c '
@@ -104,7 +104,7 @@ assert info["virtual-size"] == (size + 511) // 512 * 512, info
 
 # Unaligned export -> qcow2: the first $size bytes are the file, the
 # rounded-up tail is zeroes.
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'qemu-img convert -f raw -O qcow2 "$uri" unaligned.qcow2'
 qemu-img convert -f qcow2 -O raw unaligned.qcow2 unaligned.raw
 test "$(stat -c %s unaligned.raw)" -eq $(( (size + 511) / 512 * 512 ))
@@ -118,7 +118,7 @@ make_random_file "$remote2" 4 1536
 cp "$remote" src.img
 size=$(stat -c %s "$remote")
 
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'qemu-img info --output=json -f raw "$uri"' > info.json
 /usr/bin/python3 -c '
 import json, sys
@@ -126,12 +126,12 @@ info = json.load(open("info.json"))
 assert info["virtual-size"] == int(sys.argv[1]), info
 ' "$size"
 
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'qemu-img convert -f raw -O qcow2 "$uri" local.qcow2'
 qemu-img check local.qcow2
 qemu-img compare -f raw -F qcow2 src.img local.qcow2
 
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote2" \
+run_plugin path="$remote2" \
     --run 'qemu-img convert -n -f qcow2 -O raw local.qcow2 "$uri" &&
            qemu-img compare -F raw -f qcow2 local.qcow2 "$uri"'
 test "$(stat -c %s "$remote2")" -eq "$size"

@@ -154,7 +154,7 @@ with open("model.bin", "wb") as f:
 print("random_io: OK", flush=True)
 PYEOF
 
-REMOTE="$remote" run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+REMOTE="$remote" run_plugin path="$remote" \
     --run '/usr/bin/python3 random_io.py "$uri"'
 
 # Again after nbdkit has closed the file.

@@ -14,11 +14,11 @@ cd "$SSHD_DIR"
 
 make_random_file "$SSHD_DIR/disk.img" 16
 
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$SSHD_DIR/disk.img" \
+run_plugin path="$SSHD_DIR/disk.img" \
     --run 'nbdcopy "$uri" out.img'
 compare_sha256 "$SSHD_DIR/disk.img" out.img
 
 rm -f out.img
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$SSHD_DIR/disk.img" \
+run_plugin path="$SSHD_DIR/disk.img" \
     --run 'nbdcopy --connections=1 "$uri" out.img'
 compare_sha256 "$SSHD_DIR/disk.img" out.img

@@ -80,5 +80,5 @@ print("readahead: ok")
 PYEOF
 
 export REMOTE="$remote"
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run '/usr/bin/python3 readahead.py "$uri"'

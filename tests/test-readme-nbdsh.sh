@@ -55,14 +55,14 @@ make_random_file "$remote" 3 333
 size=$(stat -c %s "$remote")
 
 # The example as it is: prints the size.
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run "$snippet" > out.txt
 cat out.txt
 test "$(cat out.txt)" = "$size"
 
 # The same, read-only (nbdkit -r), and with one more -c printing the
 # SHA-256 of the sector the example read into buf.
-run_nbdkit -r -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin -r path="$remote" \
     --run "$snippet"' -c "import hashlib; print(hashlib.sha256(buf).hexdigest())"' \
     > out2.txt
 cat out2.txt

@@ -69,7 +69,7 @@ print("reconnect: ok")
 PYEOF
 
 export REMOTE="$remote"
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run '/usr/bin/python3 reconnect.py "$uri"' 2> nbdkit.err || {
     cat nbdkit.err; exit 1; }
 cat nbdkit.err
@@ -93,7 +93,7 @@ done
 wait $copy
 SHEOF
 chmod +x copy.sh
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run './copy.sh "$uri"' 2> nbdkit.err || { cat nbdkit.err; exit 1; }
 cat nbdkit.err
 cmp "$remote" out.img
@@ -127,7 +127,7 @@ if h.pread(4096, 0) != head:
     sys.exit("FAIL: read after the server came back differs")
 print("down: ok")
 PYEOF
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" timeout=2 \
+run_plugin path="$remote" timeout=2 \
     retries=2 --run '/usr/bin/python3 down.py "$uri"' 2> nbdkit.err || {
     cat nbdkit.err; exit 1; }
 cat nbdkit.err

@@ -200,7 +200,7 @@ PYEOF
 
 export REMOTE="$remote" PIDFILE="$SSHD_DIR/nbdkit.pid" SOAK_SECONDS \
        CONNS="$conns" RSS_SLACK="$rss_slack"
-run_nbdkit -P "$PIDFILE" -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin -P "$PIDFILE" path="$remote" \
     --run '/usr/bin/python3 soak.py "$uri"' 2> nbdkit.err || {
     cat nbdkit.err; exit 1; }
 cat nbdkit.err

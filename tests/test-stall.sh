@@ -141,7 +141,7 @@ print("stall %s: ok" % mode)
 PYEOF
 
 export REMOTE="$remote" SSHD_DIR
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" timeout=5 \
+run_plugin path="$remote" timeout=5 \
     retries=1 --run '/usr/bin/python3 stall.py "$uri" dead' 2> dead.err || {
     cat dead.err; exit 1; }
 cat dead.err
@@ -149,7 +149,7 @@ expect_grep dead.err "reconnecting (attempt 1 of 1)" \
     "cannot reach 127.0.0.1 port $SSHD_PORT" "timed out"
 cont_sshd
 
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" timeout=5 \
+run_plugin path="$remote" timeout=5 \
     --run '/usr/bin/python3 stall.py "$uri" conns' 2> conns.err || {
     cat conns.err; exit 1; }
 cat conns.err

@@ -47,7 +47,7 @@ print("truncate: ok")
 PYEOF
 
 export REMOTE="$remote"
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run '/usr/bin/python3 truncate.py "$uri"' 2> nbdkit.err || {
     cat nbdkit.err; exit 1; }
 cat nbdkit.err

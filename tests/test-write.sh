@@ -18,14 +18,14 @@ remote="$SSHD_DIR/disk.img"
 truncate -s 16M "$remote"
 make_random_file local.img 16
 
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'nbdcopy local.img "$uri"'
 compare_sha256 local.img "$remote"
 test "$(stat -c %s "$remote")" -eq $((16 * 1024 * 1024))
 
 # Second pass: new data, one connection, flush at the end.
 make_random_file local2.img 16
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'nbdcopy --connections=1 --flush local2.img "$uri"'
 compare_sha256 local2.img "$remote"
 
@@ -35,7 +35,7 @@ compare_sha256 local2.img "$remote"
 rm -f sparse.img
 truncate -s 16M sparse.img
 head -c 1048576 /dev/urandom | dd of=sparse.img bs=1M seek=5 conv=notrunc status=none
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" path="$remote" \
+run_plugin path="$remote" \
     --run 'nbdcopy sparse.img "$uri"'
 compare_sha256 sparse.img "$remote"
 test "$(stat -c %s "$remote")" -eq $((16 * 1024 * 1024))
