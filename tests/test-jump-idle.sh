@@ -15,8 +15,8 @@ start_sshd
 cd "$SSHD_DIR"
 make_random_file disk.img 32
 
-run_nbdkit -U - -P "$SSHD_DIR/nbdkit.pid" "$PLUGIN" "${SSH_ARGS[@]}" \
-    path="$SSHD_DIR/disk.img" jump="127.0.0.1:$SSHD_PORT" \
+run_plugin -P "$SSHD_DIR/nbdkit.pid" path="$SSHD_DIR/disk.img" \
+    jump="127.0.0.1:$SSHD_PORT" \
     --run '
         /usr/bin/nbdsh -u "$uri" -c "
 import os, time

@@ -28,9 +28,9 @@ n_pw () { grep -c "password for $user" "$SSHD_LOG" || :; }
 
 # password= only: the jump host is not sent it, and says so.
 before="$(n_pw)"
-run_nbdkit_fail "$SSHD_DIR/err.txt" -U - "$PLUGIN" "${SSH_ARGS[@]}" \
-    user="$user" path=disk.img password=+"$SSHD_DIR/pw" \
-    jump="$user@127.0.0.1:$SSHD_PORT" --run 'nbdinfo "$uri"'
+run_plugin_fail "$SSHD_DIR/err.txt" user="$user" path=disk.img \
+    password=+"$SSHD_DIR/pw" jump="$user@127.0.0.1:$SSHD_PORT" \
+    --run 'nbdinfo "$uri"'
 expect_grep "$SSHD_DIR/err.txt" "authentication failed for $user@127.0.0.1" \
     "no jump-password= given"
 if [ "$(n_pw)" -ne "$before" ]; then
@@ -42,7 +42,7 @@ fi
 # jump-password= for the hop, password= for the target: both log in.
 printf '%s' "$password" > "$SSHD_DIR/jpw"
 rm -f "$SSHD_DIR/out.img"
-run_nbdkit -U - "$PLUGIN" "${SSH_ARGS[@]}" user="$user" path=disk.img \
+run_plugin user="$user" path=disk.img \
     password=+"$SSHD_DIR/pw" jump-password=+"$SSHD_DIR/jpw" \
     jump="$user@127.0.0.1:$SSHD_PORT" \
     --run 'nbdcopy "$uri" "$SSHD_DIR/out.img"'
