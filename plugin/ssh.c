@@ -54,7 +54,9 @@
 /* -D ssh.log=1 */
 NBDKIT_DLL_PUBLIC int ssh_debug_log = 0;
 
-/* create=true: the first connection creates the file, under this lock. */
+/* create=true: the first connection creates the file, under this lock
+ * (held only while creating).
+ */
 static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool created;
 
@@ -193,14 +195,23 @@ ssh_open (int readonly)
     goto err;
   }
 
-  /* The first connection creates the file; the others wait for it. */
+  /* create=true: the first connection creates the file while the
+   * others wait for it.  The lock is held only then: a connection slow
+   * to set up must not hold up the others.
+   */
   pthread_mutex_lock (&create_lock);
-  c->create = params.create && !created;
-  r = conn_establish (c);
-  if (r == 0 && c->create)
-    created = true;
-  c->create = false;            /* never again, not on reconnect */
-  pthread_mutex_unlock (&create_lock);
+  if (params.create && !created) {
+    c->create = true;
+    r = conn_establish (c);
+    if (r == 0)
+      created = true;
+    c->create = false;          /* never again, not on reconnect */
+    pthread_mutex_unlock (&create_lock);
+  }
+  else {
+    pthread_mutex_unlock (&create_lock);
+    r = conn_establish (c);
+  }
   if (r == -1)
     goto err;
   if (keepalive_register (c) == -1) {

@@ -46,6 +46,10 @@
 #   compare_sha256 FILE1 FILE2
 #   wait_pid_gone PID [SECONDS]
 #   cont_sshd           resume every process of the test sshd (SIGCONT)
+#   start_fault_proxy LOG ARGS...
+#                       tests/fault-proxy in front of the test sshd:
+#                       sets PROXY_PORT and PROXY_ARGS (host=, port=,
+#                       known-hosts= through it); stop_fault_proxy
 #   stop_sshd           stop the last start_sshd's sshd and agent (before
 #                       calling start_sshd again)
 #
@@ -824,4 +828,62 @@ start_sshd ()
     fi
     _start_watchdog
     echo "start_sshd: sshd pid $(_sshd_pid) on 127.0.0.1:$SSHD_PORT, dir $SSHD_DIR, agent pid $SSH_AGENT_PID" >&2
+}
+
+# ----------------------------------------------------------------------
+# The fault proxy (tests/fault-proxy.c) between the plugin and the sshd.
+
+_FAULT_PROXY_PID=
+
+# stop_fault_proxy: stop the proxy of start_fault_proxy, if running.
+stop_fault_proxy ()
+{
+    [ -n "$_FAULT_PROXY_PID" ] || return 0
+    kill "$_FAULT_PROXY_PID" 2>/dev/null || :
+    wait_pid_gone "$_FAULT_PROXY_PID" 5 ||
+        kill -KILL "$_FAULT_PROXY_PID" 2>/dev/null || :
+    wait "$_FAULT_PROXY_PID" 2>/dev/null || :
+    _FAULT_PROXY_PID=
+}
+
+# start_fault_proxy LOG ARGS...: start tests/fault-proxy in front of the
+# test sshd (after start_sshd, in $SSHD_DIR) with ARGS (-m MODE ...: see
+# fault-proxy.c), its messages to LOG; stops the one started before.
+# Sets PROXY_PORT and PROXY_ARGS (host=, port= and known-hosts= that
+# reach the sshd through the proxy, the host key being known there).
+start_fault_proxy ()
+{
+    local log="$1" proxy i
+    shift
+    # Built by "make check"; standalone, compiled here.
+    if [ -n "${abs_top_builddir:-}" ] &&
+           [ -x "$abs_top_builddir/tests/fault-proxy" ]; then
+        proxy="$abs_top_builddir/tests/fault-proxy"
+    else
+        proxy="$SSHD_DIR/fault-proxy"
+        if [ ! -x "$proxy" ]; then
+            requires cc
+            cc -std=gnu11 -O2 -Wall -Wextra -Werror -pthread \
+               -o "$proxy" "$srcdir/fault-proxy.c"
+        fi
+    fi
+    if [ -z "${_FAULT_PROXY_CLEANUP:-}" ]; then
+        cleanup_fn stop_fault_proxy
+        _FAULT_PROXY_CLEANUP=1
+    fi
+    stop_fault_proxy
+    rm -f proxy.port
+    "$proxy" -p proxy.port -t "$SSHD_PORT" "$@" 2> "$log" &
+    _FAULT_PROXY_PID=$!
+    for (( i = 0; i < 100; ++i )); do
+        [ -s proxy.port ] && break
+        sleep 0.1
+    done
+    [ -s proxy.port ] || {
+        echo "FAIL: fault-proxy did not start"; cat "$log"; exit 1; }
+    PROXY_PORT="$(cat proxy.port)"
+    printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" \
+           "$(cut -d' ' -f1,2 "$HOST_KEY_PUB")" >> "$KNOWN_HOSTS"
+    # shellcheck disable=SC2034  # used by the tests
+    PROXY_ARGS=(host=127.0.0.1 "port=$PROXY_PORT" "known-hosts=$KNOWN_HOSTS")
 }

@@ -23,53 +23,12 @@ requires_libnbd_python
 start_sshd
 cd "$SSHD_DIR"
 
-# The proxy: built by "make check"; standalone, compiled here.
-if [ -n "${abs_top_builddir:-}" ] && [ -x "$abs_top_builddir/tests/fault-proxy" ]; then
-    proxy="$abs_top_builddir/tests/fault-proxy"
-else
-    requires cc
-    cc -std=gnu11 -O2 -Wall -Wextra -Werror -pthread \
-       -o "$SSHD_DIR/fault-proxy" "$srcdir/fault-proxy.c"
-    proxy="$SSHD_DIR/fault-proxy"
-fi
-
-PROXY_PID=
-stop_proxy ()
-{
-    [ -n "$PROXY_PID" ] || return 0
-    kill "$PROXY_PID" 2>/dev/null || :
-    wait_pid_gone "$PROXY_PID" 5 || kill -KILL "$PROXY_PID" 2>/dev/null || :
-    wait "$PROXY_PID" 2>/dev/null || :
-    PROXY_PID=
-}
-cleanup_fn stop_proxy
-
-# start_proxy LOG ARGS...: sets PROXY_PORT and PROXY_ARGS.
-start_proxy ()
-{
-    local log="$1" i
-    shift
-    stop_proxy
-    rm -f proxy.port
-    "$proxy" -p proxy.port -t "$SSHD_PORT" "$@" 2> "$log" &
-    PROXY_PID=$!
-    for (( i = 0; i < 100; ++i )); do
-        [ -s proxy.port ] && break
-        sleep 0.1
-    done
-    [ -s proxy.port ] || { echo "FAIL: fault-proxy did not start"; cat "$log"; exit 1; }
-    PROXY_PORT="$(cat proxy.port)"
-    printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" \
-           "$(cut -d' ' -f1,2 "$HOST_KEY_PUB")" >> "$KNOWN_HOSTS"
-    PROXY_ARGS=(host=127.0.0.1 "port=$PROXY_PORT" "known-hosts=$KNOWN_HOSTS")
-}
-
 MiB=$(( 1024 * 1024 ))
 remote="$SSHD_DIR/disk.img"
 make_random_file "$remote" 64
 
 # --- 1. Connection reset mid-copy, download then upload.
-start_proxy cut1.log -m cut -n $(( 16 * MiB ))
+start_fault_proxy cut1.log -m cut -n $(( 16 * MiB ))
 run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
     --run 'nbdcopy --connections=1 "$uri" out.img' 2> nbdkit.err || {
     cat nbdkit.err cut1.log; exit 1; }
@@ -79,7 +38,7 @@ expect_grep cut1.log "conn 1: cut after $(( 16 * MiB )) bytes" "conn 2: accepted
 expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
 
 make_random_file in.img 64
-start_proxy cut2.log -m cut -n $(( 16 * MiB ))
+start_fault_proxy cut2.log -m cut -n $(( 16 * MiB ))
 run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
     --run 'nbdcopy --connections=1 --flush in.img "$uri"' 2> nbdkit.err || {
     cat nbdkit.err cut2.log; exit 1; }
@@ -129,7 +88,7 @@ if not 2.5 <= slowest < 9:
 PYEOF
 export REMOTE="$remote"
 
-start_proxy stall1.log -m stall -n $(( 8 * MiB )) -s 10
+start_fault_proxy stall1.log -m stall -n $(( 8 * MiB )) -s 10
 run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=3 \
     --run '/usr/bin/python3 stall.py "$uri" ok' 2> nbdkit.err || {
     cat nbdkit.err stall1.log; exit 1; }
@@ -137,7 +96,7 @@ cat nbdkit.err stall1.log
 expect_grep stall1.log "conn 1: stall after" "conn 2: accepted"
 expect_grep nbdkit.err "timed out after 3 seconds" "reconnecting (attempt 1 of 3)"
 
-start_proxy stall2.log -m stall -n $(( 8 * MiB )) -s 10
+start_fault_proxy stall2.log -m stall -n $(( 8 * MiB )) -s 10
 run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=3 \
     retries=0 --run '/usr/bin/python3 stall.py "$uri" EIO' 2> nbdkit.err || {
     cat nbdkit.err stall2.log; exit 1; }
@@ -166,7 +125,7 @@ if el < 4.5:
     sys.exit("FAIL: the read took %.1f s, less than timeout=4: the proxy "
              "did not slow it" % el)
 PYEOF
-start_proxy slow.log -m slow -r $(( 2 * MiB ))
+start_fault_proxy slow.log -m slow -r $(( 2 * MiB ))
 run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=4 \
     --run '/usr/bin/python3 slow.py "$uri"' 2> nbdkit.err || {
     cat nbdkit.err slow.log; exit 1; }
