@@ -44,6 +44,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Big-endian integers as SSH and SFTP put them on the wire. */
+static inline uint32_t
+wire_get_be32 (const void *p)
+{
+  const unsigned char *u = p;
+
+  return (uint32_t) u[0] << 24 | (uint32_t) u[1] << 16 |
+    (uint32_t) u[2] << 8 | u[3];
+}
+
+static inline uint64_t
+wire_get_be64 (const void *p)
+{
+  const unsigned char *u = p;
+
+  return (uint64_t) wire_get_be32 (u) << 32 | wire_get_be32 (u + 4);
+}
+
 /* fingerprint.c: host key fingerprints (parse, format) and base64. */
 
 /* Hash algorithms of a host key fingerprint.  The values are the same
