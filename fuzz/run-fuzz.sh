@@ -47,7 +47,7 @@ here="$(cd "$(dirname "$0")" && pwd)" || exit 1
 top="$(dirname "$here")"
 clang="${CLANG:-clang}"
 build="${FUZZ_BUILD_DIR:-$here/build}"
-read -r -a targets <<< "${FUZZ_TARGETS:-fingerprint uri knownhosts sshconfig}"
+read -r -a targets <<< "${FUZZ_TARGETS:-fingerprint uri knownhosts sshconfig sftp-wire}"
 read -r -a extra_cflags <<< "${FUZZ_CFLAGS:-}"
 
 passed=0 failed=0
@@ -60,6 +60,7 @@ sources ()
         uri)         echo plugin/uri.c plugin/fingerprint.c ;;
         knownhosts)  echo plugin/knownhosts.c plugin/sshconfig.c plugin/fingerprint.c ;;
         sshconfig)   echo plugin/sshconfig.c ;;
+        sftp-wire)   echo plugin/sftp-wire.c ;;
         *)           return 1 ;;
     esac
 }

@@ -89,7 +89,7 @@ blob_type (const unsigned char *blob, size_t len, char *out, size_t outlen)
   snprintf (out, outlen, "unknown");
   if (len < 4)
     return;
-  n = (uint32_t) blob[0] << 24 | blob[1] << 16 | blob[2] << 8 | blob[3];
+  n = wire_get_be32 (blob);
   if (n > len - 4 || n >= outlen)
     return;
   memcpy (out, blob + 4, n);
@@ -145,8 +145,7 @@ key_file_type (const char *file, char *out, size_t outlen)
 
     if (pos + 4 > (size_t) len)
       goto out;
-    sl = (uint32_t) bin[pos] << 24 | bin[pos+1] << 16 |
-      bin[pos+2] << 8 | bin[pos+3];
+    sl = wire_get_be32 (bin + pos);
     if (sl > (size_t) len - pos - 4)
       goto out;
     pos += 4 + sl;

@@ -226,8 +226,7 @@ knownhosts_parse_line (const char *line, struct kh_entry *e,
               e->keytype);
       goto err;
     }
-    blen = ((uint32_t) e->key[0] << 24) | ((uint32_t) e->key[1] << 16) |
-      ((uint32_t) e->key[2] << 8) | e->key[3];
+    blen = wire_get_be32 (e->key);
     if (blen != tlen || e->keylen - 4 < tlen ||
         memcmp (e->key + 4, e->keytype, tlen) != 0) {
       if (blen <= 64 && e->keylen - 4 >= blen) {

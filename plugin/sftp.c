@@ -29,9 +29,12 @@
  * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
  */
 
-/* The data path: SFTP version 3 framed by hand over a libssh2
- * channel ("subsystem sftp"), so that the plugin decides how large
- * each READ and WRITE is and how many are in flight.
+/* The data path: SFTP version 3 over a libssh2 channel ("subsystem
+ * sftp"), framed by the plugin itself (the wire format is
+ * sftp-wire.c's), so that it decides how large each READ and WRITE is
+ * and how many are in flight.  This file is the request engine: ids
+ * and their slots, the pump, the read queue, writes, flush, open,
+ * stat, close and READDIR.
  *
  * - A read is split into chunks of up to the server's maximum read
  *   length.  Once a client reads sequentially, chunks beyond the
@@ -57,31 +60,14 @@
 #include <inttypes.h>
 #include <time.h>
 #include <sys/stat.h>
-#include <assert.h>
 
 #include "ssh-plugin.h"
-
-/* SFTP packet types (draft-ietf-secsh-filexfer-02). */
-enum {
-  FXP_INIT = 1, FXP_VERSION = 2, FXP_OPEN = 3, FXP_CLOSE = 4,
-  FXP_READ = 5, FXP_WRITE = 6, FXP_LSTAT = 7, FXP_FSTAT = 8,
-  FXP_FSETSTAT = 10, FXP_OPENDIR = 11, FXP_READDIR = 12,
-  FXP_STATUS = 101, FXP_HANDLE = 102, FXP_DATA = 103, FXP_NAME = 104,
-  FXP_ATTRS = 105,
-  FXP_EXTENDED = 200, FXP_EXTENDED_REPLY = 201,
-};
-enum { FXF_READ = 1, FXF_WRITE = 2, FXF_CREAT = 8, FXF_TRUNC = 0x10 };
-enum {
-  ATTR_SIZE = 1, ATTR_UIDGID = 2, ATTR_PERMISSIONS = 4, ATTR_ACMODTIME = 8,
-  ATTR_EXTENDED = 0x80000000,
-};
-enum { FX_OK = 0, FX_EOF = 1 };
 
 #define SFTP_WINDOW   (16 * 1024 * 1024) /* credit only: >= RA_MAX */
 #define SFTP_PACKET   32768              /* SSH channel max packet */
 #define DEFAULT_CHUNK 32768              /* every server must take this */
-#define MAX_CHUNK     (256 * 1024)
-#define IBUF_SIZE     (MAX_CHUNK + 4096) /* holds one whole reply */
+#define MAX_CHUNK     SFTP_MAX_CHUNK
+#define IBUF_SIZE     SFTP_MAX_PACKET    /* holds one whole reply */
 #define NSLOTS        4096               /* requests in flight, power of 2 */
 /* Read-ahead is sized to the link: about what RA_RATE bytes per second
  * keep in flight over the round trip measured at start-up, between
@@ -102,7 +88,7 @@ struct chunk {
   uint32_t got;                 /* received so far */
   bool done;                    /* all received, or failed */
   bool eof;                     /* the server said EOF at offset+got */
-  unsigned long status;         /* SFTP error status if failed */
+  uint32_t status;              /* SFTP error status if failed */
   char *buf;
 };
 
@@ -120,7 +106,7 @@ struct sync_reply {
 struct write_op {
   unsigned inflight;
   uint64_t inflight_bytes;
-  unsigned long status;         /* first error, FX_OK if none */
+  uint32_t status;              /* first error, SSH_FX_OK if none */
   uint64_t err_offset;
 };
 
@@ -138,7 +124,7 @@ struct slot {
 
 struct sftp {
   LIBSSH2_CHANNEL *channel;
-  char handle[256];
+  char handle[SFTP_MAX_HANDLE];
   uint32_t handle_len;
   uint32_t next_id;
   unsigned version;
@@ -148,9 +134,8 @@ struct sftp {
   struct slot slots[NSLOTS];
   unsigned nr_inflight;
 
-  /* Outgoing bytes not yet taken by libssh2. */
-  char *obuf;
-  size_t olen, osent, ocap;
+  /* Outgoing packets not yet taken by libssh2. */
+  struct sftp_buf out;
 
   /* Incoming bytes not yet parsed. */
   char *ibuf;
@@ -168,47 +153,12 @@ struct sftp {
 
 /* ---- Errors ---- */
 
-static const char *
-status_name (unsigned long status)
-{
-  static const char *names[] = {
-    "ok", "end of file", "no such file", "permission denied", "failure",
-    "bad message", "no connection", "connection lost",
-    "operation unsupported", "invalid handle", "no such path",
-    "file already exists", "write protected", "no media",
-    "no space on filesystem", "quota exceeded", "unknown principal",
-    "lock conflict", "directory not empty", "not a directory",
-    "invalid filename", "link loop",
-  };
-  return status < sizeof names / sizeof names[0] ? names[status]
-    : "unknown status";
-}
-
-static int
-status_errno (unsigned long status)
-{
-  switch (status) {
-  case 14: case 15:             /* no space, quota exceeded */
-    return ENOSPC;
-  case 3: case 12:              /* permission denied, write protect */
-    /* EPERM, not EACCES: nbdkit sends EACCES to the client as EINVAL,
-     * EPERM as NBD_EPERM.
-     */
-    return EPERM;
-  case 8:                       /* operation unsupported */
-    return ENOTSUP;
-  case 2: case 10:              /* no such file, no such path */
-    return ENOENT;
-  }
-  return EIO;
-}
-
 /* Describe an SFTP status for a message, in c->errbuf. */
 static const char *
-status_str (struct ssh_conn *c, unsigned long status, const char *msg)
+status_str (struct ssh_conn *c, uint32_t status, const char *msg)
 {
-  snprintf (c->errbuf, sizeof c->errbuf, "%s (SFTP status %lu%s%s)",
-            status_name (status), status,
+  snprintf (c->errbuf, sizeof c->errbuf, "%s (SFTP status %" PRIu32 "%s%s)",
+            sftp_wire_status_name (status), status,
             msg && *msg ? ": " : "", msg && *msg ? msg : "");
   return c->errbuf;
 }
@@ -235,112 +185,63 @@ broken (struct ssh_conn *c, const char *fs, ...)
   return -1;
 }
 
-/* ---- Packet building ---- */
+/* ---- Requests in flight ---- */
 
-static int
-obuf_reserve (struct sftp *s, size_t n)
-{
-  if (s->osent > 0 && s->osent == s->olen)
-    s->osent = s->olen = 0;
-  if (s->olen + n > s->ocap) {
-    size_t cap = s->ocap ? s->ocap : 65536;
-    char *p;
-
-    /* Compact before growing. */
-    if (s->osent > 0) {
-      memmove (s->obuf, s->obuf + s->osent, s->olen - s->osent);
-      s->olen -= s->osent;
-      s->osent = 0;
-    }
-    while (s->olen + n > cap)
-      cap *= 2;
-    if (cap != s->ocap) {
-      p = realloc (s->obuf, cap);
-      if (p == NULL) {
-        nbdkit_error ("realloc: %m");
-        return -1;
-      }
-      s->obuf = p;
-      s->ocap = cap;
-    }
-  }
-  return 0;
-}
-
-static void
-put_u8 (struct sftp *s, uint8_t v)
-{
-  s->obuf[s->olen++] = v;
-}
-
-static void
-put_u32 (struct sftp *s, uint32_t v)
-{
-  s->obuf[s->olen++] = v >> 24;
-  s->obuf[s->olen++] = v >> 16;
-  s->obuf[s->olen++] = v >> 8;
-  s->obuf[s->olen++] = v;
-}
-
-static void
-put_u64 (struct sftp *s, uint64_t v)
-{
-  put_u32 (s, v >> 32);
-  put_u32 (s, v & 0xffffffff);
-}
-
-static void
-put_string (struct sftp *s, const void *p, uint32_t len)
-{
-  put_u32 (s, len);
-  memcpy (s->obuf + s->olen, p, len);
-  s->olen += len;
-}
-
-/* Start a packet of type with (if id_slot) a request id; body_len is
- * the size of what follows the id.  Returns the id.
+/* The slot of request id (ids are used in turn, so a slot is reused
+ * NSLOTS requests later).
  */
-static uint32_t
-begin_packet (struct sftp *s, uint8_t type, uint32_t body_len, bool has_id)
-{
-  uint32_t id = 0;
-
-  put_u32 (s, 1 + (has_id ? 4 : 0) + body_len);
-  put_u8 (s, type);
-  if (has_id) {
-    id = s->next_id++;
-    put_u32 (s, id);
-  }
-  return id;
-}
-
-/* Take a free slot for a new request, or -1 if all are in use. */
 static struct slot *
 slot_for (struct sftp *s, uint32_t id)
 {
   return &s->slots[id & (NSLOTS - 1)];
 }
 
+/* Is the slot of the next request free? */
 static bool
 slot_available (struct sftp *s)
 {
   return slot_for (s, s->next_id)->kind == SLOT_FREE;
 }
 
-/* ---- Reading the stream ---- */
-
-static uint32_t
-get_u32 (const char *p)
+/* Start a request packet of type with the next id.  The id's slot must
+ * be free (callers wait for it, or check slot_available): if the
+ * request NSLOTS ids earlier is still unanswered, the connection is
+ * broken with an error saying so.
+ */
+static int
+request_begin (struct ssh_conn *c, uint8_t type, uint32_t *id)
 {
-  const unsigned char *u = (const unsigned char *) p;
-  return (uint32_t) u[0] << 24 | (uint32_t) u[1] << 16 |
-    (uint32_t) u[2] << 8 | u[3];
+  struct sftp *s = c->sftp;
+
+  if (!slot_available (s))
+    return broken (c, "SFTP: request %" PRIu32 " still unanswered after "
+                   "%u later requests", slot_for (s, s->next_id)->id,
+                   NSLOTS);
+  *id = s->next_id++;
+  sftp_wire_begin (&s->out, type);
+  sftp_wire_put_u32 (&s->out, *id);
+  return 0;
 }
 
-static uint64_t
-get_u64 (const char *p)
+/* Finish the packet of request id and register the request in its
+ * slot as kind.  NULL (connection broken) if the packet could not be
+ * built.
+ */
+static struct slot *
+request_end (struct ssh_conn *c, uint32_t id, enum slot_kind kind)
 {
-  return (uint64_t) get_u32 (p) << 32 | get_u32 (p + 4);
+  struct sftp *s = c->sftp;
+  struct slot *slot;
+
+  if (sftp_wire_end (&s->out) == -1) {
+    broken (c, "building an SFTP request: %m");
+    return NULL;
+  }
+  slot = slot_for (s, id);
+  slot->id = id;
+  slot->kind = kind;
+  s->nr_inflight++;
+  return slot;
 }
 
 static void chunk_free (struct sftp *s, struct chunk *ch);
@@ -348,25 +249,7 @@ static int call_extended (struct ssh_conn *c, const char *name, bool on_file,
                           struct sync_reply *r);
 static int send_read (struct ssh_conn *c, struct chunk *ch);
 
-/* A STATUS reply: the status code and message. */
-static int
-parse_status (const char *p, uint32_t len, unsigned long *status,
-              const char **msg, uint32_t *msglen)
-{
-  if (len < 4)
-    return -1;
-  *status = get_u32 (p);
-  *msg = "";
-  *msglen = 0;
-  if (len >= 8) {
-    uint32_t n = get_u32 (p + 4);
-    if (n <= len - 8) {
-      *msg = p + 8;
-      *msglen = n;
-    }
-  }
-  return 0;
-}
+/* ---- Reading the stream ---- */
 
 /* Handle one complete reply: type, id, and the payload after them. */
 static int
@@ -375,9 +258,7 @@ dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
 {
   struct sftp *s = c->sftp;
   struct slot *slot = slot_for (s, id);
-  unsigned long status;
-  const char *msg;
-  uint32_t msglen;
+  struct sftp_status st;
 
   if (slot->kind == SLOT_FREE || slot->id != id)
     return broken (c, "SFTP protocol error: reply (type %u) to unknown "
@@ -390,12 +271,13 @@ dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
   case SLOT_CHUNK: {
     struct chunk *ch = slot->u.chunk;
 
-    if (type == FXP_DATA) {
+    if (type == SSH_FXP_DATA) {
+      const char *data;
       uint32_t n;
 
-      if (len < 4 || (n = get_u32 (p)) > len - 4 || n > ch->len - ch->got)
+      if (sftp_wire_data (p, len, ch->len - ch->got, &data, &n) == -1)
         return broken (c, "SFTP protocol error: bad DATA reply");
-      memcpy (ch->buf + ch->got, p + 4, n);
+      memcpy (ch->buf + ch->got, data, n);
       ch->got += n;
       if (n == 0)
         return broken (c, "SFTP protocol error: empty DATA reply");
@@ -407,13 +289,13 @@ dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
       }
       ch->done = true;
     }
-    else if (type == FXP_STATUS) {
-      if (parse_status (p, len, &status, &msg, &msglen) == -1)
+    else if (type == SSH_FXP_STATUS) {
+      if (sftp_wire_status (p, len, &st) == -1)
         return broken (c, "SFTP protocol error: bad STATUS reply");
-      if (status == FX_EOF)
+      if (st.code == SSH_FX_EOF)
         ch->eof = true;
       else
-        ch->status = status == FX_OK ? 4 /* failure */ : status;
+        ch->status = st.code == SSH_FX_OK ? SSH_FX_FAILURE : st.code;
       ch->done = true;
     }
     else
@@ -425,12 +307,11 @@ dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
   case SLOT_WRITE: {
     struct write_op *w = slot->u.write;
 
-    if (type != FXP_STATUS ||
-        parse_status (p, len, &status, &msg, &msglen) == -1)
+    if (type != SSH_FXP_STATUS || sftp_wire_status (p, len, &st) == -1)
       return broken (c, "SFTP protocol error: unexpected reply type %u "
                      "to WRITE", type);
-    if (status != FX_OK && w->status == FX_OK) {
-      w->status = status;
+    if (st.code != SSH_FX_OK && w->status == SSH_FX_OK) {
+      w->status = st.code;
       w->err_offset = slot->offset;
     }
     w->inflight--;
@@ -451,8 +332,10 @@ dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
     break;
   }
 
-  case SLOT_FREE:
-    abort ();
+  case SLOT_FREE:               /* excluded above */
+  default:
+    return broken (c, "SFTP: reply to request %" PRIu32 " in a slot "
+                   "of unknown kind %d", id, (int) slot->kind);
   }
 
   slot->kind = SLOT_FREE;
@@ -467,40 +350,34 @@ static int
 parse_input (struct ssh_conn *c, struct sync_reply *version_reply)
 {
   struct sftp *s = c->sftp;
-  size_t pos = 0;
+  struct sftp_reader in;
+  struct sftp_packet pkt;
+  int r;
 
-  while (s->ilen - pos >= 4) {
-    uint32_t plen = get_u32 (s->ibuf + pos);
-    const char *p = s->ibuf + pos + 4;
-
-    if (plen < 1 || plen > IBUF_SIZE - 4)
-      return broken (c, "SFTP protocol error: packet of %" PRIu32
-                     " bytes", plen);
-    if (s->ilen - pos - 4 < plen)
-      break;
-    if ((uint8_t) p[0] == FXP_VERSION) {
+  sftp_wire_reader (&in, s->ibuf, s->ilen);
+  while ((r = sftp_wire_next_packet (&in, &pkt)) == SFTP_WIRE_PACKET) {
+    if (pkt.type == SSH_FXP_VERSION) {
       if (version_reply == NULL || version_reply->done)
         return broken (c, "SFTP protocol error: unexpected VERSION");
-      version_reply->data = malloc (plen);
+      version_reply->data = malloc (pkt.len ? pkt.len : 1);
       if (version_reply->data == NULL)
         return broken (c, "out of memory");
-      memcpy (version_reply->data, p + 1, plen - 1);
-      version_reply->len = plen - 1;
-      version_reply->type = FXP_VERSION;
+      memcpy (version_reply->data, pkt.payload, pkt.len);
+      version_reply->len = pkt.len;
+      version_reply->type = SSH_FXP_VERSION;
       version_reply->done = true;
     }
-    else {
-      if (plen < 5)
-        return broken (c, "SFTP protocol error: short packet");
-      if (dispatch (c, (uint8_t) p[0], get_u32 (p + 1), p + 5, plen - 5)
-          == -1)
-        return -1;
-    }
-    pos += 4 + plen;
+    else if (dispatch (c, pkt.type, pkt.id, pkt.payload, pkt.len) == -1)
+      return -1;
   }
-  if (pos > 0) {
-    memmove (s->ibuf, s->ibuf + pos, s->ilen - pos);
-    s->ilen -= pos;
+  if (r == SFTP_WIRE_BAD_LENGTH)
+    return broken (c, "SFTP protocol error: packet of %" PRIu32 " bytes",
+                   wire_get_be32 (in.p));
+  if (r == SFTP_WIRE_SHORT)
+    return broken (c, "SFTP protocol error: short packet");
+  if (in.left < s->ilen) {
+    memmove (s->ibuf, in.p, in.left);
+    s->ilen = in.left;
   }
   return 0;
 }
@@ -514,19 +391,18 @@ pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
   struct sftp *s = c->sftp;
   int moved = 0;
   ssize_t r;
+  size_t n;
 
-  while (s->osent < s->olen) {
-    r = libssh2_channel_write (s->channel, s->obuf + s->osent,
-                               s->olen - s->osent);
+  while ((n = sftp_wire_pending (&s->out)) > 0) {
+    r = libssh2_channel_write (s->channel, sftp_wire_pending_data (&s->out),
+                               n);
     if (r == LIBSSH2_ERROR_EAGAIN)
       break;
     if (r < 0)
       return broken (c, "sending to the server: %s", session_error (c));
-    s->osent += r;
+    sftp_wire_sent (&s->out, r);
     moved = 1;
   }
-  if (s->osent == s->olen)
-    s->osent = s->olen = 0;
 
   for (;;) {
     r = libssh2_channel_read (s->channel, s->ibuf + s->ilen,
@@ -573,21 +449,17 @@ int
 sftp_ping (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
-  struct slot *slot;
   uint32_t id;
 
   if (c->broken)
     return -1;
   if (s == NULL || s->handle_len == 0 || !slot_available (s))
     return 0;
-  if (obuf_reserve (s, 64 + s->handle_len) == -1)
+  if (request_begin (c, SSH_FXP_FSTAT, &id) == -1)
     return -1;
-  id = begin_packet (s, FXP_FSTAT, 4 + s->handle_len, true);
-  put_string (s, s->handle, s->handle_len);
-  slot = slot_for (s, id);
-  slot->id = id;
-  slot->kind = SLOT_DISCARD;
-  s->nr_inflight++;
+  sftp_wire_put_string (&s->out, s->handle, s->handle_len);
+  if (request_end (c, id, SLOT_DISCARD) == NULL)
+    return -1;
   return pump_once (c, NULL) < 0 ? -1 : 1;
 }
 
@@ -606,7 +478,6 @@ pump (struct ssh_conn *c, struct sync_reply *version_reply)
   return r < 0 ? -1 : 0;
 }
 
-/* Send a request and wait for its reply. */
 static int64_t
 now_us (void)
 {
@@ -634,18 +505,17 @@ sync_request (struct ssh_conn *c, struct sync_reply *r)
   return 0;
 }
 
-/* Register the id just allocated by begin_packet as a sync request. */
-static void
-slot_sync (struct sftp *s, uint32_t id, struct sync_reply *r)
+/* Start a request that call will wait for: first wait until its slot
+ * is free (requests in flight may hold every slot).
+ */
+static int
+sync_begin (struct ssh_conn *c, uint8_t type, uint32_t *id)
 {
-  struct slot *slot = slot_for (s, id);
-
-  assert (slot->kind == SLOT_FREE);
-
-  slot->id = id;
-  slot->kind = SLOT_SYNC;
-  slot->u.sync = r;
-  s->nr_inflight++;
+  while (!slot_available (c->sftp)) {
+    if (c->broken || pump (c, NULL) == -1)
+      return -1;
+  }
+  return request_begin (c, type, id);
 }
 
 /* ---- Chunks and read-ahead ---- */
@@ -674,7 +544,7 @@ chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
   ch->len = len;
   ch->got = 0;
   ch->done = ch->eof = false;
-  ch->status = FX_OK;
+  ch->status = SSH_FX_OK;
   return ch;
 }
 
@@ -700,19 +570,15 @@ send_read (struct ssh_conn *c, struct chunk *ch)
   struct slot *slot;
   uint32_t id;
 
-  if (!slot_available (s))
-    return broken (c, "SFTP: too many requests in flight");
-  if (obuf_reserve (s, 64 + s->handle_len) == -1)
-    return broken (c, "out of memory");
-  id = begin_packet (s, FXP_READ, 4 + s->handle_len + 8 + 4, true);
-  put_string (s, s->handle, s->handle_len);
-  put_u64 (s, ch->offset + ch->got);
-  put_u32 (s, ch->len - ch->got);
-  slot = slot_for (s, id);
-  slot->id = id;
-  slot->kind = SLOT_CHUNK;
+  if (request_begin (c, SSH_FXP_READ, &id) == -1)
+    return -1;
+  sftp_wire_put_string (&s->out, s->handle, s->handle_len);
+  sftp_wire_put_u64 (&s->out, ch->offset + ch->got);
+  sftp_wire_put_u32 (&s->out, ch->len - ch->got);
+  slot = request_end (c, id, SLOT_CHUNK);
+  if (slot == NULL)
+    return -1;
   slot->u.chunk = ch;
-  s->nr_inflight++;
   return 0;
 }
 
@@ -792,20 +658,19 @@ static int
 check_reply_type (struct ssh_conn *c, struct sync_reply *r, uint8_t want,
                   const char *what, int *err)
 {
-  unsigned long status;
-  const char *msg;
-  uint32_t msglen;
+  struct sftp_status st;
 
   *err = EIO;
   if (r->type == want)
     return 0;
-  if (r->type == FXP_STATUS &&
-      parse_status (r->data, r->len, &status, &msg, &msglen) == 0) {
+  if (r->type == SSH_FXP_STATUS &&
+      sftp_wire_status (r->data, r->len, &st) == 0) {
     char m[128];
 
-    snprintf (m, sizeof m, "%.*s", (int) (msglen < 100 ? msglen : 100), msg);
-    status_str (c, status, m);
-    *err = status_errno (status);
+    snprintf (m, sizeof m, "%.*s",
+              (int) (st.msg_len < 100 ? st.msg_len : 100), st.msg);
+    status_str (c, st.code, m);
+    *err = sftp_wire_status_errno (st.code);
     return -1;
   }
   snprintf (c->errbuf, sizeof c->errbuf,
@@ -818,44 +683,35 @@ sftp_handshake (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
   struct sync_reply v = { .done = false };
-  size_t pos;
+  struct sftp_reader exts;
+  struct sftp_ext ext;
 
-  if (obuf_reserve (s, 16) == -1)
-    return -1;
-  begin_packet (s, FXP_INIT, 4, false);
-  put_u32 (s, 3);
+  sftp_wire_begin (&s->out, SSH_FXP_INIT);
+  sftp_wire_put_u32 (&s->out, SFTP_VERSION);
+  if (sftp_wire_end (&s->out) == -1)
+    return broken (c, "building an SFTP request: %m");
   while (!v.done) {
     if (c->broken || pump_once (c, &v) == -1)
       return -1;
     if (!v.done && session_wait (c) == -1)
       return -1;
   }
-  if (v.len < 4) {
+  if (sftp_wire_version (v.data, v.len, &s->version, &exts) == -1) {
     free (v.data);
     return broken (c, "SFTP protocol error: short VERSION");
   }
-  s->version = get_u32 (v.data);
-  for (pos = 4; pos + 4 <= v.len; ) {
-    uint32_t nlen = get_u32 (v.data + pos), dlen;
-    const char *name = v.data + pos + 4;
-
-    if (nlen > v.len - pos - 4 - 4)
-      break;
-    dlen = get_u32 (name + nlen);
-    if (dlen > v.len - pos - 8 - nlen)
-      break;
-    debug ("sftp: server extension %.*s (%.*s)", (int) nlen, name,
-           (int) dlen, name + nlen + 4);
-    if (nlen == 17 && memcmp (name, "fsync@openssh.com", 17) == 0)
+  while (sftp_wire_next_ext (&exts, &ext)) {
+    debug ("sftp: server extension %.*s (%.*s)", (int) ext.name_len,
+           ext.name, (int) ext.data_len, ext.data);
+    if (sftp_wire_ext_is (&ext, "fsync@openssh.com"))
       s->has_fsync = true;
-    if (nlen == 18 && memcmp (name, "limits@openssh.com", 18) == 0)
+    if (sftp_wire_ext_is (&ext, "limits@openssh.com"))
       s->has_limits = true;
-    if (nlen == 20 && memcmp (name, "fstatvfs@openssh.com", 20) == 0)
+    if (sftp_wire_ext_is (&ext, "fstatvfs@openssh.com"))
       s->has_fstatvfs = true;
-    pos += 8 + nlen + dlen;
   }
   free (v.data);
-  if (s->version < 3)
+  if (s->version < SFTP_VERSION)
     return broken (c, "the server speaks SFTP version %u; version 3 is "
                    "needed", s->version);
   return 0;
@@ -868,32 +724,36 @@ sftp_limits (struct ssh_conn *c)
   struct sftp *s = c->sftp;
   struct sync_reply r = { .done = false };
   static const char name[] = "limits@openssh.com";
-  uint64_t max_read, max_write;
+  struct sftp_limits lim;
 
   s->max_read = s->max_write = DEFAULT_CHUNK;
   if (!s->has_limits)
     return 0;
   if (call_extended (c, name, false, &r) == -1)
     return -1;
-  if (r.type == FXP_EXTENDED_REPLY && r.len >= 32) {
-    max_read = get_u64 (r.data + 8);
-    max_write = get_u64 (r.data + 16);
-    if (max_read >= 1024)
-      s->max_read = max_read > MAX_CHUNK ? MAX_CHUNK : max_read;
-    if (max_write >= 1024)
-      s->max_write = max_write > MAX_CHUNK ? MAX_CHUNK : max_write;
+  if (r.type == SSH_FXP_EXTENDED_REPLY &&
+      sftp_wire_limits (r.data, r.len, &lim) == 0) {
+    if (lim.max_read >= 1024)
+      s->max_read = lim.max_read > MAX_CHUNK ? MAX_CHUNK : lim.max_read;
+    if (lim.max_write >= 1024)
+      s->max_write = lim.max_write > MAX_CHUNK ? MAX_CHUNK : lim.max_write;
   }
   free (r.data);
   return 0;
 }
 
-/* Send the request just built (id) and wait for its reply.  -1 means
- * the transport failed (c->broken, reason in c->errbuf).
+/* Send the request being built (begun by sync_begin as id) and wait
+ * for its reply.  -1 means the transport failed (c->broken, reason in
+ * c->errbuf).
  */
 static int
 call (struct ssh_conn *c, uint32_t id, struct sync_reply *r)
 {
-  slot_sync (c->sftp, id, r);
+  struct slot *slot = request_end (c, id, SLOT_SYNC);
+
+  if (slot == NULL)
+    return -1;
+  slot->u.sync = r;
   return sync_request (c, r);
 }
 
@@ -903,70 +763,14 @@ call_extended (struct ssh_conn *c, const char *name, bool on_file,
                struct sync_reply *r)
 {
   struct sftp *s = c->sftp;
-  uint32_t id, nlen = strlen (name), hlen = on_file ? s->handle_len : 0;
+  uint32_t id;
 
-  if (obuf_reserve (s, 64 + nlen + hlen) == -1)
+  if (sync_begin (c, SSH_FXP_EXTENDED, &id) == -1)
     return -1;
-  id = begin_packet (s, FXP_EXTENDED, 4 + nlen + (on_file ? 4 + hlen : 0),
-                     true);
-  put_string (s, name, nlen);
+  sftp_wire_put_string (&s->out, name, strlen (name));
   if (on_file)
-    put_string (s, s->handle, hlen);
+    sftp_wire_put_string (&s->out, s->handle, s->handle_len);
   return call (c, id, r);
-}
-
-/* Parse ATTRS at p; returns the bytes used or -1. */
-static int
-parse_attrs (const char *p, uint32_t len, uint32_t *flags, uint64_t *size,
-             uint32_t *perms)
-{
-  uint32_t pos = 4, n, i;
-
-  if (len < 4)
-    return -1;
-  *flags = get_u32 (p);
-  *size = 0;
-  *perms = 0;
-  if (*flags & ATTR_SIZE) {
-    if (len - pos < 8)
-      return -1;
-    *size = get_u64 (p + pos);
-    pos += 8;
-  }
-  if (*flags & ATTR_UIDGID) {
-    if (len - pos < 8)
-      return -1;
-    pos += 8;
-  }
-  if (*flags & ATTR_PERMISSIONS) {
-    if (len - pos < 4)
-      return -1;
-    *perms = get_u32 (p + pos);
-    pos += 4;
-  }
-  if (*flags & ATTR_ACMODTIME) {
-    if (len - pos < 8)
-      return -1;
-    pos += 8;
-  }
-  if (*flags & ATTR_EXTENDED) {
-    if (len - pos < 4)
-      return -1;
-    n = get_u32 (p + pos);
-    pos += 4;
-    for (i = 0; i < n; ++i) {
-      int k;
-
-      for (k = 0; k < 2; ++k) {     /* type and data strings */
-        uint32_t sl;
-
-        if (len - pos < 4 || (sl = get_u32 (p + pos)) > len - pos - 4)
-          return -1;
-        pos += 4 + sl;
-      }
-    }
-  }
-  return pos;
 }
 
 /* The reply must be an OK STATUS: else -1 with the message in errbuf
@@ -976,13 +780,16 @@ static int
 expect_ok (struct ssh_conn *c, struct sync_reply *r, const char *what,
            int *err)
 {
-  if (r->type == FXP_STATUS && r->len >= 4 && get_u32 (r->data) == FX_OK)
+  struct sftp_status st;
+
+  if (r->type == SSH_FXP_STATUS &&
+      sftp_wire_status (r->data, r->len, &st) == 0 && st.code == SSH_FX_OK)
     return 0;
   /* Not a STATUS: a protocol error message; a failed STATUS: its text.
    * check_reply_type only explains a STATUS when it is not the type
    * wanted, so ask it for a type a STATUS can never be.
    */
-  if (check_reply_type (c, r, FXP_HANDLE, what, err) == 0)
+  if (check_reply_type (c, r, SSH_FXP_HANDLE, what, err) == 0)
     snprintf (c->errbuf, sizeof c->errbuf,
               "SFTP protocol error: reply type %u to %s", r->type, what);
   return -1;
@@ -997,34 +804,28 @@ open_handle (struct ssh_conn *c, const char *path, long pflags, int perms,
 {
   struct sftp *s = c->sftp;
   struct sync_reply r = { .done = false };
-  uint32_t id, pathlen = strlen (path);
+  const char *h;
+  uint32_t id;
   int ret = -1;
 
   *err = EIO;
-  if (obuf_reserve (s, 64 + pathlen) == -1)
+  if (sync_begin (c, pflags < 0 ? SSH_FXP_OPENDIR : SSH_FXP_OPEN, &id) == -1)
     return -1;
-  if (pflags < 0) {
-    id = begin_packet (s, FXP_OPENDIR, 4 + pathlen, true);
-    put_string (s, path, pathlen);
-  }
-  else {
-    id = begin_packet (s, FXP_OPEN,
-                       4 + pathlen + 4 + 4 + (perms >= 0 ? 4 : 0), true);
-    put_string (s, path, pathlen);
-    put_u32 (s, pflags);
-    put_u32 (s, perms >= 0 ? ATTR_PERMISSIONS : 0);
+  sftp_wire_put_string (&s->out, path, strlen (path));
+  if (pflags >= 0) {
+    sftp_wire_put_u32 (&s->out, pflags);
+    sftp_wire_put_u32 (&s->out,
+                       perms >= 0 ? SSH_FILEXFER_ATTR_PERMISSIONS : 0);
     if (perms >= 0)
-      put_u32 (s, perms);
+      sftp_wire_put_u32 (&s->out, perms);
   }
   if (call (c, id, &r) == -1)
     return -1;
-  if (check_reply_type (c, &r, FXP_HANDLE, "OPEN", err) == 0) {
-    if (r.len < 4 || get_u32 (r.data) > r.len - 4 ||
-        get_u32 (r.data) > sizeof s->handle)
+  if (check_reply_type (c, &r, SSH_FXP_HANDLE, "OPEN", err) == 0) {
+    if (sftp_wire_handle (r.data, r.len, &h, hlen) == -1)
       broken (c, "SFTP protocol error: bad HANDLE reply");
     else {
-      *hlen = get_u32 (r.data);
-      memcpy (handle, r.data + 4, *hlen);
+      memcpy (handle, h, *hlen);
       ret = 0;
     }
   }
@@ -1040,10 +841,9 @@ close_handle (struct ssh_conn *c, const char *handle, uint32_t hlen)
   uint32_t id;
   int err, ret;
 
-  if (obuf_reserve (s, 64 + hlen) == -1)
+  if (sync_begin (c, SSH_FXP_CLOSE, &id) == -1)
     return -1;
-  id = begin_packet (s, FXP_CLOSE, 4 + hlen, true);
-  put_string (s, handle, hlen);
+  sftp_wire_put_string (&s->out, handle, hlen);
   if (call (c, id, &r) == -1)
     return -1;
   ret = expect_ok (c, &r, "CLOSE", &err);
@@ -1053,25 +853,26 @@ close_handle (struct ssh_conn *c, const char *handle, uint32_t hlen)
 
 /* LSTAT path, or FSTAT the open file when path is NULL. */
 static int
-stat_attrs (struct ssh_conn *c, const char *path, uint32_t *flags,
-            uint64_t *size, uint32_t *perms, int *err)
+stat_attrs (struct ssh_conn *c, const char *path, struct sftp_attrs *a,
+            int *err)
 {
   struct sftp *s = c->sftp;
   struct sync_reply r = { .done = false };
   const char *what = path ? "LSTAT" : "FSTAT";
-  const char *arg = path ? path : s->handle;
-  uint32_t id, arglen = path ? strlen (path) : s->handle_len;
+  uint32_t id;
   int ret = -1;
 
   *err = EIO;
-  if (obuf_reserve (s, 64 + arglen) == -1)
+  if (sync_begin (c, path ? SSH_FXP_LSTAT : SSH_FXP_FSTAT, &id) == -1)
     return -1;
-  id = begin_packet (s, path ? FXP_LSTAT : FXP_FSTAT, 4 + arglen, true);
-  put_string (s, arg, arglen);
+  if (path)
+    sftp_wire_put_string (&s->out, path, strlen (path));
+  else
+    sftp_wire_put_string (&s->out, s->handle, s->handle_len);
   if (call (c, id, &r) == -1)
     return -1;
-  if (check_reply_type (c, &r, FXP_ATTRS, what, err) == 0) {
-    if (parse_attrs (r.data, r.len, flags, size, perms) == -1)
+  if (check_reply_type (c, &r, SSH_FXP_ATTRS, what, err) == 0) {
+    if (sftp_wire_attrs (r.data, r.len, a) == -1)
       broken (c, "SFTP protocol error: bad ATTRS reply to %s", what);
     else
       ret = 0;
@@ -1088,25 +889,28 @@ create_file (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
   struct sync_reply r = { .done = false };
-  char handle[256];
+  char handle[SFTP_MAX_HANDLE];
   uint32_t hlen, id;
   int err, ret;
 
-  if (open_handle (c, c->path, FXF_WRITE | FXF_CREAT | FXF_TRUNC,
+  if (open_handle (c, c->path, SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC,
                    params.create_mode, handle, &hlen, &err) == -1) {
     nbdkit_error ("cannot create remote file %s on %s: %s",
                   c->path, c->host, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
-  if (obuf_reserve (s, 64 + hlen) == -1)
-    return -1;
   /* The mode again: OPEN applies it only to a file it creates. */
-  id = begin_packet (s, FXP_FSETSTAT, 4 + hlen + 4 + 8 + 4, true);
-  put_string (s, handle, hlen);
-  put_u32 (s, ATTR_SIZE | ATTR_PERMISSIONS);
-  put_u64 (s, params.create_size);
-  put_u32 (s, params.create_mode);
+  if (sync_begin (c, SSH_FXP_FSETSTAT, &id) == -1) {
+    nbdkit_error ("cannot set the size of remote file %s: %s",
+                  c->path, c->errbuf);
+    return -1;
+  }
+  sftp_wire_put_string (&s->out, handle, hlen);
+  sftp_wire_put_u32 (&s->out,
+                     SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_PERMISSIONS);
+  sftp_wire_put_u64 (&s->out, params.create_size);
+  sftp_wire_put_u32 (&s->out, params.create_mode);
   if (call (c, id, &r) == -1) {
     nbdkit_error ("cannot set the size of remote file %s: %s",
                   c->path, c->errbuf);
@@ -1134,29 +938,30 @@ static int
 sftp_open_file (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
-  uint32_t flags, perms;
-  uint64_t size;
+  struct sftp_attrs a;
   int err;
 
   /* dir=: only regular files inside the directory, never a symlink
    * that could lead out of it.
    */
   if (c->in_dir) {
-    if (stat_attrs (c, c->path, &flags, &size, &perms, &err) == -1) {
+    if (stat_attrs (c, c->path, &a, &err) == -1) {
       nbdkit_error ("cannot open remote file %s on %s: %s",
                     c->path, c->host, c->errbuf);
       nbdkit_set_error (err);
       return -1;
     }
-    if ((flags & ATTR_PERMISSIONS) && !S_ISREG (perms)) {
+    if ((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
+        !S_ISREG (a.permissions)) {
       nbdkit_error ("remote %s is not a regular file (mode %o); dir= "
-                    "exports only regular files", c->path, perms);
+                    "exports only regular files", c->path, a.permissions);
       nbdkit_set_error (EINVAL);
       return -1;
     }
   }
 
-  if (open_handle (c, c->path, FXF_READ | (c->readonly ? 0 : FXF_WRITE),
+  if (open_handle (c, c->path,
+                   SSH_FXF_READ | (c->readonly ? 0 : SSH_FXF_WRITE),
                    -1, s->handle, &s->handle_len, &err) == -1) {
     nbdkit_error ("cannot open remote file %s on %s for %s: %s",
                   c->path, c->host,
@@ -1166,23 +971,23 @@ sftp_open_file (struct ssh_conn *c)
     return -1;
   }
 
-  if (stat_attrs (c, NULL, &flags, &size, &perms, &err) == -1) {
+  if (stat_attrs (c, NULL, &a, &err) == -1) {
     nbdkit_error ("cannot get the size of remote file %s: %s",
                   c->path, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
-  if ((flags & ATTR_PERMISSIONS) && !S_ISREG (perms)) {
+  if ((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) && !S_ISREG (a.permissions)) {
     nbdkit_error ("remote file %s is not a regular file (mode %o)",
-                  c->path, perms);
+                  c->path, a.permissions);
     return -1;
   }
-  if (!(flags & ATTR_SIZE) || size > INT64_MAX) {
+  if (!(a.flags & SSH_FILEXFER_ATTR_SIZE) || a.size > INT64_MAX) {
     nbdkit_error ("the server did not report the size of remote file %s",
                   c->path);
     return -1;
   }
-  c->size = size;
+  c->size = a.size;
   return 0;
 }
 
@@ -1193,7 +998,7 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
                void *opaque)
 {
   struct sftp *s = c->sftp;
-  char handle[256];
+  char handle[SFTP_MAX_HANDLE];
   uint32_t hlen;
   int err, ret = -1;
 
@@ -1205,51 +1010,41 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
   }
   for (;;) {
     struct sync_reply r = { .done = false };
-    uint32_t id, count, i, pos;
+    struct sftp_reader entries;
+    struct sftp_status st;
+    uint32_t id, count, i;
 
-    if (obuf_reserve (s, 64 + hlen) == -1)
-      return -1;
-    id = begin_packet (s, FXP_READDIR, 4 + hlen, true);
-    put_string (s, handle, hlen);
+    if (sync_begin (c, SSH_FXP_READDIR, &id) == -1)
+      goto transport;
+    sftp_wire_put_string (&s->out, handle, hlen);
     if (call (c, id, &r) == -1)
       goto transport;
-    if (r.type == FXP_STATUS && r.len >= 4 && get_u32 (r.data) == FX_EOF) {
+    if (r.type == SSH_FXP_STATUS &&
+        sftp_wire_status (r.data, r.len, &st) == 0 &&
+        st.code == SSH_FX_EOF) {
       free (r.data);
       break;
     }
-    if (check_reply_type (c, &r, FXP_NAME, "READDIR", &err) == -1 ||
-        r.len < 4) {
+    if (check_reply_type (c, &r, SSH_FXP_NAME, "READDIR", &err) == -1 ||
+        sftp_wire_name (r.data, r.len, &count, &entries) == -1) {
       free (r.data);
       nbdkit_error ("cannot list remote directory %s: %s", dir, c->errbuf);
       nbdkit_set_error (err);
       goto out;
     }
-    count = get_u32 (r.data);
-    for (i = 0, pos = 4; i < count; ++i) {
-      uint32_t nlen, llen, flags, perms;
-      uint64_t size;
+    for (i = 0; i < count; ++i) {
+      struct sftp_name e;
       char name[1024];
-      const char *raw;
-      int a;
 
-      if (r.len - pos < 4 ||
-          (nlen = get_u32 (r.data + pos)) > r.len - pos - 4)
+      if (sftp_wire_next_name (&entries, &e) == -1)
         break;
-      raw = r.data + pos + 4;
-      snprintf (name, sizeof name, "%.*s", (int) nlen, raw);
-      pos += 4 + nlen;
-      if (r.len - pos < 4 ||
-          (llen = get_u32 (r.data + pos)) > r.len - pos - 4)
-        break;
-      pos += 4 + llen;
-      a = parse_attrs (r.data + pos, r.len - pos, &flags, &size, &perms);
-      if (a == -1)
-        break;
-      pos += a;
-      if (nlen >= sizeof name || memchr (raw, '\0', nlen) != NULL ||
-          !(flags & ATTR_PERMISSIONS) || !S_ISREG (perms))
+      if (e.filename_len >= sizeof name ||
+          memchr (e.filename, '\0', e.filename_len) != NULL ||
+          !(e.attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
+          !S_ISREG (e.attrs.permissions))
         continue;
-      if (fn (opaque, name, size) == -1) {
+      snprintf (name, sizeof name, "%.*s", (int) e.filename_len, e.filename);
+      if (fn (opaque, name, e.attrs.size) == -1) {
         free (r.data);
         goto out;
       }
@@ -1383,7 +1178,7 @@ sftp_stop (struct ssh_conn *c)
   }
   free_chunk_list (s->rq_head);
   free_chunk_list (s->free_chunks);
-  free (s->obuf);
+  sftp_wire_buf_free (&s->out);
   free (s->ibuf);
   free (s);
   c->sftp = NULL;
@@ -1453,12 +1248,12 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
         goto err;
     }
     skip = offset - ch->offset;
-    if (ch->status != FX_OK) {
+    if (ch->status != SSH_FX_OK) {
       nbdkit_error ("read of %" PRIu32 " bytes at offset %" PRIu64
                     " from remote file %s failed: %s",
                     count, offset, c->path,
                     status_str (c, ch->status, NULL));
-      nbdkit_set_error (status_errno (ch->status));
+      nbdkit_set_error (sftp_wire_status_errno (ch->status));
       drop_queue (c);
       s->seq_next = UINT64_MAX;
       return -1;
@@ -1508,13 +1303,14 @@ fstatvfs_avail (struct ssh_conn *c, int64_t *avail)
 {
   struct sync_reply r = { .done = false };
   static const char name[] = "fstatvfs@openssh.com";
+  struct sftp_statvfs st;
   int ret = -1;
 
   if (call_extended (c, name, true, &r) == -1)
     return -1;
-  /* bsize, frsize, blocks, bfree, bavail, ... (uint64 each) */
-  if (r.type == FXP_EXTENDED_REPLY && r.len >= 40) {
-    uint64_t frsize = get_u64 (r.data + 8), bavail = get_u64 (r.data + 32);
+  if (r.type == SSH_FXP_EXTENDED_REPLY &&
+      sftp_wire_statvfs (r.data, r.len, &st) == 0) {
+    uint64_t frsize = st.frsize, bavail = st.bavail;
 
     *avail = bavail > (uint64_t) INT64_MAX / (frsize ? frsize : 1) ?
       INT64_MAX : (int64_t) (bavail * frsize);
@@ -1530,7 +1326,7 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
              uint64_t offset)
 {
   struct sftp *s = c->sftp;
-  struct write_op w = { .status = FX_OK };
+  struct write_op w = { .status = SSH_FX_OK };
   const char *p = buf;
   uint64_t pos = 0;
   unsigned i;
@@ -1545,44 +1341,42 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
   s->ra_window = 0;
 
   while (pos < count || w.inflight > 0) {
-    while (pos < count && w.status == FX_OK &&
+    while (pos < count && w.status == SSH_FX_OK &&
            w.inflight_bytes < WRITE_WINDOW &&
-           s->olen - s->osent < OBUF_HIGH && slot_available (s)) {
+           sftp_wire_pending (&s->out) < OBUF_HIGH && slot_available (s)) {
       uint32_t n = count - pos > s->max_write ? s->max_write : count - pos;
       struct slot *slot;
       uint32_t id;
 
-      if (obuf_reserve (s, 64 + s->handle_len + n) == -1)
+      if (request_begin (c, SSH_FXP_WRITE, &id) == -1)
         goto err;
-      id = begin_packet (s, FXP_WRITE, 4 + s->handle_len + 8 + 4 + n, true);
-      put_string (s, s->handle, s->handle_len);
-      put_u64 (s, offset + pos);
-      put_string (s, p + pos, n);
-      slot = slot_for (s, id);
-      slot->id = id;
-      slot->kind = SLOT_WRITE;
+      sftp_wire_put_string (&s->out, s->handle, s->handle_len);
+      sftp_wire_put_u64 (&s->out, offset + pos);
+      sftp_wire_put_string (&s->out, p + pos, n);
+      slot = request_end (c, id, SLOT_WRITE);
+      if (slot == NULL)
+        goto err;
       slot->u.write = &w;
       slot->len = n;
       slot->offset = offset + pos;
-      s->nr_inflight++;
       w.inflight++;
       w.inflight_bytes += n;
       pos += n;
     }
-    if (w.status != FX_OK && w.inflight == 0)
+    if (w.status != SSH_FX_OK && w.inflight == 0)
       break;
     if (pump (c, NULL) == -1)
       goto err;
   }
-  if (w.status != FX_OK) {
-    int err = status_errno (w.status);
+  if (w.status != SSH_FX_OK) {
+    int err = sftp_wire_status_errno (w.status);
     int64_t avail = -1;
 
     /* SFTP v3 has no "no space" status: OpenSSH says "failure".  Ask
      * the filesystem (fstatvfs@openssh.com) whether it is full.
      */
-    if (w.status == 4 && s->has_fstatvfs && fstatvfs_avail (c, &avail) == 0 &&
-        avail < (int64_t) count)
+    if (w.status == SSH_FX_FAILURE && s->has_fstatvfs &&
+        fstatvfs_avail (c, &avail) == 0 && avail < (int64_t) count)
       err = ENOSPC;
     status_str (c, w.status, NULL);
     if (err == ENOSPC)
@@ -1618,7 +1412,7 @@ sftp_flush (struct ssh_conn *c)
   struct sftp *s = c->sftp;
   struct sync_reply r = { .done = false };
   static const char name[] = "fsync@openssh.com";
-  int err;
+  int err, ret;
 
   if (check_usable (c, "flush") == -1)
     return -1;
@@ -1633,20 +1427,12 @@ sftp_flush (struct ssh_conn *c)
     nbdkit_set_error (EIO);
     return -1;
   }
-  if (r.type != FXP_STATUS || r.len < 4 || get_u32 (r.data) != FX_OK) {
-    if (r.type == FXP_STATUS && r.len >= 4)
-      check_reply_type (c, &r, FXP_EXTENDED_REPLY, "fsync", &err);
-    else {
-      snprintf (c->errbuf, sizeof c->errbuf, "unexpected reply type %u",
-                r.type);
-      err = EIO;
-    }
+  ret = expect_ok (c, &r, "fsync", &err);
+  free (r.data);
+  if (ret == -1) {
     nbdkit_error ("fsync of remote file %s failed: %s",
                   c->path, c->errbuf);
     nbdkit_set_error (err);
-    free (r.data);
-    return -1;
   }
-  free (r.data);
-  return 0;
+  return ret;
 }
