@@ -374,15 +374,32 @@ session_handshake (struct ssh_conn *c)
   return 0;
 }
 
-/* After a failure, shut the socket down so that whatever still tries
- * to talk to the server (libssh2's goodbyes, SFTP's close) fails at
- * once instead of waiting for a dead server.
+/* After a failure, cut the connection at once (abortively): the TCP
+ * socket is closed with a zero linger time, so the kernel drops what
+ * it had not sent yet (a dead session's WRITEs must not reach the
+ * server after a new session has written newer data) and resets the
+ * connection.  An unconnected socket takes its place under the same
+ * descriptor number, so that whatever still tries to talk to the
+ * server (libssh2's goodbyes, SFTP's close) fails at once instead of
+ * waiting for a dead server.
  */
 void
-session_shutdown_if_broken (struct ssh_conn *c)
+session_abort_if_broken (struct ssh_conn *c)
 {
-  if (c->broken && c->sock >= 0)
+  struct linger now = { .l_onoff = 1, .l_linger = 0 };
+  int dead;
+
+  if (!c->broken || c->sock < 0 || c->aborted)
+    return;
+  c->aborted = true;
+  setsockopt (c->sock, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+  dead = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (dead >= 0 && dup2 (dead, c->sock) >= 0)
+    debug ("connection to %s port %u aborted", c->host, c->port);
+  else
     shutdown (c->sock, SHUT_RDWR);
+  if (dead >= 0)
+    close (dead);
 }
 
 /* Say goodbye (unless broken), free the session and close the socket. */
@@ -391,7 +408,7 @@ session_close (struct ssh_conn *c)
 {
   int rc, i;
 
-  session_shutdown_if_broken (c);
+  session_abort_if_broken (c);
   if (c->session) {
     if (!c->broken && c->sock >= 0) {
       CALL_INT (c, rc, libssh2_session_disconnect (c->session,
@@ -413,4 +430,5 @@ session_close (struct ssh_conn *c)
     close (c->sock);
     c->sock = -1;
   }
+  c->aborted = false;
 }

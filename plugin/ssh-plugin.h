@@ -129,6 +129,11 @@ struct ssh_conn {
   struct sftp *sftp;            /* sftp.c's state */
   bool readonly;
   bool broken;                  /* unusable after a timeout or I/O error */
+  bool aborted;                 /* session_abort_if_broken cut sock */
+  bool unflushed;               /* writes acknowledged since the last
+                                   fsync on this session */
+  uint64_t lost_seen;           /* conn_lost_writes when this connection
+                                   last reported it (see conn.c) */
   bool wait_failed;             /* the last wait timed out or failed */
   bool can_fsync;               /* server has fsync@openssh.com */
   int64_t size;
@@ -145,7 +150,7 @@ extern const char *session_error (struct ssh_conn *c);
 extern int session_tcp_connect (struct ssh_conn *c);
 extern int session_open (struct ssh_conn *c, const char *known_hostkeys);
 extern int session_handshake (struct ssh_conn *c);
-extern void session_shutdown_if_broken (struct ssh_conn *c);
+extern void session_abort_if_broken (struct ssh_conn *c);
 extern void session_close (struct ssh_conn *c);
 
 /* Call a libssh2 function returning int until it stops saying EAGAIN,
@@ -178,6 +183,10 @@ extern int conn_establish (struct ssh_conn *c);
 extern int conn_reconnect (struct ssh_conn *c, const char *what,
                            unsigned attempt);
 extern void conn_close (struct ssh_conn *c);
+extern uint64_t conn_lost_writes (void);
+extern void conn_write_done (struct ssh_conn *c);
+extern void conn_fsync_done (struct ssh_conn *c);
+extern int conn_flush_done (struct ssh_conn *c);
 
 /* keepalive.c */
 extern int keepalive_register (struct ssh_conn *c);

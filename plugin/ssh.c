@@ -183,6 +183,7 @@ ssh_open (int readonly)
     return NULL;
   }
   c->readonly = readonly;
+  c->lost_seen = conn_lost_writes ();
   if (params.dir) {
     c->path = dir_path (nbdkit_export_name ());
     c->in_dir = true;
@@ -382,7 +383,9 @@ static const char *op_names[] = { "read", "write", "flush" };
 /* Run one request.  If the connection breaks (transport error or
  * timeout), reconnect and send the request again: reads and writes at
  * explicit offsets are idempotent, and a write is only acknowledged to
- * the client once the server has acknowledged all of it.
+ * the client once the server has acknowledged all of it.  A flush
+ * fails (conn_flush_done) when a reconnect may have lost writes that
+ * were acknowledged but not yet fsynced.
  */
 static int
 do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
@@ -411,11 +414,18 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
       break;
     case OP_WRITE:
       r = sftp_pwrite (c, buf, count, offset);
-      if (r == 0 && (flags & NBDKIT_FLAG_FUA))
-        r = sftp_flush (c);
+      if (r == 0)
+        conn_write_done (c);
+      /* FUA promises this write only, which the fsync covers even
+       * after a reconnect: it was written on this session.
+       */
+      if (r == 0 && (flags & NBDKIT_FLAG_FUA) && (r = sftp_flush (c)) == 0)
+        conn_fsync_done (c);
       break;
     case OP_FLUSH:
       r = sftp_flush (c);
+      if (r == 0)
+        r = conn_flush_done (c);
       break;
     }
     if (r == 0 || !c->broken)

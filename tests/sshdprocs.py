@@ -128,3 +128,23 @@ def resume_and_wait(pids, seconds=10):
     if still:
         sys.exit("FAIL: stalled sshd processes %s still alive %d s after "
                  "resuming" % (still, seconds))
+
+
+def kill_connections(seconds=10):
+    """SIGKILL every per-connection process of the sshd (not the
+    listener): the server side of every connection dies.  Waits
+    (bounded) until they are gone.  Returns the killed pids."""
+    victims = [p for p, _ in descendants(listener())]
+    if not victims:
+        sys.exit("FAIL: no sshd connection process to kill")
+    for p in victims:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for _ in range(int(seconds * 10)):
+        if not any(alive(p) for p in victims):
+            break
+        time.sleep(0.1)
+    print("killed %s" % " ".join(map(str, victims)), flush=True)
+    return victims

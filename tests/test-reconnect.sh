@@ -30,7 +30,7 @@ SHEOF
 chmod +x kill-conns.sh
 
 cat > reconnect.py <<'PYEOF'
-import os, random, subprocess, sys
+import errno, os, random, subprocess, sys
 import nbd
 
 remote = os.environ["REMOTE"]
@@ -58,8 +58,16 @@ for off in range(16 * MiB, 32 * MiB, 2 * MiB):
     buf = rng.randbytes(2 * MiB)
     h.pwrite(buf, off)
     model[off:off + 2 * MiB] = buf
-# Killed with writes not yet flushed, then a flush.
+# Killed with writes not yet flushed, then a flush: the writes
+# acknowledged on the dead sessions were never fsynced, so the flush
+# must not claim they are durable: EIO, once; the next flush works.
 kill()
+try:
+    h.flush()
+    sys.exit("FAIL: flush succeeded after a reconnect lost unflushed writes")
+except nbd.Error as e:
+    if e.errnum != errno.EIO:
+        sys.exit("FAIL: expected EIO from the flush, got %s" % e)
 h.flush()
 h.shutdown()
 with open(remote, "rb") as f:
