@@ -1,0 +1,450 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* SFTP and the remote file: starting SFTP on a session (channel,
+ * handshake, limits) and opening the file (create=, dir= checks),
+ * READDIR for dir=, fsync, and closing.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#include "ssh-plugin.h"
+#include "sftp.h"
+
+/* OPEN path with pflags, or OPENDIR when pflags is -1; the handle goes
+ * to handle/hlen.  perms >= 0 sets the permissions of a created file.
+ */
+static int
+open_handle (struct ssh_conn *c, const char *path, long pflags, int perms,
+             char *handle, uint32_t *hlen, int *err)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  const char *h;
+  uint32_t id;
+  int ret = -1;
+
+  *err = EIO;
+  if (sftp_sync_begin (c, pflags < 0 ? SSH_FXP_OPENDIR : SSH_FXP_OPEN, &id) == -1)
+    return -1;
+  sftp_wire_put_string (&s->out, path, strlen (path));
+  if (pflags >= 0) {
+    sftp_wire_put_u32 (&s->out, pflags);
+    sftp_wire_put_u32 (&s->out,
+                       perms >= 0 ? SSH_FILEXFER_ATTR_PERMISSIONS : 0);
+    if (perms >= 0)
+      sftp_wire_put_u32 (&s->out, perms);
+  }
+  if (sftp_call (c, id, &r) == -1)
+    return -1;
+  if (sftp_check_reply_type (c, &r, SSH_FXP_HANDLE, "OPEN", err) == 0) {
+    if (sftp_wire_handle (r.data, r.len, &h, hlen) == -1)
+      sftp_broken (c, "SFTP protocol error: bad HANDLE reply");
+    else {
+      memcpy (handle, h, *hlen);
+      ret = 0;
+    }
+  }
+  free (r.data);
+  return ret;
+}
+
+static int
+close_handle (struct ssh_conn *c, const char *handle, uint32_t hlen)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  uint32_t id;
+  int err, ret;
+
+  if (sftp_sync_begin (c, SSH_FXP_CLOSE, &id) == -1)
+    return -1;
+  sftp_wire_put_string (&s->out, handle, hlen);
+  if (sftp_call (c, id, &r) == -1)
+    return -1;
+  ret = sftp_expect_ok (c, &r, "CLOSE", &err);
+  free (r.data);
+  return ret;
+}
+
+/* LSTAT path, or FSTAT the open file when path is NULL. */
+static int
+stat_attrs (struct ssh_conn *c, const char *path, struct sftp_attrs *a,
+            int *err)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  const char *what = path ? "LSTAT" : "FSTAT";
+  uint32_t id;
+  int ret = -1;
+
+  *err = EIO;
+  if (sftp_sync_begin (c, path ? SSH_FXP_LSTAT : SSH_FXP_FSTAT, &id) == -1)
+    return -1;
+  if (path)
+    sftp_wire_put_string (&s->out, path, strlen (path));
+  else
+    sftp_wire_put_string (&s->out, s->handle, s->handle_len);
+  if (sftp_call (c, id, &r) == -1)
+    return -1;
+  if (sftp_check_reply_type (c, &r, SSH_FXP_ATTRS, what, err) == 0) {
+    if (sftp_wire_attrs (r.data, r.len, a) == -1)
+      sftp_broken (c, "SFTP protocol error: bad ATTRS reply to %s", what);
+    else
+      ret = 0;
+  }
+  free (r.data);
+  return ret;
+}
+
+/* create=true: make the remote file (replacing an existing one) with
+ * create-size bytes and create-mode permissions.
+ */
+static int
+create_file (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  char handle[SFTP_MAX_HANDLE];
+  uint32_t hlen, id;
+  int err, ret;
+
+  if (open_handle (c, c->path, SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC,
+                   params.create_mode, handle, &hlen, &err) == -1) {
+    nbdkit_error ("cannot create remote file %s on %s: %s",
+                  c->path, c->host, c->errbuf);
+    nbdkit_set_error (err);
+    return -1;
+  }
+  /* The mode again: OPEN applies it only to a file it creates. */
+  if (sftp_sync_begin (c, SSH_FXP_FSETSTAT, &id) == -1) {
+    nbdkit_error ("cannot set the size of remote file %s: %s",
+                  c->path, c->errbuf);
+    return -1;
+  }
+  sftp_wire_put_string (&s->out, handle, hlen);
+  sftp_wire_put_u32 (&s->out,
+                     SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_PERMISSIONS);
+  sftp_wire_put_u64 (&s->out, params.create_size);
+  sftp_wire_put_u32 (&s->out, params.create_mode);
+  if (sftp_call (c, id, &r) == -1) {
+    nbdkit_error ("cannot set the size of remote file %s: %s",
+                  c->path, c->errbuf);
+    return -1;
+  }
+  ret = sftp_expect_ok (c, &r, "FSETSTAT", &err);
+  free (r.data);
+  if (ret == -1) {
+    nbdkit_error ("cannot set the size of remote file %s to %" PRIi64
+                  ": %s", c->path, params.create_size, c->errbuf);
+    nbdkit_set_error (err);
+    return -1;
+  }
+  if (close_handle (c, handle, hlen) == -1) {
+    nbdkit_error ("cannot close created remote file %s: %s",
+                  c->path, c->errbuf);
+    return -1;
+  }
+  debug ("created %s: %" PRIi64 " bytes, mode %04o", c->path,
+         params.create_size, (unsigned) params.create_mode);
+  return 0;
+}
+
+static int
+sftp_open_file (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct sftp_attrs a;
+  int err;
+
+  /* dir=: only regular files inside the directory, never a symlink
+   * that could lead out of it.
+   */
+  if (c->in_dir) {
+    if (stat_attrs (c, c->path, &a, &err) == -1) {
+      nbdkit_error ("cannot open remote file %s on %s: %s",
+                    c->path, c->host, c->errbuf);
+      nbdkit_set_error (err);
+      return -1;
+    }
+    if ((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
+        !S_ISREG (a.permissions)) {
+      nbdkit_error ("remote %s is not a regular file (mode %o); dir= "
+                    "exports only regular files", c->path, a.permissions);
+      nbdkit_set_error (EINVAL);
+      return -1;
+    }
+  }
+
+  if (open_handle (c, c->path,
+                   SSH_FXF_READ | (c->readonly ? 0 : SSH_FXF_WRITE),
+                   -1, s->handle, &s->handle_len, &err) == -1) {
+    nbdkit_error ("cannot open remote file %s on %s for %s: %s",
+                  c->path, c->host,
+                  c->readonly ? "reading" : "reading and writing",
+                  c->errbuf);
+    nbdkit_set_error (err);
+    return -1;
+  }
+
+  if (stat_attrs (c, NULL, &a, &err) == -1) {
+    nbdkit_error ("cannot get the size of remote file %s: %s",
+                  c->path, c->errbuf);
+    nbdkit_set_error (err);
+    return -1;
+  }
+  if ((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) && !S_ISREG (a.permissions)) {
+    nbdkit_error ("remote file %s is not a regular file (mode %o)",
+                  c->path, a.permissions);
+    return -1;
+  }
+  if (!(a.flags & SSH_FILEXFER_ATTR_SIZE) || a.size > INT64_MAX) {
+    nbdkit_error ("the server did not report the size of remote file %s",
+                  c->path);
+    return -1;
+  }
+  c->size = a.size;
+  return 0;
+}
+
+/* dir=: call fn for every regular file in dir (as lstat sees it). */
+int
+sftp_list_dir (struct ssh_conn *c, const char *dir,
+               int (*fn) (void *opaque, const char *name, uint64_t size),
+               void *opaque)
+{
+  struct sftp *s = c->sftp;
+  char handle[SFTP_MAX_HANDLE];
+  uint32_t hlen;
+  int err, ret = -1;
+
+  if (open_handle (c, dir, -1, -1, handle, &hlen, &err) == -1) {
+    nbdkit_error ("cannot list remote directory %s on %s: %s",
+                  dir, c->host, c->errbuf);
+    nbdkit_set_error (err);
+    return -1;
+  }
+  for (;;) {
+    struct sync_reply r = { .done = false };
+    struct sftp_reader entries;
+    struct sftp_status st;
+    uint32_t id, count, i;
+
+    if (sftp_sync_begin (c, SSH_FXP_READDIR, &id) == -1)
+      goto transport;
+    sftp_wire_put_string (&s->out, handle, hlen);
+    if (sftp_call (c, id, &r) == -1)
+      goto transport;
+    if (r.type == SSH_FXP_STATUS &&
+        sftp_wire_status (r.data, r.len, &st) == 0 &&
+        st.code == SSH_FX_EOF) {
+      free (r.data);
+      break;
+    }
+    if (sftp_check_reply_type (c, &r, SSH_FXP_NAME, "READDIR", &err) == -1 ||
+        sftp_wire_name (r.data, r.len, &count, &entries) == -1) {
+      free (r.data);
+      nbdkit_error ("cannot list remote directory %s: %s", dir, c->errbuf);
+      nbdkit_set_error (err);
+      goto out;
+    }
+    for (i = 0; i < count; ++i) {
+      struct sftp_name e;
+      char name[1024];
+
+      if (sftp_wire_next_name (&entries, &e) == -1)
+        break;
+      if (e.filename_len >= sizeof name ||
+          memchr (e.filename, '\0', e.filename_len) != NULL ||
+          !(e.attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
+          !S_ISREG (e.attrs.permissions))
+        continue;
+      snprintf (name, sizeof name, "%.*s", (int) e.filename_len, e.filename);
+      if (fn (opaque, name, e.attrs.size) == -1) {
+        free (r.data);
+        goto out;
+      }
+    }
+    free (r.data);
+    if (i < count) {
+      sftp_broken (c, "SFTP protocol error: bad NAME reply");
+      goto transport;
+    }
+  }
+  ret = 0;
+ out:
+  if (!c->broken)
+    close_handle (c, handle, hlen);
+  return ret;
+
+ transport:
+  nbdkit_error ("cannot list remote directory %s: %s", dir, c->errbuf);
+  return -1;
+}
+
+int
+sftp_start (struct ssh_conn *c)
+{
+  struct sftp *s;
+  int rc;
+
+  s = c->sftp = calloc (1, sizeof *s);
+  if (s == NULL) {
+    nbdkit_error ("calloc: %m");
+    return -1;
+  }
+  s->next_id = 1;
+  s->ibuf = malloc (IBUF_SIZE);
+  if (s->ibuf == NULL) {
+    nbdkit_error ("malloc: %m");
+    return -1;
+  }
+
+  CALL_PTR (c, s->channel,
+            libssh2_channel_open_ex (c->session, "session",
+                                     sizeof "session" - 1,
+                                     SFTP_WINDOW, SFTP_PACKET, NULL, 0));
+  if (s->channel == NULL) {
+    nbdkit_error ("cannot open an SSH channel to %s port %u: %s",
+                  c->host, c->port, session_error (c));
+    return -1;
+  }
+  CALL_INT (c, rc, libssh2_channel_process_startup (s->channel, "subsystem",
+                                                    sizeof "subsystem" - 1,
+                                                    "sftp",
+                                                    sizeof "sftp" - 1));
+  if (rc != 0) {
+    nbdkit_error ("cannot start the sftp subsystem on %s port %u (is it "
+                  "enabled in sshd_config?): %s",
+                  c->host, c->port, session_error (c));
+    return -1;
+  }
+  CALL_INT (c, rc, libssh2_channel_handle_extended_data2
+            (s->channel, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE));
+
+  if (sftp_handshake (c) == -1) {
+    nbdkit_error ("SFTP handshake with %s port %u failed: %s",
+                  c->host, c->port, c->errbuf);
+    return -1;
+  }
+  if (sftp_limits (c) == -1) {
+    nbdkit_error ("SFTP limits request to %s port %u failed: %s",
+                  c->host, c->port, c->errbuf);
+    return -1;
+  }
+  if (c->path == NULL)          /* dir= listing: no file */
+    return 0;
+  if (c->create && create_file (c) == -1)
+    return -1;
+  if (sftp_open_file (c) == -1)
+    return -1;
+  c->can_fsync = s->has_fsync;
+  sftp_io_start (c);
+  debug ("opened %s%s: %" PRIi64 " bytes; SFTP version %u, READ up to %"
+         PRIu32 ", WRITE up to %" PRIu32 ", fsync %s; round trip %" PRIi64
+         " us, read-ahead up to %" PRIu32 " bytes",
+         c->path, c->readonly ? " read-only" : "", c->size,
+         s->version, s->max_read, s->max_write,
+         s->has_fsync ? "available" : "not available", s->rtt_us,
+         s->ra_target);
+  return 0;
+}
+
+/* Close the file and the channel.  On a broken connection the
+ * socket is already shut down and only memory is freed.
+ */
+void
+sftp_stop (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  int rc;
+
+  if (s == NULL)
+    return;
+  if (!c->broken && s->handle_len > 0) {
+    sftp_drop_queue (c);
+    if (close_handle (c, s->handle, s->handle_len) == -1)
+      debug ("close of %s: %s", c->path, c->errbuf);
+  }
+  if (s->channel) {
+    if (!c->broken) {
+      CALL_INT (c, rc, libssh2_channel_close (s->channel));
+      (void) rc;
+    }
+    /* Bounded: libssh2 only waits here for a live connection. */
+    for (rc = 0; rc < 100; ++rc)
+      if (libssh2_channel_free (s->channel) != LIBSSH2_ERROR_EAGAIN)
+        break;
+  }
+  sftp_io_free (s);
+  sftp_wire_buf_free (&s->out);
+  free (s->ibuf);
+  free (s);
+  c->sftp = NULL;
+}
+
+int
+sftp_flush (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r = { .done = false };
+  static const char name[] = "fsync@openssh.com";
+  int err, ret;
+
+  if (sftp_check_usable (c, "flush") == -1)
+    return -1;
+  if (!s->has_fsync) {
+    nbdkit_error ("flush: the server does not support fsync@openssh.com");
+    nbdkit_set_error (ENOTSUP);
+    return -1;
+  }
+  if (sftp_call_extended (c, name, true, &r) == -1) {
+    nbdkit_error ("fsync of remote file %s failed: %s",
+                  c->path, c->errbuf);
+    nbdkit_set_error (EIO);
+    return -1;
+  }
+  ret = sftp_expect_ok (c, &r, "fsync", &err);
+  free (r.data);
+  if (ret == -1) {
+    nbdkit_error ("fsync of remote file %s failed: %s",
+                  c->path, c->errbuf);
+    nbdkit_set_error (err);
+  }
+  return ret;
+}

@@ -1,0 +1,474 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* Reads and writes.
+ *
+ * - A read is split into chunks of up to the server's maximum read
+ *   length.  Once a client reads sequentially, chunks beyond the
+ *   request are asked for ahead of time (read-ahead), up to a window
+ *   that grows to a size set by the link's round trip (RA_FLOOR to
+ *   RA_MAX); a request that does not continue the previous one drops
+ *   the read-ahead, so random reads cost one round trip and no wasted
+ *   transfer.
+ * - A write sends all of its chunks at once (bounded by WRITE_WINDOW
+ *   bytes in flight) and returns when the server has acknowledged
+ *   every one of them.  Writes first drop the read-ahead, so no stale
+ *   data is ever served.
+ */
+
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <inttypes.h>
+
+#include "ssh-plugin.h"
+#include "sftp.h"
+
+static struct chunk *
+chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
+{
+  struct chunk *ch = s->free_chunks;
+
+  if (ch) {
+    s->free_chunks = ch->next;
+    s->nr_free_chunks--;
+  }
+  else {
+    ch = malloc (sizeof *ch);
+    if (ch == NULL)
+      return NULL;
+    ch->buf = malloc (s->max_read);
+    if (ch->buf == NULL) {
+      free (ch);
+      return NULL;
+    }
+  }
+  ch->next = NULL;
+  ch->offset = offset;
+  ch->len = len;
+  ch->got = 0;
+  ch->done = ch->eof = false;
+  ch->status = SSH_FX_OK;
+  return ch;
+}
+
+static void
+chunk_free (struct sftp *s, struct chunk *ch)
+{
+  if (s->nr_free_chunks < 8) {
+    ch->next = s->free_chunks;
+    s->free_chunks = ch;
+    s->nr_free_chunks++;
+  }
+  else {
+    free (ch->buf);
+    free (ch);
+  }
+}
+
+static int send_read (struct ssh_conn *c, struct chunk *ch);
+
+/* A reply to READ for chunk slot->arg. */
+static int
+chunk_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
+             const char *p, uint32_t len)
+{
+  struct chunk *ch = slot->arg;
+  struct sftp_status st;
+
+  if (type == SSH_FXP_DATA) {
+    const char *data;
+    uint32_t n;
+
+    if (sftp_wire_data (p, len, ch->len - ch->got, &data, &n) == -1)
+      return sftp_broken (c, "SFTP protocol error: bad DATA reply");
+    memcpy (ch->buf + ch->got, data, n);
+    ch->got += n;
+    if (n == 0)
+      return sftp_broken (c, "SFTP protocol error: empty DATA reply");
+    if (ch->got < ch->len)
+      return send_read (c, ch);   /* short read: ask for the rest */
+    ch->done = true;
+  }
+  else if (type == SSH_FXP_STATUS) {
+    if (sftp_wire_status (p, len, &st) == -1)
+      return sftp_broken (c, "SFTP protocol error: bad STATUS reply");
+    if (st.code == SSH_FX_EOF)
+      ch->eof = true;
+    else
+      ch->status = st.code == SSH_FX_OK ? SSH_FX_FAILURE : st.code;
+    ch->done = true;
+  }
+  else
+    return sftp_broken (c, "SFTP protocol error: unexpected reply type %u "
+                        "to READ", type);
+  return 0;
+}
+
+/* Ask for the part of the chunk not received yet. */
+static int
+send_read (struct ssh_conn *c, struct chunk *ch)
+{
+  struct sftp *s = c->sftp;
+  uint32_t id;
+
+  if (sftp_request_begin (c, SSH_FXP_READ, &id) == -1)
+    return -1;
+  sftp_wire_put_string (&s->out, s->handle, s->handle_len);
+  sftp_wire_put_u64 (&s->out, ch->offset + ch->got);
+  sftp_wire_put_u32 (&s->out, ch->len - ch->got);
+  return sftp_request_end (c, id, chunk_reply, ch) == NULL ? -1 : 0;
+}
+
+/* Append a chunk at the tail of the read queue and ask for it. */
+static int
+queue_read (struct ssh_conn *c, uint64_t offset, uint32_t len)
+{
+  struct sftp *s = c->sftp;
+  struct chunk *ch;
+
+  while (!sftp_slot_available (s)) {
+    if (sftp_pump (c, NULL) == -1)
+      return -1;
+  }
+  ch = chunk_new (s, offset, len);
+  if (ch == NULL) {
+    nbdkit_error ("malloc: %m");
+    return -1;
+  }
+  if (send_read (c, ch) == -1) {
+    chunk_free (s, ch);
+    return -1;
+  }
+  if (s->rq_tail)
+    s->rq_tail->next = ch;
+  else
+    s->rq_head = ch;
+  s->rq_tail = ch;
+  return 0;
+}
+
+/* Ask for [queue end, end), clipped to the file, in chunks. */
+static int
+extend_queue (struct ssh_conn *c, uint64_t start, uint64_t end)
+{
+  struct sftp *s = c->sftp;
+  uint64_t pos = s->rq_tail ? s->rq_tail->offset + s->rq_tail->len : start;
+
+  if (end > (uint64_t) c->size)
+    end = c->size;
+  while (pos < end) {
+    uint32_t n = end - pos > s->max_read ? s->max_read : end - pos;
+    if (queue_read (c, pos, n) == -1)
+      return -1;
+    pos += n;
+  }
+  return 0;
+}
+
+/* Drop the read queue.  Replies still to come are discarded. */
+void
+sftp_drop_queue (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct chunk *ch, *next;
+  unsigned n;
+
+  if (s->rq_head == NULL)
+    return;
+  n = sftp_discard (s, chunk_reply, NULL);
+  for (ch = s->rq_head; ch; ch = next) {
+    next = ch->next;
+    chunk_free (s, ch);
+  }
+  s->rq_head = s->rq_tail = NULL;
+  debug ("read-ahead dropped (%u requests in flight discarded)", n);
+}
+
+int
+sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
+{
+  struct sftp *s = c->sftp;
+  char *p = buf;
+  uint64_t end = offset + count;
+  struct chunk *ch;
+
+  if (sftp_check_usable (c, "read") == -1)
+    return -1;
+
+  /* Sequential?  Grow the read-ahead window; otherwise drop it. */
+  if (offset == s->seq_next && offset != 0) {
+    /* Ramp up to the link's target, so a short sequential run stays
+     * cheap.
+     */
+    s->ra_window = s->ra_window == 0 ? s->ra_target / 4
+      : s->ra_window * 2 > s->ra_target ? s->ra_target : s->ra_window * 2;
+  }
+  else if (s->ra_window > 0 || s->rq_head) {
+    debug ("read at %" PRIu64 " is not sequential (expected %" PRIu64
+           "): read-ahead off", offset, s->seq_next);
+    s->ra_window = 0;
+  }
+  s->seq_next = end;
+
+  /* Keep the queue only if it starts exactly where we read. */
+  if (s->rq_head && s->rq_head->offset != offset) {
+    /* The head may cover the offset from an earlier partial use. */
+    if (!(s->rq_head->offset < offset &&
+          offset < s->rq_head->offset + s->rq_head->len))
+      sftp_drop_queue (c);
+  }
+  if (extend_queue (c, offset, end + s->ra_window) == -1)
+    goto err;
+  debug ("pread %" PRIu32 " bytes at %" PRIu64 " (read-ahead %" PRIu32
+         ", %u requests in flight)", count, offset, s->ra_window,
+         s->nr_inflight);
+
+  while (count > 0) {
+    uint32_t skip, n;
+
+    ch = s->rq_head;
+    /* Wait for the chunk holding offset. */
+    while (!ch->done) {
+      if (sftp_pump (c, NULL) == -1)
+        goto err;
+    }
+    skip = offset - ch->offset;
+    if (ch->status != SSH_FX_OK) {
+      nbdkit_error ("read of %" PRIu32 " bytes at offset %" PRIu64
+                    " from remote file %s failed: %s",
+                    count, offset, c->path,
+                    sftp_status_str (c, ch->status, NULL));
+      nbdkit_set_error (sftp_wire_status_errno (ch->status));
+      sftp_drop_queue (c);
+      s->seq_next = UINT64_MAX;
+      return -1;
+    }
+    if (ch->got <= skip) {
+      nbdkit_error ("read from remote file %s at offset %" PRIu64
+                    ": unexpected end of file (%" PRIu32 " bytes short; "
+                    "was the file truncated?)", c->path, offset, count);
+      nbdkit_set_error (EIO);
+      sftp_drop_queue (c);
+      s->seq_next = UINT64_MAX;
+      return -1;
+    }
+    n = ch->got - skip;
+    if (n > count)
+      n = count;
+    memcpy (p, ch->buf + skip, n);
+    p += n;
+    count -= n;
+    offset += n;
+    if (offset == ch->offset + ch->len) {
+      s->rq_head = ch->next;
+      if (s->rq_head == NULL)
+        s->rq_tail = NULL;
+      chunk_free (s, ch);
+    }
+  }
+
+  /* Top the read-ahead up again before returning. */
+  if (s->ra_window > 0 && extend_queue (c, end, end + s->ra_window) == -1)
+    goto err;
+  /* Send what was queued without waiting for the reply. */
+  if (sftp_pump_once (c, NULL) == -1)
+    goto err;
+  return 0;
+
+ err:
+  nbdkit_error ("read at offset %" PRIu64 " from remote file %s failed: %s",
+                offset, c->path, c->errbuf);
+  nbdkit_set_error (EIO);
+  return -1;
+}
+
+/* fstatvfs@openssh.com on the open file: bytes available to us. */
+static int
+fstatvfs_avail (struct ssh_conn *c, int64_t *avail)
+{
+  struct sync_reply r = { .done = false };
+  static const char name[] = "fstatvfs@openssh.com";
+  struct sftp_statvfs st;
+  int ret = -1;
+
+  if (sftp_call_extended (c, name, true, &r) == -1)
+    return -1;
+  if (r.type == SSH_FXP_EXTENDED_REPLY &&
+      sftp_wire_statvfs (r.data, r.len, &st) == 0) {
+    uint64_t frsize = st.frsize, bavail = st.bavail;
+
+    *avail = bavail > (uint64_t) INT64_MAX / (frsize ? frsize : 1) ?
+      INT64_MAX : (int64_t) (bavail * frsize);
+    debug ("fstatvfs %s: %" PRIi64 " bytes available", c->path, *avail);
+    ret = 0;
+  }
+  free (r.data);
+  return ret;
+}
+
+/* A reply to WRITE, part of write_op slot->arg. */
+static int
+write_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
+             const char *p, uint32_t len)
+{
+  struct write_op *w = slot->arg;
+  struct sftp_status st;
+
+  if (type != SSH_FXP_STATUS || sftp_wire_status (p, len, &st) == -1)
+    return sftp_broken (c, "SFTP protocol error: unexpected reply type %u "
+                        "to WRITE", type);
+  if (st.code != SSH_FX_OK && w->status == SSH_FX_OK) {
+    w->status = st.code;
+    w->err_offset = slot->offset;
+  }
+  w->inflight--;
+  w->inflight_bytes -= slot->len;
+  return 0;
+}
+
+int
+sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
+             uint64_t offset)
+{
+  struct sftp *s = c->sftp;
+  struct write_op w = { .status = SSH_FX_OK };
+  const char *p = buf;
+  uint64_t pos = 0;
+
+  if (sftp_check_usable (c, "write") == -1)
+    return -1;
+  debug ("pwrite %" PRIu32 " bytes at %" PRIu64, count, offset);
+
+  /* Read-ahead replies may hold data older than this write. */
+  sftp_drop_queue (c);
+  s->seq_next = UINT64_MAX;
+  s->ra_window = 0;
+
+  while (pos < count || w.inflight > 0) {
+    while (pos < count && w.status == SSH_FX_OK &&
+           w.inflight_bytes < WRITE_WINDOW &&
+           sftp_wire_pending (&s->out) < OBUF_HIGH && sftp_slot_available (s)) {
+      uint32_t n = count - pos > s->max_write ? s->max_write : count - pos;
+      struct slot *slot;
+      uint32_t id;
+
+      if (sftp_request_begin (c, SSH_FXP_WRITE, &id) == -1)
+        goto err;
+      sftp_wire_put_string (&s->out, s->handle, s->handle_len);
+      sftp_wire_put_u64 (&s->out, offset + pos);
+      sftp_wire_put_string (&s->out, p + pos, n);
+      slot = sftp_request_end (c, id, write_reply, &w);
+      if (slot == NULL)
+        goto err;
+      slot->len = n;
+      slot->offset = offset + pos;
+      w.inflight++;
+      w.inflight_bytes += n;
+      pos += n;
+    }
+    if (w.status != SSH_FX_OK && w.inflight == 0)
+      break;
+    if (sftp_pump (c, NULL) == -1)
+      goto err;
+  }
+  if (w.status != SSH_FX_OK) {
+    int err = sftp_wire_status_errno (w.status);
+    int64_t avail = -1;
+
+    /* SFTP v3 has no "no space" status: OpenSSH says "failure".  Ask
+     * the filesystem (fstatvfs@openssh.com) whether it is full.
+     */
+    if (w.status == SSH_FX_FAILURE && s->has_fstatvfs &&
+        fstatvfs_avail (c, &avail) == 0 && avail < (int64_t) count)
+      err = ENOSPC;
+    sftp_status_str (c, w.status, NULL);
+    if (err == ENOSPC)
+      nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+                    " to remote file %s failed at offset %" PRIu64 ": no "
+                    "space left on the remote filesystem (%s; %" PRIi64
+                    " bytes available)", count, offset, c->path,
+                    w.err_offset, c->errbuf, avail);
+    else
+      nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+                    " to remote file %s failed at offset %" PRIu64 ": %s",
+                    count, offset, c->path, w.err_offset, c->errbuf);
+    nbdkit_set_error (err);
+    return -1;
+  }
+  return 0;
+
+ err:
+  /* w lives on this stack frame: no slot may point at it any more. */
+  sftp_discard (s, write_reply, &w);
+  nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+                " to remote file %s failed: %s",
+                count, offset, c->path, c->errbuf);
+  nbdkit_set_error (EIO);
+  return -1;
+}
+
+static void
+free_chunk_list (struct chunk *ch)
+{
+  struct chunk *next;
+
+  for (; ch; ch = next) {
+    next = ch->next;
+    free (ch->buf);
+    free (ch);
+  }
+}
+
+
+/* Read-ahead for this link: about what RA_RATE bytes per second keep
+ * in flight over the round trip measured while opening the file.
+ */
+void
+sftp_io_start (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  int64_t ra = (int64_t) RA_RATE / 1000000 * s->rtt_us;
+
+  s->ra_target = ra < RA_FLOOR ? RA_FLOOR : ra > RA_MAX ? RA_MAX : ra;
+}
+
+/* Free the read queue and the spare chunks (the connection is going). */
+void
+sftp_io_free (struct sftp *s)
+{
+  free_chunk_list (s->rq_head);
+  free_chunk_list (s->free_chunks);
+  s->rq_head = s->rq_tail = s->free_chunks = NULL;
+}

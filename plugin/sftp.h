@@ -1,0 +1,161 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are
+ * met:
+ *
+ * * Redistributions of source code must retain the above copyright
+ * notice, this list of conditions and the following disclaimer.
+ *
+ * * Redistributions in binary form must reproduce the above copyright
+ * notice, this list of conditions and the following disclaimer in the
+ * documentation and/or other materials provided with the distribution.
+ *
+ * * Neither the name of the copyright holder nor the names of its
+ * contributors may be used to endorse or promote products derived from
+ * this software without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+ * "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+ * LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+ * A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+ * HOLDER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+ * SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+ * LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/* Internal to the SFTP rooms: sftp.c (the request engine),
+ * sftp-io.c (reads, read-ahead, writes) and sftp-file.c (starting
+ * SFTP, the file, dir=, fsync, closing).  Calls go one way:
+ * sftp-file.c -> sftp-io.c -> sftp.c.  What the rest of the plugin
+ * calls is declared in ssh-plugin.h (sftp_start, sftp_pread, ...).
+ */
+
+#ifndef SSH_PLUGIN_SFTP_H
+#define SSH_PLUGIN_SFTP_H
+
+#define SFTP_WINDOW   (16 * 1024 * 1024) /* credit only: >= RA_MAX */
+#define SFTP_PACKET   32768              /* SSH channel max packet */
+#define DEFAULT_CHUNK 32768              /* every server must take this */
+#define MAX_CHUNK     SFTP_MAX_CHUNK
+#define IBUF_SIZE     SFTP_MAX_PACKET    /* holds one whole reply */
+#define NSLOTS        4096               /* requests in flight, power of 2 */
+/* Read-ahead is sized to the link: about what RA_RATE bytes per second
+ * keep in flight over the round trip measured at start-up, between
+ * RA_FLOOR and RA_MAX.  Loopback gets RA_FLOOR (little memory per
+ * connection), a 50 ms link gets RA_MAX.
+ */
+#define RA_FLOOR      (2 * 1024 * 1024)
+#define RA_MAX        (16 * 1024 * 1024)
+#define RA_RATE       (400 * 1024 * 1024) /* bytes per second */
+#define WRITE_WINDOW  (8 * 1024 * 1024)
+#define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
+
+/* A piece of the file being read, in file order in the read queue. */
+struct chunk {
+  struct chunk *next;
+  uint64_t offset;
+  uint32_t len;                 /* asked for */
+  uint32_t got;                 /* received so far */
+  bool done;                    /* all received, or failed */
+  bool eof;                     /* the server said EOF at offset+got */
+  uint32_t status;              /* SFTP error status if failed */
+  char *buf;
+};
+
+struct sync_reply {
+  bool done;
+  uint8_t type;
+  char *data;                   /* payload after type and id */
+  uint32_t len;
+};
+
+struct write_op {
+  unsigned inflight;
+  uint64_t inflight_bytes;
+  uint32_t status;              /* first error, SSH_FX_OK if none */
+  uint64_t err_offset;
+};
+
+/* A request in flight: its id, and the function that handles its
+ * reply (NULL: the reply is read and dropped), with its argument.
+ * len and offset are for the handler (a WRITE's bytes and place).
+ */
+struct slot;
+typedef int sftp_reply_fn (struct ssh_conn *c, const struct slot *slot,
+                           uint8_t type, const char *payload, uint32_t len);
+struct slot {
+  uint32_t id;
+  bool busy;
+  sftp_reply_fn *fn;
+  void *arg;
+  uint32_t len;
+  uint64_t offset;
+};
+
+struct sftp {
+  LIBSSH2_CHANNEL *channel;
+  char handle[SFTP_MAX_HANDLE];
+  uint32_t handle_len;
+  uint32_t next_id;
+  unsigned version;
+  bool has_fsync, has_limits, has_fstatvfs;
+  uint32_t max_read, max_write;
+
+  struct slot slots[NSLOTS];
+  unsigned nr_inflight;
+
+  /* Outgoing packets not yet taken by libssh2. */
+  struct sftp_buf out;
+
+  /* Incoming bytes not yet parsed. */
+  char *ibuf;
+  size_t ilen;
+
+  /* Read queue and read-ahead state. */
+  struct chunk *rq_head, *rq_tail;
+  struct chunk *free_chunks;
+  unsigned nr_free_chunks;
+  uint64_t seq_next;            /* where a sequential read would start */
+  uint32_t ra_window;           /* current read-ahead beyond a request */
+  uint32_t ra_target;           /* read-ahead for this link (RTT based) */
+  int64_t rtt_us;               /* smallest request round trip seen */
+};
+
+/* sftp.c */
+extern const char *sftp_status_str (struct ssh_conn *c, uint32_t status,
+                                    const char *msg);
+extern int sftp_broken (struct ssh_conn *c, const char *fs, ...)
+  __attribute__ ((format (printf, 2, 3)));
+extern bool sftp_slot_available (struct sftp *s);
+extern int sftp_request_begin (struct ssh_conn *c, uint8_t type,
+                               uint32_t *id);
+extern struct slot *sftp_request_end (struct ssh_conn *c, uint32_t id,
+                                      sftp_reply_fn *fn, void *arg);
+extern unsigned sftp_discard (struct sftp *s, sftp_reply_fn *fn, void *arg);
+extern int sftp_pump_once (struct ssh_conn *c,
+                           struct sync_reply *version_reply);
+extern int sftp_pump (struct ssh_conn *c, struct sync_reply *version_reply);
+extern int sftp_sync_begin (struct ssh_conn *c, uint8_t type, uint32_t *id);
+extern int sftp_call (struct ssh_conn *c, uint32_t id, struct sync_reply *r);
+extern int sftp_call_extended (struct ssh_conn *c, const char *name,
+                               bool on_file, struct sync_reply *r);
+extern int sftp_check_reply_type (struct ssh_conn *c, struct sync_reply *r,
+                                  uint8_t want, const char *what, int *err);
+extern int sftp_expect_ok (struct ssh_conn *c, struct sync_reply *r,
+                           const char *what, int *err);
+extern int sftp_handshake (struct ssh_conn *c);
+extern int sftp_limits (struct ssh_conn *c);
+extern int sftp_check_usable (struct ssh_conn *c, const char *what);
+
+/* sftp-io.c */
+extern void sftp_drop_queue (struct ssh_conn *c);
+extern void sftp_io_start (struct ssh_conn *c);
+extern void sftp_io_free (struct sftp *s);
+
+#endif /* SSH_PLUGIN_SFTP_H */
