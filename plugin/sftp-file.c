@@ -45,6 +45,7 @@
 
 #include "ssh-plugin.h"
 #include "sftp.h"
+#include "writelog.h"
 
 /* OPEN path with pflags, or OPENDIR when pflags is -1; the handle goes
  * to handle/hlen.  perms >= 0 sets the permissions of a created file.
@@ -373,6 +374,11 @@ sftp_start (struct ssh_conn *c)
     return -1;
   if (sftp_open_file (c) == -1)
     return -1;
+  s->wlog = writelog_open (c->path);
+  if (s->wlog == NULL) {
+    nbdkit_error ("malloc: %m");
+    return -1;
+  }
   c->can_fsync = s->has_fsync;
   sftp_io_start (c);
   debug ("opened %s%s: %" PRIi64 " bytes; SFTP version %u, READ up to %"
@@ -412,6 +418,7 @@ sftp_stop (struct ssh_conn *c)
         break;
   }
   sftp_io_free (s);
+  writelog_close (s->wlog);
   sftp_wire_buf_free (&s->out);
   free (s->ibuf);
   free (s);

@@ -54,6 +54,7 @@
 
 #include "ssh-plugin.h"
 #include "sftp.h"
+#include "writelog.h"
 
 static struct chunk *
 chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
@@ -80,6 +81,10 @@ chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
   ch->got = 0;
   ch->done = ch->eof = false;
   ch->status = SSH_FX_OK;
+  /* Before the READ goes out: a write acknowledged after this may not
+   * be in the reply.
+   */
+  ch->gen = writelog_gen (s->wlog);
   return ch;
 }
 
@@ -264,6 +269,17 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
       if (sftp_pump (c, NULL) == -1)
         goto err;
     }
+    /* Another connection wrote over it since it was asked for: ask
+     * again (multi-conn: a completed write is visible everywhere).
+     */
+    if (writelog_stale (s->wlog, ch->gen, ch->offset, ch->len)) {
+      debug ("read-ahead at %" PRIu64 " is older than a write by another "
+             "connection: reading it again", ch->offset);
+      sftp_drop_queue (c);
+      if (extend_queue (c, offset, offset + count + s->ra_window) == -1)
+        goto err;
+      continue;
+    }
     skip = offset - ch->offset;
     if (ch->status != SSH_FX_OK) {
       nbdkit_error ("read of %" PRIu32 " bytes at offset %" PRIu64
@@ -403,6 +419,10 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
     if (sftp_pump (c, NULL) == -1)
       goto err;
   }
+  /* Other connections' read-ahead must not serve what was there
+   * before (also after a failure: part of it may have been written).
+   */
+  writelog_add (s->wlog, offset, pos);
   if (w.status != SSH_FX_OK) {
     int err = sftp_wire_status_errno (w.status);
     int64_t avail = -1;
@@ -432,6 +452,7 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
  err:
   /* w lives on this stack frame: no slot may point at it any more. */
   sftp_discard (s, write_reply, &w);
+  writelog_add (s->wlog, offset, pos);
   nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
                 " to remote file %s failed: %s",
                 count, offset, c->path, c->errbuf);

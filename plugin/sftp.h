@@ -65,6 +65,7 @@ struct chunk {
   bool done;                    /* all received, or failed */
   bool eof;                     /* the server said EOF at offset+got */
   uint32_t status;              /* SFTP error status if failed */
+  uint64_t gen;                 /* writelog generation when asked for */
   char *buf;
 };
 
@@ -116,6 +117,9 @@ struct sftp {
   /* Incoming bytes not yet parsed. */
   char *ibuf;
   size_t ilen;
+
+  /* The writes of every connection to the file (multi-conn). */
+  struct writelog *wlog;
 
   /* Read queue and read-ahead state. */
   struct chunk *rq_head, *rq_tail;
