@@ -190,23 +190,23 @@ static int
 sftp_open_file (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
-  struct sftp_attrs a;
+  struct sftp_attrs a, l;
   int err;
 
   /* dir=: only regular files inside the directory, never a symlink
    * that could lead out of it.
    */
   if (c->in_dir) {
-    if (stat_attrs (c, c->path, &a, &err) == -1) {
+    if (stat_attrs (c, c->path, &l, &err) == -1) {
       nbdkit_error ("cannot open remote file %s on %s: %s",
                     c->path, c->host, c->errbuf);
       nbdkit_set_error (err);
       return -1;
     }
-    if ((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
-        !S_ISREG (a.permissions)) {
+    if (!(l.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
+        !S_ISREG (l.permissions)) {
       nbdkit_error ("remote %s is not a regular file (mode %o); dir= "
-                    "exports only regular files", c->path, a.permissions);
+                    "exports only regular files", c->path, l.permissions);
       nbdkit_set_error (EINVAL);
       return -1;
     }
@@ -237,6 +237,24 @@ sftp_open_file (struct ssh_conn *c)
   if (!(a.flags & SSH_FILEXFER_ATTR_SIZE) || a.size > INT64_MAX) {
     nbdkit_error ("the server did not report the size of remote file %s",
                   c->path);
+    return -1;
+  }
+  /* dir=: a symlink swapped in between LSTAT and OPEN would lead out
+   * of the directory.  The open file must be the one checked: same
+   * type and mode, owner and size (SFTP v3 has no inode number).
+   */
+  if (c->in_dir &&
+      (!(a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
+       a.permissions != l.permissions ||
+       (a.flags & l.flags & SSH_FILEXFER_ATTR_UIDGID &&
+        (a.uid != l.uid || a.gid != l.gid)) ||
+       a.size != l.size)) {
+    nbdkit_error ("remote file %s changed between its check and its "
+                  "opening (mode %o, %" PRIu64 " bytes, then mode %o, %"
+                  PRIu64 " bytes): refusing it (dir= exports only the "
+                  "regular files of the directory)", c->path,
+                  l.permissions, l.size, a.permissions, a.size);
+    nbdkit_set_error (EINVAL);
     return -1;
   }
   c->size = a.size;
