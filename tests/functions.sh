@@ -46,6 +46,9 @@
 #   compare_sha256 FILE1 FILE2
 #   wait_pid_gone PID [SECONDS]
 #   cont_sshd           resume every process of the test sshd (SIGCONT)
+#   add_password_user PREFIX
+#                       a local user with a password and a disk.img,
+#                       removed at exit: TEST_USER TEST_PASSWORD TEST_HOME
 #   start_fault_proxy LOG ARGS...
 #                       tests/fault-proxy in front of the test sshd:
 #                       sets PROXY_PORT and PROXY_ARGS (host=, port=,
@@ -886,4 +889,24 @@ start_fault_proxy ()
            "$(cut -d' ' -f1,2 "$HOST_KEY_PUB")" >> "$KNOWN_HOSTS"
     # shellcheck disable=SC2034  # used by the tests
     PROXY_ARGS=(host=127.0.0.1 "port=$PROXY_PORT" "known-hosts=$KNOWN_HOSTS")
+}
+
+# ----------------------------------------------------------------------
+# A local user with a password (tests of password authentication).
+
+# add_password_user PREFIX: create a user PREFIX<pid> with a random
+# password and a 1 MiB random disk.img in its home, removed when the
+# test exits.  Sets TEST_USER, TEST_PASSWORD and TEST_HOME.  Needs root.
+add_password_user ()
+{
+    requires useradd userdel chpasswd
+    [ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (useradd)"
+    TEST_USER="$1$$"
+    TEST_PASSWORD="Pw-$$-$RANDOM-secret"
+    useradd -m -s /bin/sh "$TEST_USER"
+    cleanup_fn userdel -r -f "$TEST_USER"
+    echo "$TEST_USER:$TEST_PASSWORD" | chpasswd
+    TEST_HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)"
+    make_random_file "$TEST_HOME/disk.img" 1
+    chown "$TEST_USER" "$TEST_HOME/disk.img"
 }

@@ -8,17 +8,10 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires useradd userdel chpasswd cmp nbdcopy
-[ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (useradd)"
+requires cmp nbdcopy
 
-user="nbdj$$"
-password="Pw-$$-$RANDOM-target"
-useradd -m -s /bin/sh "$user"
-cleanup_fn userdel -r -f "$user"
-echo "$user:$password" | chpasswd
-home="$(getent passwd "$user" | cut -d: -f6)"
-make_random_file "$home/disk.img" 1
-chown "$user" "$home/disk.img"
+add_password_user nbdj
+user="$TEST_USER" password="$TEST_PASSWORD" home="$TEST_HOME"
 unset SSH_AUTH_SOCK
 
 start_sshd "PasswordAuthentication yes" "PubkeyAuthentication no" \
