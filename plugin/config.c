@@ -63,6 +63,7 @@ struct ssh_params params = {
 static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
 static bool keepalive_count_set;
 static bool create_set, create_size_set, create_mode_set;
+static bool compression_set;
 
 static const char *uri_param;           /* uri= as given */
 static struct ssh_uri uri;              /* parsed, owned */
@@ -402,6 +403,15 @@ config_param (const char *key, const char *value)
     return add_jump (value);
   else if (strcmp (key, "dir") == 0)
     return set_once (&params.dir, key, value);
+  else if (strcmp (key, "compression") == 0) {
+    int r;
+
+    if (twice (&compression_set, key) == -1 ||
+        (r = nbdkit_parse_bool (value)) == -1)
+      return -1;
+    params.compression = r;
+    return 0;
+  }
   else if (strcmp (key, "create") == 0) {
     int r;
 
@@ -857,6 +867,40 @@ check_algorithms (const char *key, const char *list, int method)
   return r;
 }
 
+/* compression=true needs a libssh2 built with zlib: it then lists
+ * zlib methods once compression is asked for.
+ */
+static int
+check_compression (void)
+{
+  LIBSSH2_SESSION *session;
+  const char **algs;
+  int i, nr;
+  bool zlib = false;
+
+  if (!params.compression)
+    return 0;
+  session = libssh2_session_init ();
+  if (session == NULL) {
+    nbdkit_error ("cannot create a libssh2 session");
+    return -1;
+  }
+  libssh2_session_flag (session, LIBSSH2_FLAG_COMPRESS, 1);
+  nr = libssh2_session_supported_algs (session, LIBSSH2_METHOD_COMP_CS, &algs);
+  for (i = 0; i < nr; ++i)
+    if (strncmp (algs[i], "zlib", 4) == 0)
+      zlib = true;
+  if (nr > 0)
+    libssh2_free (session, algs);
+  libssh2_session_free (session);
+  if (!zlib) {
+    nbdkit_error ("compression=true: libssh2 %s was built without zlib "
+                  "compression", libssh2_version (0));
+    return -1;
+  }
+  return 0;
+}
+
 /* .config_complete: apply uri= and ssh_config, fill in defaults and
  * check what goes together.
  */
@@ -871,7 +915,8 @@ config_complete (void)
   if (check_algorithms ("ciphers", params.ciphers,
                         LIBSSH2_METHOD_CRYPT_CS) == -1 ||
       check_algorithms ("macs", params.macs, LIBSSH2_METHOD_MAC_CS) == -1 ||
-      check_algorithms ("kex", params.kex, LIBSSH2_METHOD_KEX) == -1)
+      check_algorithms ("kex", params.kex, LIBSSH2_METHOD_KEX) == -1 ||
+      check_compression () == -1)
     return -1;
   if (uri_param && apply_uri () == -1)
     return -1;
@@ -953,6 +998,9 @@ const char config_help[] =
   "                           Instead of host, port, user and path.\n"
   "config=<FILE>              ssh_config file (default ~/.ssh/config\n"
   "                           and /etc/ssh/ssh_config; empty: none).\n"
+  "                           config=, known-hosts= and identity= expand\n"
+  "                           ~ and %d (~/.ssh) %u (local user) %l (local\n"
+  "                           host) %h %r %p (remote host, user, port) %%.\n"
   "port=<PORT>                SSH port (default 22).\n"
   "user=<USER>                Remote user (default: the local user).\n"
   "known-hosts=<FILE>         known_hosts file (may repeat; default\n"
@@ -976,6 +1024,8 @@ const char config_help[] =
   "dir=<DIR>                  Serve every regular file of a remote\n"
   "                           directory, one export per file (instead\n"
   "                           of path=).\n"
+  "compression=true           Compress the SSH connection (zlib), for\n"
+  "                           slow links (default false).\n"
   "create=true                Create (or replace) the remote file.\n"
   "create-size=<SIZE>         Its size (required with create=true).\n"
   "create-mode=<MODE>         Its permissions (default 0600).\n"

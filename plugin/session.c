@@ -67,6 +67,10 @@ static const char prefs_crypt[] =
 static const char prefs_hostkey[] =
   "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
   "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+/* compression=true: OpenSSH's order (ssh -C), delayed compression
+ * (after authentication) first.
+ */
+static const char prefs_comp[] = "zlib@openssh.com,zlib,none";
 static const char prefs_mac[] =
   "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
   "hmac-sha2-256,hmac-sha2-512,hmac-sha1";
@@ -334,6 +338,14 @@ session_open (struct ssh_conn *c, const char *known_hostkeys)
                                 (void *) counting_recv);
 #endif
   libssh2_session_set_blocking (c->session, 0);
+  /* Before the handshake: libssh2 offers zlib only with this flag.  Not
+   * on jump hosts: what they carry is already compressed.
+   */
+  if (params.compression && !c->is_jump) {
+    libssh2_session_flag (c->session, LIBSSH2_FLAG_COMPRESS, 1);
+    set_prefs (c, LIBSSH2_METHOD_COMP_CS, prefs_comp);
+    set_prefs (c, LIBSSH2_METHOD_COMP_SC, prefs_comp);
+  }
   /* keepalive_send only sends once this is configured. */
   if (params.keepalive > 0)
     libssh2_keepalive_config (c->session, 1, params.keepalive);
@@ -365,12 +377,25 @@ session_handshake (struct ssh_conn *c)
     session_error (c);
     return -1;
   }
-  debug ("connected to %s port %u: cipher %s, MAC %s, kex %s, host key %s",
+  debug ("connected to %s port %u: cipher %s, MAC %s, kex %s, host key %s, "
+         "compression %s",
          c->host, c->port,
          libssh2_session_methods (c->session, LIBSSH2_METHOD_CRYPT_CS),
          libssh2_session_methods (c->session, LIBSSH2_METHOD_MAC_CS),
          libssh2_session_methods (c->session, LIBSSH2_METHOD_KEX),
-         libssh2_session_methods (c->session, LIBSSH2_METHOD_HOSTKEY));
+         libssh2_session_methods (c->session, LIBSSH2_METHOD_HOSTKEY),
+         libssh2_session_methods (c->session, LIBSSH2_METHOD_COMP_SC));
+  if (params.compression && !c->is_jump) {
+    const char *cs = libssh2_session_methods (c->session,
+                                              LIBSSH2_METHOD_COMP_CS);
+    const char *sc = libssh2_session_methods (c->session,
+                                              LIBSSH2_METHOD_COMP_SC);
+
+    if ((cs == NULL || strcmp (cs, "none") == 0) &&
+        (sc == NULL || strcmp (sc, "none") == 0))
+      debug ("compression=true, but %s port %u does not allow "
+             "compression: not compressed", c->host, c->port);
+  }
   return 0;
 }
 

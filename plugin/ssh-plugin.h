@@ -87,6 +87,7 @@ struct ssh_params {
   const char *ciphers;          /* ciphers=, macs=, kex=: overrides */
   const char *macs;
   const char *kex;
+  bool compression;             /* compression=true: zlib */
   char *password;               /* password= (never logged) */
   char *jump_password;          /* jump-password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */
