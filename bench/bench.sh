@@ -22,7 +22,10 @@
 #                     --connections=N --threads=N
 #   RUN_TIMEOUT=300   seconds allowed to any one run
 #   CONTENDERS="ours nbdkit-ssh ssh-cat sftp-get"
-#   CASES="seq-read seq-write rand"
+#   CASES="seq-read seq-write rand comp"
+#   COMP_RTT=10       the RTT (one of RTTS) of the "comp" case: 1-connection
+#                     reads of zeros and of random data with compression=
+#                     false and true
 #   RANDIO=auto       fio (nbd engine) | python | auto (fio if it has nbd)
 #   PLUGIN=FILE       our plugin (default ./ssh-plugin.so of the build tree)
 #   PEER_PLUGIN=FILE  nbdkit's libssh ssh plugin (default: the installed one)
@@ -51,7 +54,8 @@ RAND_SECS="${RAND_SECS:-5}"
 MULTI_CONN="${MULTI_CONN:-default}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-300}"
 CONTENDERS="${CONTENDERS:-ours nbdkit-ssh ssh-cat sftp-get}"
-CASES="${CASES:-seq-read seq-write rand}"
+CASES="${CASES:-seq-read seq-write rand comp}"
+COMP_RTT="${COMP_RTT:-10}"
 RANDIO="${RANDIO:-auto}"
 OUT_DIR="${OUT_DIR:-$bench_srcdir}"
 BENCH_TMPDIR="${BENCH_TMPDIR:-${TMPDIR:-/tmp}}"
@@ -82,6 +86,11 @@ for c in nbdkit nbdcopy ssh sftp timeout /usr/bin/python3; do
 done
 
 has () { [[ " $1 " == *" $2 "* ]]; }
+
+[[ "$COMP_RTT" =~ ^[0-9]+$ ]] || die "COMP_RTT must be a whole number of ms"
+if has "$CASES" comp && ! has "$RTTS" "$COMP_RTT"; then
+    say "RTT $COMP_RTT ms (COMP_RTT) is not in RTTS: skipping the compressed reads"
+fi
 
 # ----------------------------------------------------------------------
 # What to run.
@@ -221,6 +230,7 @@ for r in $RTTS; do
     say "creating $s MiB test files"
     make_random_file "$WORK/src-$s.img" "$s"
     cp "$WORK/src-$s.img" "$WORK/dst-$s.img"
+    truncate -s "${s}M" "$WORK/zeros-$s.img"     # sparse: reads as zeros
     sync "$WORK/dst-$s.img"
     cat "$WORK/src-$s.img" "$WORK/dst-$s.img" > /dev/null
 done
@@ -262,6 +272,7 @@ sessions () { grep -c 'Accepted publickey' "$SSHD_LOG" || :; }
 # Running one measurement.  Each sets R_OK R_SECS R_RSS R_SESS R_OUT.
 
 URI="nbd+unix:///?socket=$WORK/nbd.sock"
+PLUGIN_EXTRA=()
 RAW="$WORK/raw.tsv"
 printf 'rtt\tcase\tcontender\trep\tvalue\tunit\tmib\tsecs\trss_kib\tsessions\tamp\tp50_us\n' > "$RAW"
 
@@ -301,13 +312,14 @@ run_plugin ()
     esac
     local -a ro=()
     [ "$mode" = ro ] && ro=(-r)
+    # PLUGIN_EXTRA: more plugin parameters (compression=...).
     rm -f "$WORK/nbd.sock" "$WORK/nbdkit.pid"
     R_OK=1 R_SECS='' R_RSS='' R_SESS='' R_OUT=''
     echo "=== $who $mode $file: $*" >> "$WORK/nbdkit.log"
     timeout -k 5 $(( RUN_TIMEOUT + 60 )) \
             nbdkit -f -U "$WORK/nbd.sock" -P "$WORK/nbdkit.pid" "${ro[@]}" \
             "$plugin" host=127.0.0.1 port="$PORT" known-hosts="$KH" \
-            path="$file" 2>>"$WORK/nbdkit.log" 19>&- &
+            path="$file" "${PLUGIN_EXTRA[@]}" 2>>"$WORK/nbdkit.log" 19>&- &
     tpid=$!
     for (( i = 0; i < 200; ++i )); do
         if [ -s "$WORK/nbdkit.pid" ] && [ -S "$WORK/nbd.sock" ]; then
@@ -431,6 +443,9 @@ META="$WORK/meta.txt"
         echo "file size at RTT $r ms: $(size_for_rtt "$r") MiB"
     done
     echo "ssh cat and sftp get: -o Ciphers=aes128-ctr -o MACs=hmac-sha2-256"
+    if has "$CASES" comp && has "$RTTS" "$COMP_RTT"; then
+        echo "compressed reads: RTT $COMP_RTT ms, $(size_for_rtt "$COMP_RTT") MiB of zeros and of random data"
+    fi
 } > "$META"
 cat "$META" >&2
 
@@ -515,6 +530,23 @@ for rtt in $RTTS; do
             done
             for w in "${order[@]}"; do
                 do_rand "$rtt" rand-4x4 "$w" "$rep" "$src" 4 4
+            done
+        fi
+
+        # Both plugins take compression=: zeros (the best case for
+        # zlib) and random data (the worst), one connection.
+        if has "$CASES" comp && [ "$rtt" -eq "$COMP_RTT" ]; then
+            for data in zeros rand; do
+                f="$src"
+                [ "$data" = rand ] || f="$WORK/zeros-$mib.img"
+                for c in false true; do
+                    for w in "${order[@]}"; do
+                        PLUGIN_EXTRA=(compression="$c")
+                        run_plugin "$w" ro "$f" nbdcopy --connections=1 "$URI" null:
+                        PLUGIN_EXTRA=()
+                        record "$rtt" "comp-$data-$c" "$w" "$rep" MiB/s "$mib"
+                    done
+                done
             done
         fi
     done

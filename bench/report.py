@@ -87,6 +87,10 @@ LABELS = [
     ("seq-write-N", "seq write, " + multi_label("seq-write-N"), "seq-write-stream"),
     ("rand-qd1", "rand 4K read, QD1", None),
     ("rand-4x4", "rand 4K read, 4 conns x QD4", None),
+    ("comp-zeros-false", "read zeros, compression=false", None),
+    ("comp-zeros-true", "read zeros, compression=true", None),
+    ("comp-rand-false", "read random, compression=false", None),
+    ("comp-rand-true", "read random, compression=true", None),
 ]
 
 # Table 1: throughput / IOPS with ratios.
@@ -175,6 +179,9 @@ NOTES = [
     "connection does all of it.",
     "Random reads: 4 KiB at random 4 KiB-aligned offsets over the whole "
     "file; p50 = median latency of one read.",
+    "read zeros / read random: nbdcopy --connections=1 of a file of zeros "
+    "or of random data, with compression=false and compression=true "
+    "(zlib, both plugins take the parameter), at one RTT (COMP_RTT).",
 ]
 
 txt = []

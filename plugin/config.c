@@ -63,15 +63,20 @@ struct ssh_params params = {
 static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
 static bool keepalive_count_set;
 static bool create_set, create_size_set, create_mode_set;
+static bool compression_set;
 
 static const char *uri_param;           /* uri= as given */
 static struct ssh_uri uri;              /* parsed, owned */
-static const char *config_file;         /* config=; NULL = default */
+static const char *config_file;         /* config= as given; "" = none */
+static const char *config_path;         /* config= expanded, absolute */
 static bool config_set;
+static const char **kh_args, **id_args; /* known-hosts=, identity= as */
+static size_t nr_kh_args, nr_id_args;   /* given, expanded once final */
 static struct ssh_host_config sshcfg;   /* what applies to host */
 static char **owned;                    /* strings to free at unload */
 static size_t nr_owned;
 static char *default_user, *home;        /* the local user's */
+static char *pw_home;                   /* from the password database */
 
 /* Keep a malloc'd string until unload; returns it (NULL on error). */
 static char *
@@ -126,6 +131,9 @@ config_free (void)
   sshconfig_free_strings (params.identities, params.nr_identities);
   free (default_user);
   free (home);
+  free (pw_home);
+  free (kh_args);
+  free (id_args);
   free_owned ();
   for (size_t i = 0; i < params.nr_jumps; ++i) {
     free (params.jumps[i].user);
@@ -174,6 +182,28 @@ set_once (const char **var, const char *key, const char *value)
     return -1;
   }
   *var = value;
+  return 0;
+}
+
+/* Keep a known-hosts= or identity= value as given: its %-sequences
+ * are expanded once the host, port and user are final.
+ */
+static int
+add_arg (const char ***list, size_t *n, const char *key, const char *value)
+{
+  const char **l;
+
+  if (*value == '\0') {
+    nbdkit_error ("%s: the file name must not be empty", key);
+    return -1;
+  }
+  l = realloc (*list, (*n + 1) * sizeof *l);
+  if (l == NULL) {
+    nbdkit_error ("realloc: %m");
+    return -1;
+  }
+  l[(*n)++] = value;
+  *list = l;
   return 0;
 }
 
@@ -313,11 +343,9 @@ config_param (const char *key, const char *value)
   else if (strcmp (key, "user") == 0)
     return set_once (&params.user, key, value);
   else if (strcmp (key, "known-hosts") == 0)
-    return append_path (&params.known_hosts, &params.nr_known_hosts,
-                        value, key);
+    return add_arg (&kh_args, &nr_kh_args, key, value);
   else if (strcmp (key, "identity") == 0)
-    return append_path (&params.identities, &params.nr_identities,
-                        value, key);
+    return add_arg (&id_args, &nr_id_args, key, value);
   else if (strcmp (key, "verify-remote-host") == 0) {
     int r;
 
@@ -368,17 +396,22 @@ config_param (const char *key, const char *value)
   else if (strcmp (key, "config") == 0) {
     if (twice (&config_set, key) == -1)
       return -1;
-    if (*value == '\0') {
-      config_file = "";
-      return 0;
-    }
-    config_file = own (nbdkit_absolute_path (value));
-    return config_file ? 0 : -1;
+    config_file = value;        /* expanded in apply_ssh_config */
+    return 0;
   }
   else if (strcmp (key, "jump") == 0)
     return add_jump (value);
   else if (strcmp (key, "dir") == 0)
     return set_once (&params.dir, key, value);
+  else if (strcmp (key, "compression") == 0) {
+    int r;
+
+    if (twice (&compression_set, key) == -1 ||
+        (r = nbdkit_parse_bool (value)) == -1)
+      return -1;
+    params.compression = r;
+    return 0;
+  }
   else if (strcmp (key, "create") == 0) {
     int r;
 
@@ -445,6 +478,100 @@ resolve_home_and_user (void)
     params.home = home;
   }
 
+  {
+    /* libssh's home, for ~ and %d in config=, identity= and
+     * known-hosts=: the password database's, $HOME only without an
+     * entry.
+     */
+    struct passwd *pw = getpwuid (getuid ());
+    const char *h = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir :
+      getenv ("HOME");
+
+    if (h != NULL && (pw_home = strdup (h)) == NULL) {
+      nbdkit_error ("strdup: %m");
+      return -1;
+    }
+  }
+
+  return 0;
+}
+
+/* Expand the %-sequences of nbdkit's libssh-based ssh plugin (libssh's
+ * ssh_path_expand_escape) in config=, identity= and known-hosts=: ~
+ * and %d (~/.ssh) from the password database's home directory, %u the
+ * local user, %l the local host name, %h %r %p the remote host, user
+ * and port as they are now, %%.  The result is made absolute.
+ * Returns a string kept until unload, or NULL after nbdkit_error.
+ */
+static char *
+expand_path_param (const char *key, const char *value)
+{
+  char portstr[16], hostname[256], err[512];
+  char *sshdir = NULL, *r, *abs;
+  bool have_hostname;
+
+  snprintf (portstr, sizeof portstr, "%u", params.port);
+  have_hostname = gethostname (hostname, sizeof hostname) == 0;
+  hostname[sizeof hostname - 1] = '\0';
+  if (pw_home && asprintf (&sshdir, "%s/.ssh", pw_home) == -1) {
+    nbdkit_error ("asprintf: %m");
+    return NULL;
+  }
+  {
+    const struct expand_token tokens[] = {
+      { 'd', sshdir, "ssh directory (~/.ssh)" },
+      { 'u', params.local_user, "local user name" },
+      { 'l', have_hostname ? hostname : NULL, "local host name" },
+      { 'h', params.host, "remote host name" },
+      { 'r', params.user ? params.user : params.local_user,
+        "remote user name" },
+      { 'p', portstr, "port" },
+    };
+
+    r = sshconfig_expand_tokens (value, pw_home, tokens,
+                                 sizeof tokens / sizeof tokens[0],
+                                 err, sizeof err);
+  }
+  free (sshdir);
+  if (r == NULL) {
+    nbdkit_error ("%s=%s: %s", key, value, err);
+    return NULL;
+  }
+  if (*r == '\0') {
+    nbdkit_error ("%s=%s: the file name is empty once expanded",
+                  key, value);
+    free (r);
+    return NULL;
+  }
+  if (strcmp (r, value) != 0)
+    debug ("%s=%s is %s", key, value, r);
+  abs = nbdkit_absolute_path (r);
+  free (r);
+  return abs ? own (abs) : NULL;
+}
+
+/* known-hosts= and identity= from the command line, expanded, in
+ * order.
+ */
+static int
+expand_path_params (void)
+{
+  size_t i;
+
+  for (i = 0; i < nr_kh_args; ++i) {
+    const char *f = expand_path_param ("known-hosts", kh_args[i]);
+
+    if (f == NULL || append_path (&params.known_hosts, &params.nr_known_hosts,
+                                  f, "known-hosts") == -1)
+      return -1;
+  }
+  for (i = 0; i < nr_id_args; ++i) {
+    const char *f = expand_path_param ("identity", id_args[i]);
+
+    if (f == NULL || append_path (&params.identities, &params.nr_identities,
+                                  f, "identity") == -1)
+      return -1;
+  }
   return 0;
 }
 
@@ -584,7 +711,13 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     return 0;
   }
   if (config_set) {
-    if (sshconfig_read (config_file, alias, params.home, false, &sshcfg,
+    /* As libssh does: expanded before the file is read, with the
+     * host, user and port of the command line.
+     */
+    config_path = expand_path_param ("config", config_file);
+    if (config_path == NULL)
+      return -1;
+    if (sshconfig_read (config_path, alias, params.home, false, &sshcfg,
                         config_debug, err, sizeof err) == -1) {
       nbdkit_error ("config=%s: %s", config_file, err);
       return -1;
@@ -734,21 +867,56 @@ check_algorithms (const char *key, const char *list, int method)
   return r;
 }
 
+/* compression=true needs a libssh2 built with zlib: it then lists
+ * zlib methods once compression is asked for.
+ */
+static int
+check_compression (void)
+{
+  LIBSSH2_SESSION *session;
+  const char **algs;
+  int i, nr;
+  bool zlib = false;
+
+  if (!params.compression)
+    return 0;
+  session = libssh2_session_init ();
+  if (session == NULL) {
+    nbdkit_error ("cannot create a libssh2 session");
+    return -1;
+  }
+  libssh2_session_flag (session, LIBSSH2_FLAG_COMPRESS, 1);
+  nr = libssh2_session_supported_algs (session, LIBSSH2_METHOD_COMP_CS, &algs);
+  for (i = 0; i < nr; ++i)
+    if (strncmp (algs[i], "zlib", 4) == 0)
+      zlib = true;
+  if (nr > 0)
+    libssh2_free (session, algs);
+  libssh2_session_free (session);
+  if (!zlib) {
+    nbdkit_error ("compression=true: libssh2 %s was built without zlib "
+                  "compression", libssh2_version (0));
+    return -1;
+  }
+  return 0;
+}
+
 /* .config_complete: apply uri= and ssh_config, fill in defaults and
  * check what goes together.
  */
 int
 config_complete (void)
 {
-  bool identities_given = params.nr_identities > 0;
-  bool known_hosts_given = params.nr_known_hosts > 0;
+  bool identities_given = nr_id_args > 0;
+  bool known_hosts_given = nr_kh_args > 0;
 
   if (resolve_home_and_user () == -1)
     return -1;
   if (check_algorithms ("ciphers", params.ciphers,
                         LIBSSH2_METHOD_CRYPT_CS) == -1 ||
       check_algorithms ("macs", params.macs, LIBSSH2_METHOD_MAC_CS) == -1 ||
-      check_algorithms ("kex", params.kex, LIBSSH2_METHOD_KEX) == -1)
+      check_algorithms ("kex", params.kex, LIBSSH2_METHOD_KEX) == -1 ||
+      check_compression () == -1)
     return -1;
   if (uri_param && apply_uri () == -1)
     return -1;
@@ -759,6 +927,9 @@ config_complete (void)
     return -1;
   if (params.user == NULL)
     params.user = params.local_user;
+  /* Now that host, port and user are final. */
+  if (expand_path_params () == -1)
+    return -1;
 
   if (params.host == NULL) {
     nbdkit_error ("the 'host' parameter is required "
@@ -827,6 +998,9 @@ const char config_help[] =
   "                           Instead of host, port, user and path.\n"
   "config=<FILE>              ssh_config file (default ~/.ssh/config\n"
   "                           and /etc/ssh/ssh_config; empty: none).\n"
+  "                           config=, known-hosts= and identity= expand\n"
+  "                           ~ and %d (~/.ssh) %u (local user) %l (local\n"
+  "                           host) %h %r %p (remote host, user, port) %%.\n"
   "port=<PORT>                SSH port (default 22).\n"
   "user=<USER>                Remote user (default: the local user).\n"
   "known-hosts=<FILE>         known_hosts file (may repeat; default\n"
@@ -850,6 +1024,8 @@ const char config_help[] =
   "dir=<DIR>                  Serve every regular file of a remote\n"
   "                           directory, one export per file (instead\n"
   "                           of path=).\n"
+  "compression=true           Compress the SSH connection (zlib), for\n"
+  "                           slow links (default false).\n"
   "create=true                Create (or replace) the remote file.\n"
   "create-size=<SIZE>         Its size (required with create=true).\n"
   "create-mode=<MODE>         Its permissions (default 0600).\n"

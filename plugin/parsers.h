@@ -201,6 +201,27 @@ extern int sshconfig_read (const char *file, const char *host,
                            void (*debug) (const char *msg),
                            char *err, size_t errlen);
 
+/* One %-token for sshconfig_expand_tokens: %letter becomes value;
+ * what names it in the error when value is NULL ("remote user name").
+ */
+struct expand_token {
+  char letter;
+  const char *value;
+  const char *what;
+};
+
+/* Expand ~ (alone or followed by '/', at the start only) to home, %%
+ * to %, and each %letter of the table to its value.  Any other %x
+ * (the error lists the table's letters), a trailing %, ~user, or a
+ * token whose value is NULL is an error.  Returns a malloc'd string,
+ * or NULL with a message in err.  sshconfig_expand (OpenSSH's tokens)
+ * and config.c (the tokens of nbdkit's libssh-based plugin) use it.
+ */
+extern char *sshconfig_expand_tokens (const char *s, const char *home,
+                                      const struct expand_token *tokens,
+                                      size_t nr_tokens,
+                                      char *err, size_t errlen);
+
 /* Expand ~ (alone or followed by '/', at the start only) to home, and
  * %d (home), %u (local user), %h (remote host), %r (remote user),
  * %p (port) and %%.  Any other %x, a trailing %, ~user, or a token

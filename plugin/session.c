@@ -67,6 +67,10 @@ static const char prefs_crypt[] =
 static const char prefs_hostkey[] =
   "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
   "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+/* compression=true: OpenSSH's order (ssh -C), delayed compression
+ * (after authentication) first.
+ */
+static const char prefs_comp[] = "zlib@openssh.com,zlib,none";
 static const char prefs_mac[] =
   "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"
   "hmac-sha2-256,hmac-sha2-512,hmac-sha1";
@@ -251,6 +255,22 @@ session_tcp_connect (struct ssh_conn *c)
   return 0;
 }
 
+static const char *
+method_name (int method)
+{
+  switch (method) {
+  case LIBSSH2_METHOD_KEX: return "kex";
+  case LIBSSH2_METHOD_HOSTKEY: return "host key";
+  case LIBSSH2_METHOD_CRYPT_CS: return "cipher client to server";
+  case LIBSSH2_METHOD_CRYPT_SC: return "cipher server to client";
+  case LIBSSH2_METHOD_MAC_CS: return "MAC client to server";
+  case LIBSSH2_METHOD_MAC_SC: return "MAC server to client";
+  case LIBSSH2_METHOD_COMP_CS: return "compression client to server";
+  case LIBSSH2_METHOD_COMP_SC: return "compression server to client";
+  default: return "?";
+  }
+}
+
 /* Set an algorithm preference, keeping only the names this libssh2
  * supports: libssh2 1.10 strips unknown names itself with an
  * overlapping memcpy, and a newer library offers more.  A failure
@@ -291,6 +311,9 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
       libssh2_session_method_pref (c->session, method, list) != 0)
     debug ("cannot set algorithm preference %s (method %d): %s",
            list, method, session_error (c));
+  else
+    debug_at (2, "%s port %u: offering %s: %s", c->host, c->port,
+              method_name (method), list);
 }
 
 /* libssh2 reads the socket through this, so that the keepalive
@@ -304,10 +327,51 @@ counting_recv (libssh2_socket_t sock, void *buf, size_t len, int flags,
   struct ssh_conn *c = *abstract;
   ssize_t r = recv (sock, buf, len, flags);
 
-  if (r < 0)
-    return -errno;
+  if (r < 0) {
+    r = -errno;
+    if (r != -EAGAIN)
+      debug_at (3, "%s port %u: recv: %s", c->host, c->port, strerror (-r));
+    return r;
+  }
   c->recv_bytes += r;
+  debug_at (3, "%s port %u: received %zd bytes", c->host, c->port, r);
   return r;
+}
+
+/* -D ssh.log=3 and up: libssh2 writes through this, to log each
+ * write.
+ */
+static ssize_t
+logging_send (libssh2_socket_t sock, const void *buf, size_t len, int flags,
+              void **abstract)
+{
+  struct ssh_conn *c = *abstract;
+  ssize_t r = send (sock, buf, len, flags);
+
+  if (r < 0) {
+    r = -errno;
+    if (r != -EAGAIN)
+      debug_at (3, "%s port %u: send: %s", c->host, c->port, strerror (-r));
+    return r;
+  }
+  debug_at (3, "%s port %u: sent %zd bytes", c->host, c->port, r);
+  return r;
+}
+
+/* -D ssh.log=4: libssh2's own trace, when the library was built with
+ * it (--enable-debug, LIBSSH2DEBUG); otherwise libssh2_trace does
+ * nothing, which is noticed after the handshake.
+ */
+static uint64_t trace_lines;
+
+static void
+trace_handler (LIBSSH2_SESSION *session, void *context, const char *data,
+               size_t len)
+{
+  __atomic_add_fetch (&trace_lines, 1, __ATOMIC_RELAXED);
+  while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+    len--;
+  nbdkit_debug ("libssh2: %.*s", (int) len, data);
 }
 
 /* Create the libssh2 session on c->sock (non-blocking, reading
@@ -329,11 +393,29 @@ session_open (struct ssh_conn *c, const char *known_hostkeys)
 #ifdef HAVE_LIBSSH2_SESSION_CALLBACK_SET2
   libssh2_session_callback_set2 (c->session, LIBSSH2_CALLBACK_RECV,
                                  (libssh2_cb_generic *) counting_recv);
+  if (ssh_debug_log >= 3)
+    libssh2_session_callback_set2 (c->session, LIBSSH2_CALLBACK_SEND,
+                                   (libssh2_cb_generic *) logging_send);
 #else
   libssh2_session_callback_set (c->session, LIBSSH2_CALLBACK_RECV,
                                 (void *) counting_recv);
+  if (ssh_debug_log >= 3)
+    libssh2_session_callback_set (c->session, LIBSSH2_CALLBACK_SEND,
+                                  (void *) logging_send);
 #endif
+  if (ssh_debug_log >= 4) {
+    libssh2_trace_sethandler (c->session, c, trace_handler);
+    libssh2_trace (c->session, ~0);
+  }
   libssh2_session_set_blocking (c->session, 0);
+  /* Before the handshake: libssh2 offers zlib only with this flag.  Not
+   * on jump hosts: what they carry is already compressed.
+   */
+  if (params.compression && !c->is_jump) {
+    libssh2_session_flag (c->session, LIBSSH2_FLAG_COMPRESS, 1);
+    set_prefs (c, LIBSSH2_METHOD_COMP_CS, prefs_comp);
+    set_prefs (c, LIBSSH2_METHOD_COMP_SC, prefs_comp);
+  }
   /* keepalive_send only sends once this is configured. */
   if (params.keepalive > 0)
     libssh2_keepalive_config (c->session, 1, params.keepalive);
@@ -365,12 +447,38 @@ session_handshake (struct ssh_conn *c)
     session_error (c);
     return -1;
   }
-  debug ("connected to %s port %u: cipher %s, MAC %s, kex %s, host key %s",
+  debug ("connected to %s port %u: cipher %s, MAC %s, kex %s, host key %s, "
+         "compression %s",
          c->host, c->port,
          libssh2_session_methods (c->session, LIBSSH2_METHOD_CRYPT_CS),
          libssh2_session_methods (c->session, LIBSSH2_METHOD_MAC_CS),
          libssh2_session_methods (c->session, LIBSSH2_METHOD_KEX),
-         libssh2_session_methods (c->session, LIBSSH2_METHOD_HOSTKEY));
+         libssh2_session_methods (c->session, LIBSSH2_METHOD_HOSTKEY),
+         libssh2_session_methods (c->session, LIBSSH2_METHOD_COMP_SC));
+  debug_at (2, "%s port %u: server banner %s; server to client: cipher %s, "
+            "MAC %s; client to server: compression %s",
+            c->host, c->port,
+            libssh2_session_banner_get (c->session) ?
+            libssh2_session_banner_get (c->session) : "(none)",
+            libssh2_session_methods (c->session, LIBSSH2_METHOD_CRYPT_SC),
+            libssh2_session_methods (c->session, LIBSSH2_METHOD_MAC_SC),
+            libssh2_session_methods (c->session, LIBSSH2_METHOD_COMP_CS));
+  if (ssh_debug_log >= 4 &&
+      __atomic_load_n (&trace_lines, __ATOMIC_RELAXED) == 0)
+    nbdkit_debug ("-D ssh.log=4: libssh2 %s was built without tracing "
+                  "(LIBSSH2DEBUG): nothing more than at level 3",
+                  libssh2_version (0));
+  if (params.compression && !c->is_jump) {
+    const char *cs = libssh2_session_methods (c->session,
+                                              LIBSSH2_METHOD_COMP_CS);
+    const char *sc = libssh2_session_methods (c->session,
+                                              LIBSSH2_METHOD_COMP_SC);
+
+    if ((cs == NULL || strcmp (cs, "none") == 0) &&
+        (sc == NULL || strcmp (sc, "none") == 0))
+      debug ("compression=true, but %s port %u does not allow "
+             "compression: not compressed", c->host, c->port);
+  }
   return 0;
 }
 

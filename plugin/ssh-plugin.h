@@ -87,6 +87,7 @@ struct ssh_params {
   const char *ciphers;          /* ciphers=, macs=, kex=: overrides */
   const char *macs;
   const char *kex;
+  bool compression;             /* compression=true: zlib */
   char *password;               /* password= (never logged) */
   char *jump_password;          /* jump-password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */
@@ -98,14 +99,19 @@ extern int config_param (const char *key, const char *value);
 extern int config_complete (void);
 extern void config_free (void);
 
-/* ssh.c: -D ssh.log=1 */
+/* ssh.c: -D ssh.log=N, 1 to 4 as in nbdkit's plugin, each level
+ * adding to the one before (above 4 is 4): 1 the plugin's steps,
+ * 2 protocol details, 3 every read and write on the SSH socket,
+ * 4 libssh2's own trace.
+ */
 extern int ssh_debug_log;
 
-#define debug(fs, ...)                                  \
+#define debug_at(level, fs, ...)                        \
   do {                                                  \
-    if (ssh_debug_log)                                  \
+    if (ssh_debug_log >= (level))                       \
       nbdkit_debug ((fs), ##__VA_ARGS__);               \
   } while (0)
+#define debug(fs, ...) debug_at (1, (fs), ##__VA_ARGS__)
 
 /* One SSH connection (session + SFTP + open file) per NBD connection. */
 struct ssh_conn {

@@ -51,7 +51,7 @@
 #include "ssh-plugin.h"
 #include "parsers.h"
 
-/* -D ssh.log=1 */
+/* -D ssh.log=N (1-4), see ssh-plugin.h */
 NBDKIT_DLL_PUBLIC int ssh_debug_log = 0;
 
 /* create=true: the first connection creates the file, under this lock

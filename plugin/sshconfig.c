@@ -250,13 +250,13 @@ sb_append (struct strbuf *b, const char *s, size_t n)
 }
 
 char *
-sshconfig_expand (const char *s, const char *home, const char *local_user,
-                  const char *remote_host, const char *remote_user, int port,
-                  char *err, size_t errlen)
+sshconfig_expand_tokens (const char *s, const char *home,
+                         const struct expand_token *tokens, size_t nr_tokens,
+                         char *err, size_t errlen)
 {
   struct strbuf b = { NULL, 0, 0 };
-  char portstr[16];
-  const char *val, *what;
+  const struct expand_token *t;
+  size_t i;
 
   if (err && errlen)
     err[0] = '\0';
@@ -292,37 +292,37 @@ sshconfig_expand (const char *s, const char *home, const char *local_user,
     if (*s == '\0')
       break;
     /* *s == '%' */
-    switch (s[1]) {
-    case '%': val = "%"; what = NULL; break;
-    case 'd': val = home; what = "home directory"; break;
-    case 'u': val = local_user; what = "local user name"; break;
-    case 'h': val = remote_host; what = "remote host name"; break;
-    case 'r': val = remote_user; what = "remote user name"; break;
-    case 'p':
-      if (port < 0) {
-        val = NULL;
-        what = "port";
-      }
-      else {
-        snprintf (portstr, sizeof portstr, "%d", port);
-        val = portstr;
-        what = NULL;
-      }
-      break;
-    case '\0':
+    if (s[1] == '\0') {
       snprintf (err, errlen, "'%s': '%%' at the end (write %%%% for "
                 "a literal %%)", s);
       goto err;
-    default:
-      snprintf (err, errlen, "unknown token %%%c (supported: %%d %%u %%h "
-                "%%r %%p %%%%)", s[1]);
+    }
+    if (s[1] == '%') {
+      if (sb_append (&b, "%", 1) == -1)
+        goto oom;
+      s += 2;
+      continue;
+    }
+    for (t = NULL, i = 0; i < nr_tokens; ++i)
+      if (tokens[i].letter == s[1])
+        t = &tokens[i];
+    if (t == NULL) {
+      /* "unknown token %x (supported: %d %u ... %%)" */
+      size_t len = 0;
+
+      len = snprintf (err, errlen, "unknown token %%%c (supported:", s[1]);
+      for (i = 0; i < nr_tokens && len < errlen; ++i)
+        len += snprintf (err + len, errlen - len, " %%%c", tokens[i].letter);
+      if (len < errlen)
+        snprintf (err + len, errlen - len, " %%%%)");
       goto err;
     }
-    if (val == NULL) {
-      snprintf (err, errlen, "cannot expand %%%c: %s not known", s[1], what);
+    if (t->value == NULL) {
+      snprintf (err, errlen, "cannot expand %%%c: %s not known", s[1],
+                t->what);
       goto err;
     }
-    if (sb_append (&b, val, strlen (val)) == -1)
+    if (sb_append (&b, t->value, strlen (t->value)) == -1)
       goto oom;
     s += 2;
   }
@@ -333,6 +333,27 @@ sshconfig_expand (const char *s, const char *home, const char *local_user,
  err:
   free (b.s);
   return NULL;
+}
+
+/* OpenSSH's tokens, as ssh_config(5) defines them. */
+char *
+sshconfig_expand (const char *s, const char *home, const char *local_user,
+                  const char *remote_host, const char *remote_user, int port,
+                  char *err, size_t errlen)
+{
+  char portstr[16];
+  const struct expand_token tokens[] = {
+    { 'd', home, "home directory" },
+    { 'u', local_user, "local user name" },
+    { 'h', remote_host, "remote host name" },
+    { 'r', remote_user, "remote user name" },
+    { 'p', port < 0 ? NULL : portstr, "port" },
+  };
+
+  snprintf (portstr, sizeof portstr, "%d", port);
+  return sshconfig_expand_tokens (s, home, tokens,
+                                  sizeof tokens / sizeof tokens[0],
+                                  err, errlen);
 }
 
 /* Reading files. */

@@ -21,7 +21,8 @@
  *   slow   forward at most BYTES_PER_SEC bytes per second each way
  *
  * Events are logged on stderr ("fault-proxy: conn 1: cut after N
- * bytes").  Loopback only; libc and pthreads only.
+ * bytes"); when a connection ends, the bytes it carried ("conn 1:
+ * closed after N bytes (A to the server, B to the client)").  Loopback only; libc and pthreads only.
  */
 
 #ifndef _GNU_SOURCE
@@ -59,6 +60,7 @@ struct conn {
   bool faulty;
   pthread_mutex_t lock;
   uint64_t total;               /* bytes forwarded, both directions */
+  uint64_t sent[2];             /* bytes forwarded from fd[i] */
   bool fired;                   /* the fault has happened */
   bool cut;                     /* connection torn down */
   struct timespec stall_end;
@@ -147,8 +149,11 @@ release (struct conn *c)
   if (last) {
     close (c->fd[0]);
     close (c->fd[1]);
-    logmsg ("conn %u: closed after %llu bytes", c->id,
-            (unsigned long long) c->total);
+    logmsg ("conn %u: closed after %llu bytes "
+            "(%llu to the server, %llu to the client)", c->id,
+            (unsigned long long) c->total,
+            (unsigned long long) c->sent[0],
+            (unsigned long long) c->sent[1]);
     pthread_mutex_destroy (&c->lock);
     free (c);
   }
@@ -233,6 +238,7 @@ forward (void *arg)
         n = left;
     }
     c->total += n;
+    c->sent[d->from] += n;
     pthread_mutex_unlock (&c->lock);
 
     if (write_all (to, buf + off, n) == -1) {

@@ -615,6 +615,54 @@ test_expand (void)
                            err, sizeof err) == NULL);
 }
 
+/* The table-driven expansion itself, with nbdkit's libssh-based
+ * plugin's letters (config.c's table): %d is ~/.ssh there, and %l
+ * exists.
+ */
+static void
+test_expand_tokens (void)
+{
+  const struct expand_token libssh[] = {
+    { 'd', "/home/me/.ssh", "ssh directory" },
+    { 'u', "me", "local user name" },
+    { 'l', "box", "local host name" },
+    { 'h', "server", "remote host name" },
+    { 'r', NULL, "remote user name" },
+    { 'p', "22", "port" },
+  };
+  const size_t n = sizeof libssh / sizeof libssh[0];
+  char err[256], small[20];
+  char *r;
+
+  r = sshconfig_expand_tokens ("~/kh-%l-%h-%p %d %u 100%%", "/root",
+                               libssh, n, err, sizeof err);
+  CHECK (r != NULL && streq (r, "/root/kh-box-server-22 /home/me/.ssh "
+                             "me 100%"));
+  free (r);
+  /* No table: only ~ and %%. */
+  r = sshconfig_expand_tokens ("~/%%", "/h", NULL, 0, err, sizeof err);
+  CHECK (r != NULL && streq (r, "/h/%"));
+  free (r);
+  CHECK (sshconfig_expand_tokens ("%h", "/h", NULL, 0, err,
+                                  sizeof err) == NULL);
+  CHECK (streq (err, "unknown token %h (supported: %%)"));
+  /* The error names the sequence and lists the table's letters. */
+  CHECK (sshconfig_expand_tokens ("/x/%k", "/h", libssh, n, err,
+                                  sizeof err) == NULL);
+  CHECK (streq (err, "unknown token %k (supported: %d %u %l %h %r %p %%)"));
+  CHECK (sshconfig_expand_tokens ("%r", "/h", libssh, n, err,
+                                  sizeof err) == NULL);
+  CHECK (streq (err, "cannot expand %r: remote user name not known"));
+  /* A short error buffer is cut, never overrun. */
+  CHECK (sshconfig_expand_tokens ("%k", "/h", libssh, n, small,
+                                  sizeof small) == NULL);
+  CHECK (strlen (small) == sizeof small - 1);
+  /* OpenSSH's table (sshconfig_expand) lists its own letters. */
+  CHECK (sshconfig_expand ("%l", "/h", "me", "h", "r", 22, err,
+                           sizeof err) == NULL);
+  CHECK (streq (err, "unknown token %l (supported: %d %u %h %r %p %%)"));
+}
+
 static void
 test_patterns (void)
 {
@@ -757,6 +805,7 @@ main (void)
   test_errors ();
   test_missing ();
   test_expand ();
+  test_expand_tokens ();
   test_patterns ();
   test_lists ();
   test_names ();
