@@ -19,8 +19,7 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires nbdcopy sha256sum useradd userdel chpasswd stat
-[ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (useradd)"
+requires nbdcopy sha256sum stat
 start_sshd "PasswordAuthentication yes"
 cd "$SSHD_DIR"
 
@@ -44,13 +43,9 @@ pw_home="$(getent passwd "$(id -u)" | cut -d: -f6)"
 lhost="$(hostname)"
 
 # A user with a password, for password= (libvirt passes it as -FD).
-user="nbdc$$"
-password="Pw-$$-$RANDOM-compat"
-useradd -m -s /bin/sh "$user"
-cleanup_fn userdel -r -f "$user"
-echo "$user:$password" | chpasswd
+add_password_user nbdc
+user="$TEST_USER" password="$TEST_PASSWORD" user_home="$TEST_HOME"
 printf '%s' "$password" > pw
-user_home="$(getent passwd "$user" | cut -d: -f6)"
 cp disk.img "$user_home/disk.img"
 chown "$user" "$user_home/disk.img"
 
