@@ -5,7 +5,7 @@
 
 /* libFuzzer target: known_hosts lines and host matching
  * (plugin/knownhosts.c, with the pattern matcher of sshconfig.c and
- * the base64 decoder of params.c).
+ * the base64 decoder of fingerprint.c).
  *
  * - knownhosts_parse_line on the input as a NUL-terminated line: 1
  *   gives non-empty blank-free hosts and key type and a non-empty key
