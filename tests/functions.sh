@@ -26,6 +26,8 @@
 #                       run CMD ARGS... when the test exits (reverse order)
 #   start_sshd [sshd_config lines...]
 #                       private sshd + ssh-agent on 127.0.0.1, see below
+#                       (a "Subsystem sftp ..." line replaces the default
+#                       one: tests/fake-sftp-server.py)
 #   free_port           print a TCP port on 127.0.0.1 nothing listens on
 #   run_nbdkit ARGS...  nbdkit ARGS..., under $SSH_PLUGIN_CHECK's checker
 #                       and a timeout
@@ -674,8 +676,12 @@ _try_start_sshd ()
     {
         # Extra lines first: in sshd_config the first value wins, so
         # they override the defaults below.
-        local line
-        for line in "$@"; do echo "$line"; done
+        local line subsystem=yes
+        for line in "$@"; do
+            echo "$line"
+            # sshd refuses a second Subsystem line for sftp.
+            case "$line" in [Ss]ubsystem\ sftp\ *) subsystem= ;; esac
+        done
         echo "ListenAddress 127.0.0.1"
         echo "Port $SSHD_PORT"
         echo "HostKey $HOST_KEY"
@@ -688,7 +694,8 @@ _try_start_sshd ()
         echo "PasswordAuthentication no"
         echo "KbdInteractiveAuthentication no"
         echo "UseDNS no"
-        echo "Subsystem sftp /usr/lib/openssh/sftp-server"
+        [ -z "$subsystem" ] ||
+            echo "Subsystem sftp /usr/lib/openssh/sftp-server"
         echo "LogLevel DEBUG"
     } > "$SSHD_CONFIG"
     : > "$SSHD_LOG"
