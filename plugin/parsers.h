@@ -398,6 +398,23 @@ enum {
 #define SFTP_MAX_PACKET    (SFTP_MAX_CHUNK + 4096)
 #define SFTP_MAX_HANDLE    256              /* the draft's limit */
 
+/* Text chosen by the server (STATUS messages, file and extension
+ * names, prompts) goes to logs and listings only through these.
+ *
+ * sftp_wire_text_is_plain: the text is well-formed UTF-8 and holds no
+ * control character (C0, DEL or C1) and no NUL.
+ *
+ * sftp_wire_escape: the text as a NUL-terminated string in out
+ * (outlen bytes): what sftp_wire_text_is_plain refuses is escaped, a
+ * byte at a time, as \xHH (\n, \r and \t for those three), and a
+ * backslash is doubled, so that the escaped text cannot be mistaken for
+ * other text.  Text that does not fit is cut at a character or escape
+ * and ends in "...".  Returns out.
+ */
+extern bool sftp_wire_text_is_plain (const void *text, size_t len);
+extern const char *sftp_wire_escape (char *out, size_t outlen,
+                                     const void *text, size_t len);
+
 /* "no such file", ...; "unknown status" past the end of the list. */
 extern const char *sftp_wire_status_name (uint32_t status);
 /* The errno the NBD client sees: ENOSPC, EPERM, ENOTSUP, ENOENT, EIO. */

@@ -100,6 +100,129 @@ sftp_wire_status_errno (uint32_t status)
   return EIO;
 }
 
+/* ---- Server text ---- */
+
+/* The length of the character at p if it may be printed as it is: a
+ * printable ASCII character, or a well-formed UTF-8 sequence (RFC
+ * 3629: no overlong form, surrogate or code point past U+10FFFF) that
+ * is not a C1 control (U+0080 to U+009F).  0 if it must be escaped.
+ */
+static size_t
+plain_char_len (const unsigned char *p, size_t left)
+{
+  unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+  size_t n, i;
+
+  if (c >= 0x20 && c < 0x7f)
+    return 1;
+  if (c < 0xc2 || c > 0xf4)     /* controls, DEL, stray or overlong */
+    return 0;
+  if (c < 0xe0) {
+    n = 2;
+    if (c == 0xc2)
+      lo = 0xa0;                /* U+0080..U+009F: C1 controls */
+  }
+  else if (c < 0xf0) {
+    n = 3;
+    if (c == 0xe0)
+      lo = 0xa0;                /* overlong */
+    else if (c == 0xed)
+      hi = 0x9f;                /* surrogates */
+  }
+  else {
+    n = 4;
+    if (c == 0xf0)
+      lo = 0x90;                /* overlong */
+    else if (c == 0xf4)
+      hi = 0x8f;                /* past U+10FFFF */
+  }
+  if (n > left || p[1] < lo || p[1] > hi)
+    return 0;
+  for (i = 2; i < n; ++i)
+    if (p[i] < 0x80 || p[i] > 0xbf)
+      return 0;
+  return n;
+}
+
+bool
+sftp_wire_text_is_plain (const void *text, size_t len)
+{
+  const unsigned char *p = text;
+  size_t i, n;
+
+  for (i = 0; i < len; i += n) {
+    n = plain_char_len (p + i, len - i);
+    if (n == 0)
+      return false;
+  }
+  return true;
+}
+
+/* The text of the next item of p (one character, or the escape of one
+ * byte) and its length in *n; *used is the number of bytes of p it
+ * stands for.
+ */
+static const char *
+escape_item (const unsigned char *p, size_t left, char e[5], size_t *n,
+             size_t *used)
+{
+  size_t k = plain_char_len (p, left);
+
+  *used = k ? k : 1;
+  if (k > 0 && p[0] != '\\') {
+    *n = k;
+    return (const char *) p;
+  }
+  switch (p[0]) {
+  case '\\': memcpy (e, "\\\\", 3); break;
+  case '\n': memcpy (e, "\\n", 3); break;
+  case '\r': memcpy (e, "\\r", 3); break;
+  case '\t': memcpy (e, "\\t", 3); break;
+  default:
+    e[0] = '\\';
+    e[1] = 'x';
+    e[2] = "0123456789abcdef"[p[0] >> 4];
+    e[3] = "0123456789abcdef"[p[0] & 15];
+    *n = 4;
+    return e;
+  }
+  *n = 2;
+  return e;
+}
+
+const char *
+sftp_wire_escape (char *out, size_t outlen, const void *text, size_t len)
+{
+  const unsigned char *p = text;
+  size_t i, o = 0, n, used, total = 0, limit;
+  const char *item;
+  char e[5];
+
+  if (outlen == 0)
+    return out;
+  /* All of it if it fits, else as much as fits before "...". */
+  for (i = 0; i < len && total < outlen; i += used) {
+    escape_item (p + i, len - i, e, &n, &used);
+    total += n;
+  }
+  limit = outlen - 1;
+  if (total > limit && outlen > 4)
+    limit = outlen - 4;
+  for (i = 0; i < len; i += used) {
+    item = escape_item (p + i, len - i, e, &n, &used);
+    if (n > limit - o)
+      break;
+    memcpy (out + o, item, n);
+    o += n;
+  }
+  if (i < len && limit == outlen - 4) {
+    memcpy (out + o, "...", 3);
+    o += 3;
+  }
+  out[o] = '\0';
+  return out;
+}
+
 /* ---- Building packets ---- */
 
 /* Room for n more bytes.  Fully sent bytes are dropped first, and the

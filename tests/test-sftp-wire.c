@@ -574,6 +574,62 @@ test_extended_replies (void)
   CHECK (sftp_wire_statvfs (pkt.payload, 40, &st) == -1);
 }
 
+static void
+test_escape (void)
+{
+  char out[64];
+  static const char ctrl[] = "a\x1b[2J\r\n\t\x07\0\x7f\\z";
+
+  /* Plain text passes as it is, UTF-8 included. */
+  CHECK (sftp_wire_text_is_plain ("disk.img", 8));
+  CHECK (sftp_wire_text_is_plain ("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                                  14));
+  CHECK (sftp_wire_text_is_plain ("", 0));
+  CHECK (streq (sftp_wire_escape (out, sizeof out, "caf\xc3\xa9", 5),
+                "caf\xc3\xa9"));
+
+  /* Controls, NUL, DEL: not plain, escaped byte by byte; a backslash
+   * is doubled (it is plain text, but would make escapes ambiguous).
+   */
+  CHECK (!sftp_wire_text_is_plain (ctrl, sizeof ctrl - 1));
+  CHECK (!sftp_wire_text_is_plain ("a\0b", 3));
+  CHECK (sftp_wire_text_is_plain ("a\\b", 3));
+  CHECK (streq (sftp_wire_escape (out, sizeof out, ctrl, sizeof ctrl - 1),
+                "a\\x1b[2J\\r\\n\\t\\x07\\x00\\x7f\\\\z"));
+
+  /* C1 controls (U+0080..U+009F, CSI is U+009B), bad UTF-8: stray
+   * continuation byte, overlong '/', surrogate, past U+10FFFF, cut
+   * sequence, invalid bytes.
+   */
+  CHECK (!sftp_wire_text_is_plain ("\xc2\x9b" "31m", 5));
+  CHECK (streq (sftp_wire_escape (out, sizeof out, "\xc2\x9b" "31m", 5),
+                "\\xc2\\x9b31m"));
+  CHECK (sftp_wire_text_is_plain ("\xc2\xa0", 2));         /* U+00A0 */
+  CHECK (!sftp_wire_text_is_plain ("\x80", 1));
+  CHECK (!sftp_wire_text_is_plain ("\xc0\xaf", 2));
+  CHECK (!sftp_wire_text_is_plain ("\xed\xa0\x80", 3));
+  CHECK (!sftp_wire_text_is_plain ("\xf4\x90\x80\x80", 4));
+  CHECK (!sftp_wire_text_is_plain ("\xe2\x82", 2));
+  CHECK (!sftp_wire_text_is_plain ("\xff\xfe", 2));
+  CHECK (streq (sftp_wire_escape (out, sizeof out, "\xe2\x82", 2),
+                "\\xe2\\x82"));
+  CHECK (streq (sftp_wire_escape (out, sizeof out, "x\xe2\x82\xac", 4),
+                "x\xe2\x82\xac"));
+
+  /* Too long: cut at an escape or a character, then "...". */
+  CHECK (streq (sftp_wire_escape (out, 10, "abcdefghijkl", 12), "abcdef..."));
+  CHECK (streq (sftp_wire_escape (out, 10, "abcdefghi", 9), "abcdefghi"));
+  CHECK (streq (sftp_wire_escape (out, 10, "abcd\x1b" "efgh", 9),
+                "abcd..."));
+  CHECK (streq (sftp_wire_escape (out, 10, "abcdef\xe2\x82\xac" "x", 10),
+                "abcdef..."));
+  CHECK (streq (sftp_wire_escape (out, 10, "abcde\xe2\x82\xac" "x", 9),
+                "abcde\xe2\x82\xac" "x"));
+  CHECK (streq (sftp_wire_escape (out, 4, "abcdef", 6), "abc"));
+  CHECK (streq (sftp_wire_escape (out, 1, "abcdef", 6), ""));
+  CHECK (streq (sftp_wire_escape (out, 3, "\x1b", 1), ""));
+}
+
 int
 main (void)
 {
@@ -586,5 +642,6 @@ main (void)
   test_attrs ();
   test_name ();
   test_extended_replies ();
+  test_escape ();
   return unit_done ("test-sftp-wire");
 }
