@@ -352,8 +352,12 @@ kbd_callback (const char *name, int name_len,
   const char *password = password_for (c);
 
   for (i = 0; i < num_prompts; ++i) {
-    debug ("auth: keyboard-interactive prompt \"%.*s\" answered with "
-           "%s", (int) prompts[i].length, prompts[i].text,
+    char prompt[128];
+
+    /* The server's text, escaped (it may hold control characters). */
+    debug ("auth: keyboard-interactive prompt \"%s\" answered with %s",
+           sftp_wire_escape (prompt, sizeof prompt, prompts[i].text,
+                             prompts[i].length),
            password_param (c));
     k->prompts++;
     /* Don't go on answering a server that keeps asking. */
@@ -429,6 +433,7 @@ auth_authenticate (struct ssh_conn *c)
 {
   struct tried t = { .len = 0 };
   char *methods;
+  char shown[256];              /* methods as messages show them */
   int r = 0;
 
   /* Asking for the list tries the "none" method. */
@@ -452,7 +457,8 @@ auth_authenticate (struct ssh_conn *c)
     nbdkit_error ("strdup: %m");
     return -1;
   }
-  debug ("auth: server %s accepts: %s", c->host, methods);
+  sftp_wire_escape (shown, sizeof shown, methods, strlen (methods));
+  debug ("auth: server %s accepts: %s", c->host, shown);
 
   if (sshconfig_list_has (methods, "publickey")) {
     if (params.identities_only)
@@ -478,7 +484,7 @@ auth_authenticate (struct ssh_conn *c)
     nbdkit_error ("authentication failed for %s@%s port %u: tried %s; "
                   "the server accepts: %s%s",
                   c->user, c->host, c->port,
-                  t.len ? t.buf : "nothing", methods,
+                  t.len ? t.buf : "nothing", shown,
                   t.rsa_refused ?
                   ". This libssh2 cannot make rsa-sha2 signatures, so "
                   "OpenSSH 8.8 and later refuse RSA keys from it: use an "

@@ -85,6 +85,7 @@ chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
    * be in the reply.
    */
   ch->gen = writelog_gen (s->wlog);
+  ch->msg[0] = '\0';
   return ch;
 }
 
@@ -131,8 +132,10 @@ chunk_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
       return sftp_broken (c, "SFTP protocol error: bad STATUS reply");
     if (st.code == SSH_FX_EOF)
       ch->eof = true;
-    else
+    else {
       ch->status = st.code == SSH_FX_OK ? SSH_FX_FAILURE : st.code;
+      sftp_wire_escape (ch->msg, sizeof ch->msg, st.msg, st.msg_len);
+    }
     ch->done = true;
   }
   else
@@ -285,7 +288,7 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
       nbdkit_error ("read of %" PRIu32 " bytes at offset %" PRIu64
                     " from remote file %s failed: %s",
                     count, offset, c->path,
-                    sftp_status_str (c, ch->status, NULL));
+                    sftp_status_str (c, ch->status, ch->msg));
       nbdkit_set_error (sftp_wire_status_errno (ch->status));
       sftp_drop_queue (c);
       s->seq_next = UINT64_MAX;
@@ -368,6 +371,7 @@ write_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
   if (st.code != SSH_FX_OK && w->status == SSH_FX_OK) {
     w->status = st.code;
     w->err_offset = slot->offset;
+    sftp_wire_escape (w->msg, sizeof w->msg, st.msg, st.msg_len);
   }
   w->inflight--;
   w->inflight_bytes -= slot->len;
@@ -433,7 +437,7 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
     if (w.status == SSH_FX_FAILURE && s->has_fstatvfs &&
         fstatvfs_avail (c, &avail) == 0 && avail < (int64_t) count)
       err = ENOSPC;
-    sftp_status_str (c, w.status, NULL);
+    sftp_status_str (c, w.status, w.msg);
     if (err == ENOSPC)
       nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
                     " to remote file %s failed at offset %" PRIu64 ": no "

@@ -381,10 +381,9 @@ sftp_check_reply_type (struct ssh_conn *c, struct sync_reply *r, uint8_t want,
     return 0;
   if (r->type == SSH_FXP_STATUS &&
       sftp_wire_status (r->data, r->len, &st) == 0) {
-    char m[128];
+    char m[STATUS_MSG];
 
-    snprintf (m, sizeof m, "%.*s",
-              (int) (st.msg_len < 100 ? st.msg_len : 100), st.msg);
+    sftp_wire_escape (m, sizeof m, st.msg, st.msg_len);
     sftp_status_str (c, st.code, m);
     *err = sftp_wire_status_errno (st.code);
     return -1;
@@ -402,6 +401,7 @@ sftp_handshake (struct ssh_conn *c)
   struct sync_reply v = { .done = false };
   struct sftp_reader exts;
   struct sftp_ext ext;
+  unsigned n = 0, ignored = 0;
 
   sftp_wire_begin (&s->out, SSH_FXP_INIT);
   sftp_wire_put_u32 (&s->out, SFTP_VERSION);
@@ -418,8 +418,16 @@ sftp_handshake (struct ssh_conn *c)
     return sftp_broken (c, "SFTP protocol error: short VERSION");
   }
   while (sftp_wire_next_ext (&exts, &ext)) {
-    debug ("sftp: server extension %.*s (%.*s)", (int) ext.name_len,
-           ext.name, (int) ext.data_len, ext.data);
+    char name[80], data[40];
+
+    if (n >= MAX_EXTENSIONS) {
+      ignored++;
+      continue;
+    }
+    n++;
+    debug ("sftp: server extension %s (%s)",
+           sftp_wire_escape (name, sizeof name, ext.name, ext.name_len),
+           sftp_wire_escape (data, sizeof data, ext.data, ext.data_len));
     if (sftp_wire_ext_is (&ext, "fsync@openssh.com"))
       s->has_fsync = true;
     if (sftp_wire_ext_is (&ext, "limits@openssh.com"))
@@ -428,6 +436,9 @@ sftp_handshake (struct ssh_conn *c)
       s->has_fstatvfs = true;
   }
   free (v.data);
+  if (ignored > 0)
+    debug ("sftp: %u more server extensions ignored (the first %d are "
+           "used)", ignored, MAX_EXTENSIONS);
   if (s->version < SFTP_VERSION)
     return sftp_broken (c, "the server speaks SFTP version %u; version 3 is "
                    "needed", s->version);

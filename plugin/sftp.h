@@ -55,6 +55,11 @@
 #define RA_RATE       (400 * 1024 * 1024) /* bytes per second */
 #define WRITE_WINDOW  (8 * 1024 * 1024)
 #define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
+/* What the server chooses is bounded: */
+#define STATUS_MSG    100                /* a STATUS message, escaped */
+#define MAX_EXTENSIONS 64                /* VERSION extensions looked at */
+#define DIR_MAX_ROUNDS 10000             /* READDIR replies for one dir= */
+#define DIR_MAX_NAMES 100000             /* names in them */
 
 /* A piece of the file being read, in file order in the read queue. */
 struct chunk {
@@ -66,6 +71,7 @@ struct chunk {
   bool eof;                     /* the server said EOF at offset+got */
   uint32_t status;              /* SFTP error status if failed */
   uint64_t gen;                 /* writelog generation when asked for */
+  char msg[STATUS_MSG];         /* and its message, escaped */
   char *buf;
 };
 
@@ -80,6 +86,7 @@ struct write_op {
   unsigned inflight;
   uint64_t inflight_bytes;
   uint32_t status;              /* first error, SSH_FX_OK if none */
+  char msg[STATUS_MSG];         /* its message, escaped */
   uint64_t err_offset;
 };
 
