@@ -261,7 +261,36 @@ sftp_open_file (struct ssh_conn *c)
   return 0;
 }
 
-/* dir=: call fn for every regular file in dir (as lstat sees it). */
+/* dir=: may the file be an export?  A regular file (as lstat sees
+ * it) whose name is one that dir_path in ssh.c accepts and that can
+ * be shown as it is: at most 255 bytes of UTF-8 without control
+ * characters, no '/'.  Names with control characters are skipped, not
+ * escaped: an escaped name is another file's name.
+ */
+static bool
+dir_entry_ok (const struct sftp_name *e)
+{
+  char shown[80];
+
+  if (!(e->attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
+      !S_ISREG (e->attrs.permissions))
+    return false;
+  if (e->filename_len == 0 || e->filename_len > 255 ||
+      memchr (e->filename, '/', e->filename_len) != NULL ||
+      !sftp_wire_text_is_plain (e->filename, e->filename_len)) {
+    debug ("dir=: skipping %s: not a name to serve (control characters, "
+           "not UTF-8, '/' or longer than 255 bytes)",
+           sftp_wire_escape (shown, sizeof shown, e->filename,
+                             e->filename_len));
+    return false;
+  }
+  return true;
+}
+
+/* dir=: call fn for every regular file in dir that dir_entry_ok
+ * accepts.  A server that never ends the listing is stopped after
+ * DIR_MAX_ROUNDS replies or DIR_MAX_NAMES names.
+ */
 int
 sftp_list_dir (struct ssh_conn *c, const char *dir,
                int (*fn) (void *opaque, const char *name, uint64_t size),
@@ -270,6 +299,8 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
   struct sftp *s = c->sftp;
   char handle[SFTP_MAX_HANDLE];
   uint32_t hlen;
+  unsigned rounds = 0;
+  uint64_t names = 0;
   int err, ret = -1;
 
   if (open_handle (c, dir, -1, -1, handle, &hlen, &err) == -1) {
@@ -295,25 +326,39 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
       free (r.data);
       break;
     }
-    if (sftp_check_reply_type (c, &r, SSH_FXP_NAME, "READDIR", &err) == -1 ||
-        sftp_wire_name (r.data, r.len, &count, &entries) == -1) {
+    if (sftp_check_reply_type (c, &r, SSH_FXP_NAME, "READDIR", &err) == -1) {
       free (r.data);
       nbdkit_error ("cannot list remote directory %s: %s", dir, c->errbuf);
       nbdkit_set_error (err);
       goto out;
     }
+    if (sftp_wire_name (r.data, r.len, &count, &entries) == -1) {
+      free (r.data);
+      sftp_broken (c, "SFTP protocol error: short NAME reply");
+      goto transport;
+    }
+    /* Bounded: a server may keep sending names forever. */
+    if (++rounds > DIR_MAX_ROUNDS || count > DIR_MAX_NAMES - names) {
+      free (r.data);
+      nbdkit_error ("cannot list remote directory %s: the server sent more "
+                    "than %s (dir= serves directories of up to %d entries, "
+                    "read in up to %d replies)", dir,
+                    rounds > DIR_MAX_ROUNDS ? "the replies allowed"
+                    : "the names allowed", DIR_MAX_NAMES, DIR_MAX_ROUNDS);
+      nbdkit_set_error (EIO);
+      goto out;
+    }
+    names += count;
     for (i = 0; i < count; ++i) {
       struct sftp_name e;
-      char name[1024];
+      char name[256];
 
       if (sftp_wire_next_name (&entries, &e) == -1)
         break;
-      if (e.filename_len >= sizeof name ||
-          memchr (e.filename, '\0', e.filename_len) != NULL ||
-          !(e.attrs.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
-          !S_ISREG (e.attrs.permissions))
+      if (!dir_entry_ok (&e))
         continue;
-      snprintf (name, sizeof name, "%.*s", (int) e.filename_len, e.filename);
+      memcpy (name, e.filename, e.filename_len);
+      name[e.filename_len] = '\0';
       if (fn (opaque, name, e.attrs.size) == -1) {
         free (r.data);
         goto out;

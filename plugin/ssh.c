@@ -140,20 +140,25 @@ ssh_after_fork (void)
 }
 
 /* dir=: the export name must name a file directly inside the
- * directory: no '/', not "." or "..".
+ * directory: no '/', not "." or "..", and a name that the listing
+ * shows (sftp_list_dir: UTF-8 without control characters).
  */
 static char *
 dir_path (const char *name)
 {
   char *path;
+  char shown[128];
   size_t len = strlen (params.dir);
 
   if (*name == '\0' || strchr (name, '/') != NULL ||
       strcmp (name, ".") == 0 || strcmp (name, "..") == 0 ||
-      strlen (name) > 255) {
+      strlen (name) > 255 || !sftp_wire_text_is_plain (name, strlen (name))) {
     nbdkit_error ("export name '%s' is not the name of a file in %s "
-                  "(dir= serves the regular files of one directory; list "
-                  "them with nbdinfo --list)", name, params.dir);
+                  "(dir= serves the regular files of one directory whose "
+                  "names have no control characters; list them with "
+                  "nbdinfo --list)",
+                  sftp_wire_escape (shown, sizeof shown, name, strlen (name)),
+                  params.dir);
     return NULL;
   }
   if (asprintf (&path, "%s%s%s", params.dir,
