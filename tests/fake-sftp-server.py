@@ -36,6 +36,7 @@ Fault modes (see HACKING.md):
   write-fail        WRITE: STATUS failure "write failed"
   ctrl-status       OPEN, OPENDIR, READ and WRITE fail with a STATUS
                     message full of control characters
+  hang-init         INIT is never answered
   version-garbage-N VERSION followed by N bytes of garbage (N = 4..7:
                     less than one whole extension pair)
   version-old       VERSION 2
@@ -160,6 +161,7 @@ def regular_attrs(size):
 
 def send(data):
     if mode() == "slow":
+        fired("slow")
         time.sleep(1)
     out.write(data)
     out.flush()
@@ -251,6 +253,9 @@ def version():
             (b"fstatvfs@openssh.com", b"2")]
     ver = 3
     tail = b""
+    if m == "hang-init":
+        fired(m)
+        drain()
     if m.startswith("version-garbage-"):
         # Fewer bytes than one extension pair (8): a name length that
         # points far outside the packet, and not enough bytes for it.

@@ -11,6 +11,7 @@ EXPECT:
 
   data          reads all over the file return $DISK's bytes, writes
                 read back
+  small         like data, with few requests (for a slow server)
   eio[@OFF]     a read (at OFF, else 0) fails with EIO
   write-eio     a write fails with EIO, and the file is unchanged
   rss           only the $MAX_RSS_MB check below (URI and MODE unused)
@@ -120,6 +121,15 @@ if expect == "data":
     if h.can_flush():
         h.flush()
     check_read(h, 200000, 0)
+elif expect == "small":
+    check_read(h, 4096, 0)
+    check_read(h, 4096, size - 4096)
+    block = os.urandom(4096)
+    h.pwrite(block, 8192)
+    disk = disk[:8192] + block + disk[8192 + len(block):]
+    if h.can_flush():
+        h.flush()
+    check_read(h, 16384, 0)
 elif expect.startswith("eio"):
     off = int(expect[4:]) if expect.startswith("eio@") else 0
     expect_error(lambda: h.pread(65536, off), errno.EIO,
@@ -138,7 +148,7 @@ if max_seconds and elapsed > float(max_seconds):
 # The same nbdkit still serves, and the file is as expected.
 set_mode("normal")
 check_read(h, size, 0)
-if expect != "data" and open(os.environ["DISK"], "rb").read() != disk:
+if expect not in ("data", "small") and open(os.environ["DISK"], "rb").read() != disk:
     fail("the remote file changed")
 h.shutdown()
 check_rss()
