@@ -307,8 +307,10 @@ ssh_default_export (int readonly, int is_tls)
 
   if (params.dir == NULL)
     return "";
-  if (list_dir (first_name, &first) == -1)
+  if (list_dir (first_name, &first) == -1) {
+    free (first);               /* the listing may fail half-way */
     return NULL;
+  }
   if (first == NULL) {
     nbdkit_error ("remote directory %s has no regular file to serve",
                   params.dir);

@@ -103,7 +103,11 @@ forever ()
         timeout $max_seconds nbdinfo \"\$uri\" > /dev/null
         echo \$? > default.rc
         /usr/bin/python3 $srcdir/hostile-client.py - - rss
-        echo \$? > rss.rc" 2> "err-$mode.txt"
+        echo \$? > rss.rc" 2> "err-$mode.txt" || {
+        cat "err-$mode.txt" >&2
+        echo "FAIL: mode $mode" >&2
+        return 1
+    }
     cat "err-$mode.txt" >&2
     echo "$mode: $(( SECONDS - start )) s; nbdinfo exit status" \
          "$(cat list.rc) and $(cat default.rc)" >&2
