@@ -20,7 +20,12 @@
  * - a packet rebuilt with sftp_wire_begin/put/end splits to the same
  *   type, id and payload, and a decoded STATUS, HANDLE, DATA, ATTRS or
  *   NAME rebuilt from its fields decodes to the same fields;
- * - status names are strings and status errnos one of the five.
+ * - status names are strings and status errnos one of the five;
+ * - server text (STATUS messages, extension names and data, file
+ *   names) escaped with sftp_wire_escape into buffers of a few sizes
+ *   fits, is plain text (no control character, well-formed UTF-8),
+ *   and is the text itself when that was plain, had no backslash and
+ *   fitted.
  */
 
 #include <config.h>
@@ -52,6 +57,28 @@ check_inside (const char *p, size_t n, const char *base, size_t len)
     return;
   FUZZ_CHECK (p >= base && (size_t) (p - base) <= len &&
               n <= len - (size_t) (p - base));
+}
+
+/* Server text through sftp_wire_escape (see the list above). */
+static void
+check_text (const char *p, size_t n)
+{
+  static const size_t sizes[] = { 1, 4, 5, 16, 100, 300 };
+  char out[300];
+  size_t i, j, k;
+  bool plain = sftp_wire_text_is_plain (p, n) && memchr (p, '\\', n) == NULL;
+
+  for (i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
+    memset (out, 'Z', sizeof out);
+    FUZZ_CHECK (sftp_wire_escape (out, sizes[i], p, n) == out);
+    k = strnlen (out, sizes[i]);
+    FUZZ_CHECK (k < sizes[i]);
+    FUZZ_CHECK (sftp_wire_text_is_plain (out, k));
+    for (j = 0; j < k; ++j)
+      FUZZ_CHECK ((unsigned char) out[j] >= 0x20 && out[j] != 0x7f);
+    if (plain && n < sizes[i])
+      FUZZ_CHECK (k == n && memcmp (out, p, n) == 0);
+  }
 }
 
 static void
@@ -112,6 +139,7 @@ check_status (const struct sftp_packet *pkt)
     return;
   }
   check_inside (st.msg, st.msg_len, pkt->payload, pkt->len);
+  check_text (st.msg, st.msg_len);
   name = sftp_wire_status_name (st.code);
   FUZZ_CHECK (name != NULL && name[0] != '\0');
   e = sftp_wire_status_errno (st.code);
@@ -207,6 +235,7 @@ check_name (const struct sftp_packet *pkt)
     FUZZ_CHECK (entries.left + 12 <= before);
     check_inside (e.filename, e.filename_len, pkt->payload, pkt->len);
     check_inside (e.longname, e.longname_len, pkt->payload, pkt->len);
+    check_text (e.filename, e.filename_len);
 
     sftp_wire_begin (&b, SSH_FXP_NAME);
     sftp_wire_put_u32 (&b, pkt->id);
@@ -244,6 +273,8 @@ check_version (const struct sftp_packet *pkt)
   while (sftp_wire_next_ext (&exts, &ext)) {
     check_inside (ext.name, ext.name_len, pkt->payload, pkt->len);
     check_inside (ext.data, ext.data_len, pkt->payload, pkt->len);
+    check_text (ext.name, ext.name_len);
+    check_text (ext.data, ext.data_len);
     (void) sftp_wire_ext_is (&ext, "limits@openssh.com");
   }
   FUZZ_CHECK (exts.left == 0 || exts.bad);
