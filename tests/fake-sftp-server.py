@@ -45,6 +45,9 @@ Fault modes (see HACKING.md):
                     characters
   readdir-forever   READDIR never says EOF: 100 new names each time
   readdir-empty     READDIR never says EOF: empty NAME replies
+  swap-on-open      OPEN of PATH first replaces PATH by a symlink to
+                    PATH.target (as an attacker racing LSTAT and OPEN
+                    would), then opens it
 
 The process ends when its input ends, or after MAX_LIFETIME seconds.
 """
@@ -282,6 +285,10 @@ def do_open(rid, r, m):
     if m == "ctrl-status":
         fired(m, "OPEN")
         return status(rid, SSH_FX_PERMISSION_DENIED, CTRL_MESSAGE)
+    if m == "swap-on-open" and os.path.exists(path + b".target"):
+        fired(m, "OPEN")
+        os.replace(path, path + b".was")
+        os.symlink(os.path.basename(path + b".target"), path)
     flags = 0
     if pflags & SSH_FXF_READ and pflags & SSH_FXF_WRITE:
         flags = os.O_RDWR

@@ -6,7 +6,9 @@
 #   reach the logs only escaped; other UTF-8 names work;
 # - a READDIR that never ends (tests/fake-sftp-server.py: 100 new names
 #   in each reply, or empty replies) stops with a clear error, quickly
-#   and with bounded memory.
+#   and with bounded memory;
+# - a file swapped for a symlink between the plugin's LSTAT and its OPEN
+#   (fake server: swap-on-open) is refused, not served.
 
 set -e
 # shellcheck source=tests/functions.sh
@@ -126,4 +128,17 @@ forever ()
 
 forever readdir-forever "more than the names allowed"
 forever readdir-empty "more than the replies allowed"
+echo normal > "$MODEFILE"
+
+# A symlink swapped in between LSTAT and OPEN, pointing out of the
+# directory: the opened file is not the one checked, so it is refused.
+make_random_file exp/swap.img 1
+make_random_file secret.img 2
+ln -s ../secret.img exp/swap.img.target
+echo swap-on-open > "$MODEFILE"
+: > "$MODEFILE.log"
+run_plugin_fail err-swap.txt dir="$work/exp" \
+    --run 'nbdinfo --size "nbd+unix:///swap.img?socket=$unixsocket"'
+grep -q -F "fired swap-on-open" "$MODEFILE.log"
+expect_grep err-swap.txt "swap.img changed between its check and its opening"
 echo normal > "$MODEFILE"
