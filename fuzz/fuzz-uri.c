@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +198,47 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   return 0;
 }
 
+/* jump=/ProxyJump's [user@]host[:port]: the fields are in range, and
+ * the spec rebuilt from them parses to the same fields.
+ */
+static void
+check_hostspec (const char *s)
+{
+  struct ssh_hostspec hs, again;
+  char err[128], *spec;
+  int r;
+
+  memset (err, 'X', sizeof err);
+  r = uri_parse_hostspec (s, &hs, err, sizeof err);
+  if (r == -1) {
+    FUZZ_CHECK (hs.host == NULL && hs.user == NULL);
+    FUZZ_CHECK (memchr (err, '\0', sizeof err) != NULL && err[0] != '\0');
+    return;
+  }
+  FUZZ_CHECK (r == 0);
+  FUZZ_CHECK (hs.host != NULL && hs.host[0] != '\0');
+  FUZZ_CHECK (hs.port >= 1 && hs.port <= 65535);
+  FUZZ_CHECK (hs.user == NULL || strchr (s, '@') != NULL);
+  if (asprintf (&spec, "%s%s%s%s%s:%d", hs.user ? hs.user : "",
+                hs.user ? "@" : "", strchr (hs.host, ':') ? "[" : "",
+                hs.host, strchr (hs.host, ':') ? "]" : "", hs.port) == -1)
+    abort ();
+  /* A host with ']' or '@' cannot be written back unambiguously. */
+  if (strpbrk (hs.host, "]@[") == NULL &&
+      (hs.user == NULL || hs.user[0] != '\0')) {
+    FUZZ_CHECK (uri_parse_hostspec (spec, &again, err, sizeof err) == 0);
+    FUZZ_CHECK (strcmp (again.host, hs.host) == 0);
+    FUZZ_CHECK (again.port == hs.port);
+    FUZZ_CHECK ((again.user == NULL) == (hs.user == NULL));
+    FUZZ_CHECK (hs.user == NULL || strcmp (again.user, hs.user) == 0);
+    free (again.user);
+    free (again.host);
+  }
+  free (spec);
+  free (hs.user);
+  free (hs.host);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -224,6 +266,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   FUZZ_CHECK (uri_parse (s, &uri, NULL, 0) == r);
   uri_free (&uri);
 
+  check_hostspec (s);
   free (s);
   return 0;
 }

@@ -242,60 +242,25 @@ twice (bool *seen, const char *key)
 static int
 add_jump (const char *value)
 {
-  struct jump_spec j = { .port = 22 }, *l;
-  const char *at = strrchr (value, '@'), *h = at ? at + 1 : value;
-  const char *colon = NULL, *end;
-  unsigned long port;
+  struct ssh_hostspec hs;
+  struct jump_spec *l;
+  char err[128];
 
-  if (at == value) {
-    nbdkit_error ("jump=%s: empty user name", value);
-    return -1;
-  }
-  if (*h == '[') {
-    end = strchr (h, ']');
-    if (end == NULL || end == h + 1 || (end[1] != '\0' && end[1] != ':')) {
-      nbdkit_error ("jump=%s: bad [IPv6] address", value);
-      return -1;
-    }
-    if (end[1] == ':')
-      colon = end + 1;
-    j.host = strndup (h + 1, end - h - 1);
-  }
-  else {
-    colon = strchr (h, ':');
-    if (colon && strchr (colon + 1, ':')) {
-      nbdkit_error ("jump=%s: put an IPv6 address in brackets, "
-                    "e.g. [::1]:22", value);
-      return -1;
-    }
-    j.host = strndup (h, colon ? (size_t) (colon - h) : strlen (h));
-  }
-  if (j.host == NULL || *j.host == '\0') {
-    nbdkit_error ("jump=%s: no host name", value);
-    free (j.host);
-    return -1;
-  }
-  if (colon) {
-    if (parse_decimal ("jump port", colon + 1, 1, 65535, &port) == -1) {
-      free (j.host);
-      return -1;
-    }
-    j.port = port;
-  }
-  if (at && (j.user = strndup (value, at - value)) == NULL) {
-    nbdkit_error ("strndup: %m");
-    free (j.host);
+  if (uri_parse_hostspec (value, &hs, err, sizeof err) == -1) {
+    nbdkit_error ("jump=%s: %s", value, err);
     return -1;
   }
   l = realloc (params.jumps, (params.nr_jumps + 1) * sizeof *l);
   if (l == NULL) {
     nbdkit_error ("realloc: %m");
-    free (j.host);
-    free (j.user);
+    free (hs.host);
+    free (hs.user);
     return -1;
   }
   params.jumps = l;
-  params.jumps[params.nr_jumps++] = j;
+  params.jumps[params.nr_jumps++] = (struct jump_spec) {
+    .user = hs.user, .host = hs.host, .port = hs.port,
+  };
   return 0;
 }
 

@@ -131,6 +131,19 @@ extern int uri_parse (const char *str, struct ssh_uri *uri,
                       char *err, size_t errlen);
 extern void uri_free (struct ssh_uri *uri);
 
+/* [user@]host[:port] as jump= and ssh_config's ProxyJump take it;
+ * host may be an IPv6 address in brackets.  user is NULL if absent,
+ * port 22 if absent.  Returns 0, or -1 with what is wrong in err (hs
+ * left empty).  The caller frees user and host.
+ */
+struct ssh_hostspec {
+  char *user;
+  char *host;
+  int port;
+};
+extern int uri_parse_hostspec (const char *spec, struct ssh_hostspec *hs,
+                               char *err, size_t errlen);
+
 /* sshconfig.c */
 
 /* The subset of ssh_config(5) that decides where and how to connect.

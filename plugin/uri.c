@@ -481,3 +481,64 @@ uri_free (struct ssh_uri *uri)
   memset (uri, 0, sizeof *uri);
   uri->port = -1;
 }
+
+/* [user@]host[:port], host may be [IPv6] (jump=, ProxyJump). */
+int
+uri_parse_hostspec (const char *spec, struct ssh_hostspec *hs,
+                    char *err, size_t errlen)
+{
+  const char *at = strrchr (spec, '@'), *h = at ? at + 1 : spec;
+  const char *colon = NULL, *end, *p;
+  unsigned long port = 0;
+
+  memset (hs, 0, sizeof *hs);
+  hs->port = 22;
+  if (at == spec) {
+    snprintf (err, errlen, "empty user name");
+    return -1;
+  }
+  if (*h == '[') {
+    end = strchr (h, ']');
+    if (end == NULL || end == h + 1 || (end[1] != '\0' && end[1] != ':')) {
+      snprintf (err, errlen, "bad [IPv6] address");
+      return -1;
+    }
+    if (end[1] == ':')
+      colon = end + 1;
+    hs->host = strndup (h + 1, end - h - 1);
+  }
+  else {
+    colon = strchr (h, ':');
+    if (colon && strchr (colon + 1, ':')) {
+      snprintf (err, errlen, "put an IPv6 address in brackets, "
+                "e.g. [::1]:22");
+      return -1;
+    }
+    hs->host = strndup (h, colon ? (size_t) (colon - h) : strlen (h));
+  }
+  if (hs->host == NULL || *hs->host == '\0') {
+    snprintf (err, errlen, hs->host ? "no host name" : "out of memory");
+    goto err;
+  }
+  if (colon) {
+    /* Digits only, 1 to 65535. */
+    for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; ++p)
+      port = port * 10 + (*p - '0');
+    if (p == colon + 1 || *p != '\0' || port < 1 || port > 65535) {
+      snprintf (err, errlen, "port %s: not a number from 1 to 65535",
+                colon + 1);
+      goto err;
+    }
+    hs->port = port;
+  }
+  if (at && (hs->user = strndup (spec, at - spec)) == NULL) {
+    snprintf (err, errlen, "out of memory");
+    goto err;
+  }
+  return 0;
+
+ err:
+  free (hs->host);
+  memset (hs, 0, sizeof *hs);
+  return -1;
+}

@@ -261,10 +261,75 @@ test_bad (void)
   uri_free (NULL);
 }
 
+/* jump=/ProxyJump specs. */
+static int
+hostspec_ok (const char *s, const char *user, const char *host, int port)
+{
+  struct ssh_hostspec hs;
+  char err[128];
+  int ok;
+
+  if (uri_parse_hostspec (s, &hs, err, sizeof err) == -1) {
+    fprintf (stderr, "hostspec %s: unexpected error: %s\n", s, err);
+    return 0;
+  }
+  ok = streq (hs.user, user) && streq (hs.host, host) && hs.port == port;
+  if (!ok)
+    fprintf (stderr, "hostspec %s: got %s@%s:%d\n", s,
+             hs.user ? hs.user : "(none)", hs.host, hs.port);
+  free (hs.user);
+  free (hs.host);
+  return ok;
+}
+
+static int
+hostspec_bad (const char *s, const char *want)
+{
+  struct ssh_hostspec hs;
+  char err[128];
+
+  if (uri_parse_hostspec (s, &hs, err, sizeof err) == 0) {
+    fprintf (stderr, "hostspec %s: accepted\n", s);
+    free (hs.user);
+    free (hs.host);
+    return 0;
+  }
+  if (hs.user || hs.host || strstr (err, want) == NULL) {
+    fprintf (stderr, "hostspec %s: error '%s', wanted '%s'\n", s, err, want);
+    return 0;
+  }
+  return 1;
+}
+
+static void
+test_hostspec (void)
+{
+  CHECK (hostspec_ok ("jump", NULL, "jump", 22));
+  CHECK (hostspec_ok ("alice@jump:2222", "alice", "jump", 2222));
+  CHECK (hostspec_ok ("a@b@jump", "a@b", "jump", 22));
+  CHECK (hostspec_ok ("[::1]:2222", NULL, "::1", 2222));
+  CHECK (hostspec_ok ("u@[fe80::1%eth0]", "u", "fe80::1%eth0", 22));
+  CHECK (hostspec_ok ("h:65535", NULL, "h", 65535));
+  CHECK (hostspec_bad ("", "no host name"));
+  CHECK (hostspec_bad ("@host", "empty user name"));
+  CHECK (hostspec_bad ("user@", "no host name"));
+  CHECK (hostspec_bad ("host:0", "not a number from 1 to 65535"));
+  CHECK (hostspec_bad ("host:65536", "not a number"));
+  CHECK (hostspec_bad ("host:99999999999999999999", "not a number"));
+  CHECK (hostspec_bad ("host:x", "not a number"));
+  CHECK (hostspec_bad ("host:", "not a number"));
+  CHECK (hostspec_bad ("host:+1", "not a number"));
+  CHECK (hostspec_bad ("[::1", "bad [IPv6] address"));
+  CHECK (hostspec_bad ("[]", "bad [IPv6] address"));
+  CHECK (hostspec_bad ("[::1]x", "bad [IPv6] address"));
+  CHECK (hostspec_bad ("::1", "brackets"));
+}
+
 int
 main (void)
 {
   test_good ();
   test_bad ();
+  test_hostspec ();
   return unit_done ("test-uri");
 }
