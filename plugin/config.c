@@ -55,11 +55,13 @@ struct ssh_params params = {
   .verify_remote_host = true,
   .timeout = 60,
   .retries = 3,
+  .write_behind = -1,
   .keepalive = 30,
   .keepalive_count = 3,
   .create_mode = 0600,
 };
 
+static bool write_behind_set;
 static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
 static bool keepalive_count_set;
 static bool create_set, create_size_set, create_mode_set;
@@ -383,6 +385,26 @@ config_param (const char *key, const char *value)
     if (twice (&create_set, key) == -1 || (r = nbdkit_parse_bool (value)) == -1)
       return -1;
     params.create = r;
+    return 0;
+  }
+  else if (strcmp (key, "write-behind") == 0) {
+    int64_t n;
+
+    if (twice (&write_behind_set, key) == -1)
+      return -1;
+    if (!(*value >= '0' && *value <= '9')) {
+      nbdkit_error ("write-behind=%s: not a size (such as 8M; 0 turns "
+                    "write-behind off)", value);
+      return -1;
+    }
+    if ((n = nbdkit_parse_size (value)) == -1)
+      return -1;
+    if (n != 0 && (n < WRITE_BEHIND_MIN || n > WRITE_BEHIND_MAX)) {
+      nbdkit_error ("write-behind=%s: the window must be 0 (off) or "
+                    "between 64K and 1G", value);
+      return -1;
+    }
+    params.write_behind = n;
     return 0;
   }
   else if (strcmp (key, "create-size") == 0) {
@@ -1003,4 +1025,7 @@ const char config_help[] =
   "keepalive=<SECS>           Send keepalives after this long idle\n"
   "                           (default 30; 0 = off).\n"
   "keepalive-count=<N>        Unanswered keepalives before the server\n"
-  "                           counts as dead (default 3; 0 = never).";
+  "                           counts as dead (default 3; 0 = never).\n"
+  "write-behind=<SIZE>        Bytes of writes acknowledged before the\n"
+  "                           server confirms them (default: sized to\n"
+  "                           the round trip, 4M-16M; 0 = off).";

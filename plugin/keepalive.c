@@ -117,8 +117,14 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
   int64_t idle_ms = (now->tv_sec - c->last_used.tv_sec) * INT64_C (1000) +
     (now->tv_nsec - c->last_used.tv_nsec) / 1000000;
 
-  if (c->broken || c->session == NULL ||
-      idle_ms < params.keepalive * INT64_C (1000))
+  if (c->broken || c->session == NULL)
+    return;
+  /* Write-behind: read the replies that free the window while the
+   * client is quiet.
+   */
+  if (c->sftp != NULL && sftp_write_pending (c) && sftp_poll (c) == -1)
+    goto dead;
+  if (idle_ms < params.keepalive * INT64_C (1000))
     return;
 
   /* Read what arrived while idle (replies to earlier keepalives,
@@ -183,6 +189,23 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
   c->broken = true;
   nbdkit_debug ("ssh: connection to %s port %u is dead: %s",
                 c->host, c->port, c->errbuf);
+}
+
+/* Call fn for every open connection, until it returns -1 (the
+ * result).  The connections cannot close meanwhile; fn may take one
+ * connection's lock (never while holding another's).
+ */
+int
+keepalive_for_each (int (*fn) (struct ssh_conn *c, void *arg), void *arg)
+{
+  int ret = 0;
+  size_t i;
+
+  pthread_mutex_lock (&conns_lock);
+  for (i = 0; i < nr_conns && ret == 0; ++i)
+    ret = fn (conns[i], arg);
+  pthread_mutex_unlock (&conns_lock);
+  return ret;
 }
 
 static void *

@@ -444,6 +444,12 @@ sftp_start (struct ssh_conn *c)
   }
   c->can_fsync = s->has_fsync;
   sftp_io_start (c);
+  /* After a reconnect: the writes the old session left unanswered. */
+  if (sftp_write_resume (c) == -1) {
+    nbdkit_error ("cannot send writes again to remote file %s: %s",
+                  c->path, c->errbuf);
+    return -1;
+  }
   debug ("opened %s%s: %" PRIi64 " bytes; SFTP version %u, READ up to %"
          PRIu32 ", WRITE up to %" PRIu32 ", fsync %s; round trip %" PRIi64
          " us, read-ahead up to %" PRIu32 " bytes",
@@ -488,18 +494,32 @@ sftp_stop (struct ssh_conn *c)
   c->sftp = NULL;
 }
 
+/* Wait for the writes in flight (write-behind), report a failure of
+ * one of them (and forget it if clear_failure: a flush, not a FUA
+ * write), then fsync the file.
+ */
 int
-sftp_flush (struct ssh_conn *c)
+sftp_flush (struct ssh_conn *c, bool clear_failure)
 {
   struct sftp *s = c->sftp;
   struct sync_reply r = { .done = false };
   static const char name[] = "fsync@openssh.com";
+  const char *what = clear_failure ? "flush" : "FUA write";
   int err, ret;
 
-  if (sftp_check_usable (c, "flush") == -1)
+  if (sftp_check_usable (c, what) == -1)
+    return -1;
+  if (sftp_write_drain (c) == -1) {
+    nbdkit_error ("%s: writes to remote file %s still in flight: %s",
+                  what, c->path, c->errbuf);
+    nbdkit_set_error (EIO);
+    return -1;
+  }
+  if (sftp_write_failure (c, what, clear_failure) == -1)
     return -1;
   if (!s->has_fsync) {
-    nbdkit_error ("flush: the server does not support fsync@openssh.com");
+    nbdkit_error ("%s: the server does not support fsync@openssh.com",
+                  what);
     nbdkit_set_error (ENOTSUP);
     return -1;
   }

@@ -29,7 +29,7 @@
  * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
  */
 
-/* Reads and writes.
+/* Reads, and the way in to writes.
  *
  * - A read is split into chunks of up to the server's maximum read
  *   length.  Once a client reads sequentially, chunks beyond the
@@ -38,10 +38,9 @@
  *   RA_MAX); a request that does not continue the previous one drops
  *   the read-ahead, so random reads cost one round trip and no wasted
  *   transfer.
- * - A write sends all of its chunks at once (bounded by WRITE_WINDOW
- *   bytes in flight) and returns when the server has acknowledged
- *   every one of them.  Writes first drop the read-ahead, so no stale
- *   data is ever served.
+ * - A write first drops the read-ahead, so no stale data is ever
+ *   served, then goes to sftp-write.c (write-behind or synchronous).
+ *   A READ is not sent while a write of the same bytes is in flight.
  */
 
 #include <config.h>
@@ -166,6 +165,9 @@ queue_read (struct ssh_conn *c, uint64_t offset, uint32_t len)
   struct sftp *s = c->sftp;
   struct chunk *ch;
 
+  /* Read your writes: not before a write of these bytes is done. */
+  if (sftp_write_wait (c, offset, len) == -1)
+    return -1;
   while (!sftp_slot_available (s)) {
     if (sftp_pump (c, NULL) == -1)
       return -1;
@@ -333,59 +335,11 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
   return -1;
 }
 
-/* fstatvfs@openssh.com on the open file: bytes available to us. */
-static int
-fstatvfs_avail (struct ssh_conn *c, int64_t *avail)
-{
-  struct sync_reply r = { .done = false };
-  static const char name[] = "fstatvfs@openssh.com";
-  struct sftp_statvfs st;
-  int ret = -1;
-
-  if (sftp_call_extended (c, name, true, &r) == -1)
-    return -1;
-  if (r.type == SSH_FXP_EXTENDED_REPLY &&
-      sftp_wire_statvfs (r.data, r.len, &st) == 0) {
-    uint64_t frsize = st.frsize, bavail = st.bavail;
-
-    *avail = bavail > (uint64_t) INT64_MAX / (frsize ? frsize : 1) ?
-      INT64_MAX : (int64_t) (bavail * frsize);
-    debug ("fstatvfs %s: %" PRIi64 " bytes available", c->path, *avail);
-    ret = 0;
-  }
-  free (r.data);
-  return ret;
-}
-
-/* A reply to WRITE, part of write_op slot->arg. */
-static int
-write_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
-             const char *p, uint32_t len)
-{
-  struct write_op *w = slot->arg;
-  struct sftp_status st;
-
-  if (type != SSH_FXP_STATUS || sftp_wire_status (p, len, &st) == -1)
-    return sftp_broken (c, "SFTP protocol error: unexpected reply type %u "
-                        "to WRITE", type);
-  if (st.code != SSH_FX_OK && w->status == SSH_FX_OK) {
-    w->status = st.code;
-    w->err_offset = slot->offset;
-    sftp_wire_escape (w->msg, sizeof w->msg, st.msg, st.msg_len);
-  }
-  w->inflight--;
-  w->inflight_bytes -= slot->len;
-  return 0;
-}
-
 int
 sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
              uint64_t offset)
 {
   struct sftp *s = c->sftp;
-  struct write_op w = { .status = SSH_FX_OK };
-  const char *p = buf;
-  uint64_t pos = 0;
 
   if (sftp_check_usable (c, "write") == -1)
     return -1;
@@ -396,72 +350,9 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
   s->seq_next = UINT64_MAX;
   s->ra_window = 0;
 
-  while (pos < count || w.inflight > 0) {
-    while (pos < count && w.status == SSH_FX_OK &&
-           w.inflight_bytes < WRITE_WINDOW &&
-           sftp_wire_pending (&s->out) < OBUF_HIGH && sftp_slot_available (s)) {
-      uint32_t n = count - pos > s->max_write ? s->max_write : count - pos;
-      struct slot *slot;
-      uint32_t id;
-
-      if (sftp_request_begin (c, SSH_FXP_WRITE, &id) == -1)
-        goto err;
-      sftp_wire_put_string (&s->out, s->handle, s->handle_len);
-      sftp_wire_put_u64 (&s->out, offset + pos);
-      sftp_wire_put_string (&s->out, p + pos, n);
-      slot = sftp_request_end (c, id, write_reply, &w);
-      if (slot == NULL)
-        goto err;
-      slot->len = n;
-      slot->offset = offset + pos;
-      w.inflight++;
-      w.inflight_bytes += n;
-      pos += n;
-    }
-    if (w.status != SSH_FX_OK && w.inflight == 0)
-      break;
-    if (sftp_pump (c, NULL) == -1)
-      goto err;
-  }
-  /* Other connections' read-ahead must not serve what was there
-   * before (also after a failure: part of it may have been written).
-   */
-  writelog_add (s->wlog, offset, pos);
-  if (w.status != SSH_FX_OK) {
-    int err = sftp_wire_status_errno (w.status);
-    int64_t avail = -1;
-
-    /* SFTP v3 has no "no space" status: OpenSSH says "failure".  Ask
-     * the filesystem (fstatvfs@openssh.com) whether it is full.
-     */
-    if (w.status == SSH_FX_FAILURE && s->has_fstatvfs &&
-        fstatvfs_avail (c, &avail) == 0 && avail < (int64_t) count)
-      err = ENOSPC;
-    sftp_status_str (c, w.status, w.msg);
-    if (err == ENOSPC)
-      nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
-                    " to remote file %s failed at offset %" PRIu64 ": no "
-                    "space left on the remote filesystem (%s; %" PRIi64
-                    " bytes available)", count, offset, c->path,
-                    w.err_offset, c->errbuf, avail);
-    else
-      nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
-                    " to remote file %s failed at offset %" PRIu64 ": %s",
-                    count, offset, c->path, w.err_offset, c->errbuf);
-    nbdkit_set_error (err);
-    return -1;
-  }
-  return 0;
-
- err:
-  /* w lives on this stack frame: no slot may point at it any more. */
-  sftp_discard (s, write_reply, &w);
-  writelog_add (s->wlog, offset, pos);
-  nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
-                " to remote file %s failed: %s",
-                count, offset, c->path, c->errbuf);
-  nbdkit_set_error (EIO);
-  return -1;
+  if (params.write_behind != 0)
+    return sftp_write_behind (c, buf, count, offset);
+  return sftp_write_sync (c, buf, count, offset);
 }
 
 static void

@@ -30,9 +30,10 @@
  */
 
 /* Internal to the SFTP rooms: sftp.c (the request engine),
- * sftp-io.c (reads, read-ahead, writes) and sftp-file.c (starting
- * SFTP, the file, dir=, fsync, closing).  Calls go one way:
- * sftp-file.c -> sftp-io.c -> sftp.c.  What the rest of the plugin
+ * sftp-io.c (reads, read-ahead), sftp-write.c (writes, write-behind)
+ * and sftp-file.c (starting SFTP, the file, dir=, fsync, closing).
+ * Calls go one way: sftp-file.c -> sftp-io.c -> sftp-write.c ->
+ * sftp.c.  What the rest of the plugin
  * calls is declared in ssh-plugin.h (sftp_start, sftp_pread, ...).
  */
 
@@ -53,7 +54,14 @@
 #define RA_FLOOR      (2 * 1024 * 1024)
 #define RA_MAX        (16 * 1024 * 1024)
 #define RA_RATE       (400 * 1024 * 1024) /* bytes per second */
-#define WRITE_WINDOW  (8 * 1024 * 1024)
+#define WRITE_WINDOW  (8 * 1024 * 1024) /* synchronous writes */
+/* Write-behind: the window of a connection, unless write-behind= says
+ * otherwise, is sized like read-ahead, between WB_FLOOR and WB_MAX,
+ * and holds up to WB_ENTRIES writes.
+ */
+#define WB_FLOOR      (4 * 1024 * 1024)
+#define WB_MAX        (16 * 1024 * 1024)
+#define WB_ENTRIES    (NSLOTS / 2)
 #define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
 /* What the server chooses is bounded: */
 #define STATUS_MSG    100                /* a STATUS message, escaped */
@@ -163,6 +171,15 @@ extern int sftp_expect_ok (struct ssh_conn *c, struct sync_reply *r,
 extern int sftp_handshake (struct ssh_conn *c);
 extern int sftp_limits (struct ssh_conn *c);
 extern int sftp_check_usable (struct ssh_conn *c, const char *what);
+
+/* sftp-write.c */
+extern int sftp_write_sync (struct ssh_conn *c, const char *buf,
+                            uint32_t count, uint64_t offset);
+extern int sftp_write_behind (struct ssh_conn *c, const char *buf,
+                              uint32_t count, uint64_t offset);
+extern int sftp_write_wait (struct ssh_conn *c, uint64_t offset,
+                            uint64_t len);
+extern int sftp_write_resume (struct ssh_conn *c);
 
 /* sftp-io.c */
 extern void sftp_drop_queue (struct ssh_conn *c);

@@ -88,6 +88,9 @@ struct ssh_params {
   const char *macs;
   const char *kex;
   bool compression;             /* compression=true: zlib */
+  int64_t write_behind;         /* write-behind= bytes; -1 auto, 0 off */
+#define WRITE_BEHIND_MIN (64 * 1024)
+#define WRITE_BEHIND_MAX (1024 * 1024 * 1024)
   char *password;               /* password= (never logged) */
   char *jump_password;          /* jump-password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */
@@ -133,6 +136,11 @@ struct ssh_conn {
                                    last sent anything */
   LIBSSH2_SESSION *session;
   struct sftp *sftp;            /* sftp.c's state */
+  struct writebehind *wb;       /* sftp-write.c: writes not yet
+                                   acknowledged by the server (kept
+                                   across reconnects) */
+  uint64_t wb_lo, wb_hi;        /* atomic: the span of those writes
+                                   (empty if lo >= hi) */
   bool readonly;
   bool broken;                  /* unusable after a timeout or I/O error */
   bool aborted;                 /* session_abort_if_broken cut sock */
@@ -200,6 +208,8 @@ extern void keepalive_unregister (struct ssh_conn *c);
 extern struct ssh_conn *keepalive_any_registered (void);
 extern int keepalive_start (void);
 extern void keepalive_stop (void);
+extern int keepalive_for_each (int (*fn) (struct ssh_conn *c, void *arg),
+                               void *arg);
 
 /* hostkey.c */
 extern int hostkey_verify (struct ssh_conn *c);
@@ -232,7 +242,13 @@ extern int sftp_pread (struct ssh_conn *c, void *buf, uint32_t count,
                        uint64_t offset);
 extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
                         uint64_t offset);
-extern int sftp_flush (struct ssh_conn *c);
+extern int sftp_flush (struct ssh_conn *c, bool clear_failure);
+extern int sftp_write_drain (struct ssh_conn *c);
+extern bool sftp_write_pending (struct ssh_conn *c);
+extern int sftp_write_failure (struct ssh_conn *c, const char *what,
+                               bool clear);
+extern void sftp_write_close (struct ssh_conn *c);
+extern void sftp_write_free (struct ssh_conn *c);
 extern int sftp_poll (struct ssh_conn *c);
 extern int sftp_ping (struct ssh_conn *c);
 

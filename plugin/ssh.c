@@ -240,7 +240,9 @@ ssh_close (void *handle)
 
   keepalive_unregister (c);
   pthread_mutex_lock (&c->lock);
+  sftp_write_close (c);
   conn_close (c);
+  sftp_write_free (c);
   pthread_mutex_unlock (&c->lock);
   pthread_mutex_destroy (&c->lock);
   free (c->path);
@@ -426,11 +428,12 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
       /* FUA promises this write only, which the fsync covers even
        * after a reconnect: it was written on this session.
        */
-      if (r == 0 && (flags & NBDKIT_FLAG_FUA) && (r = sftp_flush (c)) == 0)
+      if (r == 0 && (flags & NBDKIT_FLAG_FUA) &&
+          (r = sftp_flush (c, false)) == 0)
         conn_fsync_done (c);
       break;
     case OP_FLUSH:
-      r = sftp_flush (c);
+      r = sftp_flush (c, true);
       if (r == 0)
         r = conn_flush_done (c);
       break;
@@ -451,16 +454,76 @@ ssh_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
   return do_request (handle, OP_READ, buf, count, offset, flags);
 }
 
+/* Multi-conn with write-behind: a write must not overtake a write of
+ * the same bytes that another connection still has in flight, and a
+ * flush covers the writes of every connection to the file.  So before
+ * its own lock is taken, a connection waits for the others' writes
+ * that overlap, pumping (and if need be reconnecting) each other
+ * connection in turn under that one's lock.
+ */
+struct drain {
+  struct ssh_conn *c;
+  uint64_t offset, end;
+  const char *what;
+};
+
+static int
+drain_one (struct ssh_conn *o, void *arg)
+{
+  struct drain *d = arg;
+  unsigned attempt = 0;
+  int r = 0;
+
+  if (o == d->c || o->path == NULL || strcmp (o->path, d->c->path) != 0 ||
+      __atomic_load_n (&o->wb_lo, __ATOMIC_SEQ_CST) >= d->end ||
+      __atomic_load_n (&o->wb_hi, __ATOMIC_SEQ_CST) <= d->offset)
+    return 0;
+  pthread_mutex_lock (&o->lock);
+  while (sftp_write_pending (o) &&
+         (o->broken || sftp_write_drain (o) == -1)) {
+    if (attempt >= params.retries) {
+      nbdkit_error ("%s: another connection to remote file %s has writes "
+                    "in flight that it cannot complete (%s)", d->what,
+                    o->path, o->errbuf[0] ? o->errbuf : "connection broken");
+      nbdkit_set_error (EIO);
+      r = -1;
+      break;
+    }
+    /* Its writes are sent again on the new session. */
+    conn_reconnect (o, d->what, ++attempt);
+  }
+  pthread_mutex_unlock (&o->lock);
+  return r;
+}
+
+static int
+drain_others (struct ssh_conn *c, uint64_t offset, uint64_t len,
+              const char *what)
+{
+  struct drain d = {
+    .c = c, .offset = offset, .what = what,
+    .end = len > UINT64_MAX - offset ? UINT64_MAX : offset + len,
+  };
+
+  if (params.write_behind == 0)
+    return 0;
+  return keepalive_for_each (drain_one, &d);
+}
+
 static int
 ssh_pwrite (void *handle, const void *buf, uint32_t count, uint64_t offset,
             uint32_t flags)
 {
+  if (drain_others (handle, offset, count, "write") == -1)
+    return -1;
   return do_request (handle, OP_WRITE, (void *) buf, count, offset, flags);
 }
 
 static int
 ssh_flush (void *handle, uint32_t flags)
 {
+  if (drain_others (handle, 0, UINT64_MAX, "flush") == -1)
+    return -1;
   return do_request (handle, OP_FLUSH, NULL, 0, 0, flags);
 }
 

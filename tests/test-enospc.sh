@@ -4,7 +4,11 @@
 # out of space fails with ENOSPC (not EIO), nbdkit says "no space",
 # everything written before it is intact, nothing is written after it,
 # the connection is not torn down (no reconnect), and once space is
-# freed the same write succeeds on the same NBD connection.
+# freed the same write succeeds on the same NBD connection.  That is
+# with write-behind=0; with write-behind (the default) the failure is
+# reported by a later write and by the flush, everything written
+# before the failed write is intact, and nbdcopy onto the full disk
+# exits with an error.
 
 set -e
 source "$(dirname "$0")/functions.sh"
@@ -114,7 +118,7 @@ print("enospc: ok, the write at %d MiB ran out of space" % (failed // MiB))
 PYEOF
 
 export REMOTE="$remote" FILLER="$mnt/filler"
-run_plugin path="$remote" \
+run_plugin path="$remote" write-behind=0 \
     --run '/usr/bin/python3 enospc.py "$uri"' 2> nbdkit.err || {
     cat nbdkit.err; exit 1; }
 cat nbdkit.err
@@ -122,3 +126,90 @@ expect_grep -i nbdkit.err "no space" "$remote"
 if grep -F "reconnecting" nbdkit.err; then
     echo "FAIL: running out of space made the plugin reconnect"; exit 1
 fi
+
+# --- Write-behind: the failure comes back later, and nothing written
+# before it is missing.
+rm -f "$remote"
+truncate -s 16M "$remote"
+head -c 2097152 /dev/urandom > "$mnt/filler"
+cat > enospc-wb.py <<'PYEOF'
+import errno, os, random, re, sys
+import nbd
+
+remote, filler = os.environ["REMOTE"], os.environ["FILLER"]
+MiB = 1024 * 1024
+size = 16 * MiB
+model = bytearray(size)
+rng = random.Random(29)
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+
+def expect_enospc(what, fn):
+    try:
+        fn()
+    except nbd.Error as e:
+        if e.errnum != errno.ENOSPC:
+            sys.exit("FAIL: %s: expected ENOSPC, got %s" % (what, e))
+        return True
+    return False
+
+reported = None
+for off in range(0, size, MiB):
+    buf = rng.randbytes(MiB)
+    if expect_enospc("write", lambda: h.pwrite(buf, off)):
+        reported = off
+        break
+    model[off:off + MiB] = buf
+if reported is None:
+    if not expect_enospc("flush", h.flush):
+        sys.exit("FAIL: 16 MiB written to an 8 MiB tmpfs without an error")
+    reported = size
+# Where it failed, from nbdkit's message.
+with open("nbdkit.err") as f:
+    m = re.search(r"an earlier write of \d+ bytes at offset (\d+)", f.read())
+if m is None:
+    sys.exit("FAIL: nbdkit did not say which write failed")
+failed = int(m.group(1))
+print("write at %d failed, reported at %d MiB" % (failed, reported // MiB))
+if not 4 * MiB <= failed < 9 * MiB or failed > reported:
+    sys.exit("FAIL: the failed write is at %d" % failed)
+with open(remote, "rb") as f:
+    data = f.read()
+if data[:failed] != model[:failed]:
+    sys.exit("FAIL: data acknowledged before the failed write is missing")
+
+# Reported until a flush reports it: the next write fails too, then
+# the flush; after it writes work again.
+if reported < size and not expect_enospc("write", lambda: h.pwrite(b"x", 0)):
+    sys.exit("FAIL: the write after the failure succeeded")
+if reported < size and not expect_enospc("flush", h.flush):
+    sys.exit("FAIL: the flush after the failure succeeded")
+os.unlink(filler)
+start = failed - failed % MiB
+for off in range(start, reported, MiB):   # what was acknowledged
+    h.pwrite(bytes(model[off:off + MiB]), off)
+h.flush()
+h.shutdown()
+with open(remote, "rb") as f:
+    if f.read() != model:
+        sys.exit("FAIL: the file differs after writing again")
+print("enospc write-behind: ok")
+PYEOF
+run_plugin path="$remote" \
+    --run '/usr/bin/python3 enospc-wb.py "$uri"' 2> nbdkit.err || {
+    cat nbdkit.err; exit 1; }
+cat nbdkit.err
+expect_grep -i nbdkit.err "no space"
+
+# nbdcopy onto the full file system exits with an error.
+rm -f "$remote"
+truncate -s 16M "$remote"
+head -c 2097152 /dev/urandom > "$mnt/filler"
+make_random_file src.img 16
+if run_plugin path="$remote" --run 'nbdcopy src.img "$uri"' \
+       2> nbdkit.err; then
+    cat nbdkit.err
+    echo "FAIL: nbdcopy onto a full file system succeeded"; exit 1
+fi
+cat nbdkit.err
+expect_grep -i nbdkit.err "no space"

@@ -100,6 +100,7 @@ import errno, os, subprocess, sys
 import nbd
 
 mode = sys.argv[2]
+wb = sys.argv[3]
 remote = os.environ["REMOTE"]
 with open(remote, "rb") as f:
     model = bytearray(f.read())
@@ -119,8 +120,13 @@ if mode == "chattr":
 try:
     buf = os.urandom(300 * 1024)
     try:
+        # With write-behind the write may be acknowledged first: the
+        # failure is then reported by the flush.
         h.pwrite(buf, 1024 * 1024 + 512)
-        sys.exit("FAIL: a refused write succeeded")
+        if wb == "0":
+            sys.exit("FAIL: a refused write succeeded (write-behind=0)")
+        h.flush()
+        sys.exit("FAIL: a refused write and the flush after it succeeded")
     except nbd.Error as e:
         print("refused write: %s" % e)
         # NBD has no EACCES: the plugin must report EPERM (or EROFS),
@@ -151,16 +157,20 @@ export REMOTE="$home/rw.img"
 # denied on rw.img and does not reconnect for it.
 refused_write ()
 {
-    local mode="$1"
-    run_plugin "${USER_ARGS[@]}" path=rw.img \
-        --run "/usr/bin/python3 denied.py \"\$uri\" $mode" 2> "$mode.err" || {
-        cat "$mode.err"; exit 1; }
-    cat "$mode.err"
-    expect_grep -i "$mode.err" "permission denied"
-    expect_grep "$mode.err" "rw.img"
-    if grep -F reconnecting "$mode.err"; then
-        echo "FAIL: a refused write made the plugin reconnect"; exit 1
-    fi
+    local mode="$1" wb
+    # With write-behind (the default) and without.
+    for wb in default 0; do
+        run_plugin "${USER_ARGS[@]}" path=rw.img \
+            $([ $wb = default ] || echo write-behind=$wb) \
+            --run "/usr/bin/python3 denied.py \"\$uri\" $mode $wb" \
+            2> "$mode.err" || { cat "$mode.err"; exit 1; }
+        cat "$mode.err"
+        expect_grep -i "$mode.err" "permission denied"
+        expect_grep "$mode.err" "rw.img"
+        if grep -F reconnecting "$mode.err"; then
+            echo "FAIL: a refused write made the plugin reconnect"; exit 1
+        fi
+    done
 }
 
 # (a) chattr +i, if the home file system supports it for open files.

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Write-behind (write-behind=SIZE; on by default): writes are
+# acknowledged once queued in the connection's window.
+#
+# 1. write-behind= refuses bad values.
+# 2. With the window off (0), tiny (64k: the ring wraps all the time)
+#    and at its default: an nbdcopy upload, and random writes and
+#    reads (each read checked at once: a read sees the connection's
+#    own writes still in flight), an aio burst, FUA writes, a flush;
+#    the remote file matches byte for byte.
+# 3. The connection is cut in the middle of a write-behind upload
+#    (nbdcopy without --flush): the writes still in flight are sent
+#    again on the new session, nbdcopy succeeds and the file matches.
+# 4. The server side is killed between writes that are still in the
+#    window: sent again after the reconnect, the data verifies.
+
+set -e
+source "$(dirname "$0")/functions.sh"
+exclusive_test
+set -x
+
+requires nbdcopy cmp
+requires_libnbd_python
+start_sshd
+cd "$SSHD_DIR"
+
+MiB=$(( 1024 * 1024 ))
+remote="$SSHD_DIR/disk.img"
+
+# --- 1. Bad values.
+for bad in abc 1k 63k 2G -1; do
+    run_plugin_fail bad.log path="$remote" write-behind=$bad --run true
+    expect_grep bad.log "write-behind=$bad"
+done
+run_plugin_fail bad.log path="$remote" write-behind=1M write-behind=2M \
+    --run true
+expect_grep bad.log "write-behind"
+
+# --- 2. Data, with the window off, tiny and default.
+cat > rw.py <<'PYEOF'
+import os, random, sys
+import nbd
+
+remote = os.environ["REMOTE"]
+rng = random.Random(int(os.environ.get("SEED", "7")))
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+size = h.get_size()
+with open(remote, "rb") as f:
+    model = bytearray(f.read())
+
+def check(off, n, what):
+    got = h.pread(n, off)
+    if got != model[off:off + n]:
+        first = next(i for i in range(n) if got[i] != model[off + i])
+        sys.exit("FAIL: %s: read at %d differs at byte %d" % (what, off,
+                                                              off + first))
+
+for i in range(400):
+    n = rng.choice([1, 512, 4096, 65536, 300 * 1024, 1024 * 1024])
+    off = rng.randrange(size - n)
+    data = rng.randbytes(n)
+    flags = nbd.CMD_FLAG_FUA if rng.random() < 0.05 else 0
+    h.pwrite(data, off, flags)
+    model[off:off + n] = data
+    r = rng.random()
+    if r < 0.3:                  # read it back at once, in part
+        a = off + rng.randrange(n)
+        check(a, min(size - a, rng.randrange(1, 2 * n + 2)), "own write")
+    elif r < 0.4:                # somewhere else
+        a = rng.randrange(size - 65536)
+        check(a, 65536, "random read")
+    elif r < 0.45:
+        h.flush()
+# An aio burst of overlapping writes: the last one issued wins only if
+# each waits for its predecessor; the plugin serializes them.
+cookies = []
+for i in range(64):
+    n = 128 * 1024
+    off = rng.randrange(4) * 64 * 1024
+    data = rng.randbytes(n)
+    cookies.append(h.aio_pwrite(data, off))
+    model[off:off + n] = data
+    while h.aio_in_flight() > 0 and len(cookies) % 8 == 0:
+        h.poll(-1)
+while h.aio_in_flight() > 0:
+    h.poll(-1)
+for c in cookies:
+    h.aio_command_completed(c)
+check(0, size, "whole file")
+h.flush()
+h.shutdown()
+with open(remote, "rb") as f:
+    if f.read() != model:
+        sys.exit("FAIL: the remote file differs from the model")
+print("rw: ok")
+PYEOF
+export REMOTE="$remote"
+for wb in 0 64k default; do
+    arg=()
+    [ "$wb" = default ] || arg=(write-behind=$wb)
+    make_random_file "$remote" 24
+    make_random_file in.img 24
+    run_plugin path="$remote" "${arg[@]}" \
+        --run 'nbdcopy --connections=1 --flush in.img "$uri"'
+    cmp in.img "$remote"
+    run_plugin path="$remote" "${arg[@]}" \
+        --run '/usr/bin/python3 rw.py "$uri"'
+done
+
+# --- 3. Cut in the middle of an upload, nbdcopy without --flush.
+make_random_file "$remote" 64
+make_random_file in.img 64
+start_fault_proxy cut.log -m cut -n $(( 20 * MiB ))
+run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
+    --run 'nbdcopy --connections=1 in.img "$uri"' 2> nbdkit.err || {
+    cat nbdkit.err cut.log; exit 1; }
+cat nbdkit.err cut.log
+cmp in.img "$remote"
+expect_grep cut.log "conn 1: cut after $(( 20 * MiB )) bytes" "conn 2: accepted"
+expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
+stop_fault_proxy
+
+# --- 4. The server side killed between writes still in the window.
+make_random_file "$remote" 32
+cat > kill.py <<'PYEOF'
+import os, sys
+import nbd
+import sshdprocs
+
+remote = os.environ["REMOTE"]
+MiB = 1024 * 1024
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+with open(remote, "rb") as f:
+    model = bytearray(f.read())
+for i in range(32):
+    data = os.urandom(MiB)
+    h.pwrite(data, i * MiB)
+    model[i * MiB:(i + 1) * MiB] = data
+    if i in (5, 17, 30):
+        sshdprocs.kill_connections()
+if h.pread(32 * MiB, 0) != model:
+    sys.exit("FAIL: read after the reconnects differs")
+h.shutdown()
+with open(remote, "rb") as f:
+    if f.read() != model:
+        sys.exit("FAIL: the remote file differs from the model")
+print("kill: ok")
+PYEOF
+run_plugin -v path="$remote" --run '/usr/bin/python3 kill.py "$uri"' \
+    2> nbdkit.err || { tail -100 nbdkit.err; exit 1; }
+grep -E "reconnect|sending again|error" nbdkit.err
+expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
+grep -E "sending again [1-9][0-9]* writes the server had not acknowledged" \
+     nbdkit.err || {
+    echo "FAIL: no write in flight was sent again after a reconnect"; exit 1; }
