@@ -78,6 +78,7 @@ struct writebehind {
   uint32_t piece;               /* largest WRITE */
   struct wb_entry ents[WB_ENTRIES];
   unsigned first, count;        /* entries in flight, oldest first */
+  bool busy;                    /* counted in busy_conns */
   /* The first failure the client has not been told about by a flush. */
   bool failed;
   uint32_t status;
@@ -228,12 +229,24 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
 /* Publish the span of the window for other connections' writes and
  * flushes (keepalive_drain_others); empty when lo >= hi.
  */
+static unsigned busy_conns;     /* atomic: connections with writes in
+                                   flight */
+
 static void
 publish_span (struct ssh_conn *c)
 {
   struct writebehind *wb = c->wb;
   uint64_t lo = UINT64_MAX, hi = 0;
   unsigned i;
+
+  if (wb->count > 0 && !wb->busy) {
+    wb->busy = true;
+    __atomic_add_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
+  }
+  else if (wb->count == 0 && wb->busy) {
+    wb->busy = false;
+    __atomic_sub_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
+  }
 
   for (i = 0; i < wb->count; ++i) {
     struct wb_entry *e = ENTRY (wb, i);
@@ -515,6 +528,15 @@ sftp_write_drain (struct ssh_conn *c)
   return 0;
 }
 
+/* Has any connection other than c writes in flight? */
+bool
+sftp_write_others_busy (struct ssh_conn *c)
+{
+  unsigned n = __atomic_load_n (&busy_conns, __ATOMIC_SEQ_CST);
+
+  return n > (c->wb && c->wb->busy ? 1 : 0);
+}
+
 /* Writes waiting for the server's reply? */
 bool
 sftp_write_pending (struct ssh_conn *c)
@@ -595,6 +617,8 @@ void
 sftp_write_free (struct ssh_conn *c)
 {
   if (c->wb) {
+    if (c->wb->busy)
+      __atomic_sub_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
     writelog_close (c->wb->wlog);
     free (c->wb->ring);
     free (c->wb);

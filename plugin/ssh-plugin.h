@@ -245,6 +245,7 @@ extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
 extern int sftp_flush (struct ssh_conn *c, bool clear_failure);
 extern int sftp_write_drain (struct ssh_conn *c);
 extern bool sftp_write_pending (struct ssh_conn *c);
+extern bool sftp_write_others_busy (struct ssh_conn *c);
 extern int sftp_write_failure (struct ssh_conn *c, const char *what,
                                bool clear);
 extern void sftp_write_close (struct ssh_conn *c);

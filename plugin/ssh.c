@@ -447,16 +447,10 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
   return r;
 }
 
-static int
-ssh_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
-           uint32_t flags)
-{
-  return do_request (handle, OP_READ, buf, count, offset, flags);
-}
-
-/* Multi-conn with write-behind: a write must not overtake a write of
- * the same bytes that another connection still has in flight, and a
- * flush covers the writes of every connection to the file.  So before
+/* Multi-conn with write-behind: a read or write must not overtake a
+ * write of the same bytes that another connection still has in
+ * flight, and a flush covers the writes of every connection to the
+ * file.  So before
  * its own lock is taken, a connection waits for the others' writes
  * that overlap, pumping (and if need be reconnecting) each other
  * connection in turn under that one's lock.
@@ -505,9 +499,18 @@ drain_others (struct ssh_conn *c, uint64_t offset, uint64_t len,
     .end = len > UINT64_MAX - offset ? UINT64_MAX : offset + len,
   };
 
-  if (params.write_behind == 0)
+  if (params.write_behind == 0 || !sftp_write_others_busy (c))
     return 0;
   return keepalive_for_each (drain_one, &d);
+}
+
+static int
+ssh_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
+           uint32_t flags)
+{
+  if (drain_others (handle, offset, count, "read") == -1)
+    return -1;
+  return do_request (handle, OP_READ, buf, count, offset, flags);
 }
 
 static int
