@@ -48,6 +48,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <pthread.h>
+
 #include "ssh-plugin.h"
 
 /* libssh2 before 1.11 signs RSA keys only with ssh-rsa (SHA-1), which
@@ -428,13 +430,89 @@ auth_password (struct ssh_conn *c, struct tried *t)
   return 0;
 }
 
+/* The methods the last server logged in to accepted (by user, host
+ * and port), so that later connections know whether trying the agent
+ * before asking is worth it.
+ */
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *known_who, *known_methods;
+
+static void
+who_of (struct ssh_conn *c, char *who, size_t len)
+{
+  snprintf (who, len, "%s@%s:%u", c->user, c->host, c->port);
+}
+
+/* May the server accept publickey?  Unknown: yes. */
+static bool
+may_accept_publickey (struct ssh_conn *c)
+{
+  char who[512];
+  bool r = true;
+
+  who_of (c, who, sizeof who);
+  pthread_mutex_lock (&known_lock);
+  if (known_who && strcmp (known_who, who) == 0)
+    r = sshconfig_list_has (known_methods, "publickey");
+  pthread_mutex_unlock (&known_lock);
+  return r;
+}
+
+static void
+remember_methods (struct ssh_conn *c, const char *methods)
+{
+  char who[512];
+  char *w, *m;
+
+  who_of (c, who, sizeof who);
+  w = strdup (who);
+  m = strdup (methods);
+  if (w == NULL || m == NULL) {
+    free (w);
+    free (m);
+    return;
+  }
+  pthread_mutex_lock (&known_lock);
+  free (known_who);
+  free (known_methods);
+  known_who = w;
+  known_methods = m;
+  pthread_mutex_unlock (&known_lock);
+}
+
+void
+auth_free (void)
+{
+  free (known_who);
+  free (known_methods);
+  known_who = known_methods = NULL;
+}
+
 int
 auth_authenticate (struct ssh_conn *c)
 {
   struct tried t = { .len = 0 };
   char *methods;
   char shown[256];              /* methods as messages show them */
+  bool agent_tried = false;
   int r = 0;
+
+  /* Asking for the methods costs a round trip (it tries "none"): with
+   * an ssh-agent, try its keys first, unless this server is known not
+   * to take keys.  Most logins end here.
+   */
+  if (!params.identities_only && may_accept_publickey (c) &&
+      getenv ("SSH_AUTH_SOCK") != NULL && *getenv ("SSH_AUTH_SOCK")) {
+    agent_tried = true;
+    r = auth_agent (c, &t);
+    if (r == 1)
+      return 0;
+    if (r == -1) {
+      nbdkit_error ("authentication to %s port %u as %s failed: %s",
+                    c->host, c->port, c->user, session_error (c));
+      return -1;
+    }
+  }
 
   /* Asking for the list tries the "none" method. */
   CALL_PTR (c, methods,
@@ -459,11 +537,12 @@ auth_authenticate (struct ssh_conn *c)
   }
   sftp_wire_escape (shown, sizeof shown, methods, strlen (methods));
   debug ("auth: server %s accepts: %s", c->host, shown);
+  remember_methods (c, methods);
 
   if (sshconfig_list_has (methods, "publickey")) {
     if (params.identities_only)
       tried_add (&t, "ssh-agent: not used (IdentitiesOnly yes)");
-    else
+    else if (!agent_tried)
       r = auth_agent (c, &t);
     if (r == 0)
       r = auth_identities (c, &t);

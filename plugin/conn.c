@@ -134,52 +134,6 @@ conn_establish (struct ssh_conn *c)
   return 0;
 }
 
-/* Flush honesty (see "Flush, FUA and reconnecting" in the man page).
- * A write acknowledged to the client but not yet fsynced lives in the
- * server's page cache; if its session breaks, nothing says whether it
- * reached the disk, and an fsync on a new session does not cover it.
- * Replaying such writes is not safe either: another connection may
- * have written newer data over them since.  So lost_writes counts the
- * events that may have lost acknowledged writes: a connection that
- * breaks with unflushed writes, and any reconnect while some
- * connection has unflushed writes (the server may have died under all
- * of them, and the others have not noticed yet).  The next flush on
- * every connection of this process (multi-conn: a flush covers the
- * writes of all connections) then fails once with EIO instead of
- * reporting a durability that may be untrue.
- */
-static uint64_t lost_writes;    /* atomic */
-static unsigned unflushed_conns; /* atomic: connections with unflushed
-                                    writes */
-
-uint64_t
-conn_lost_writes (void)
-{
-  return __atomic_load_n (&lost_writes, __ATOMIC_SEQ_CST);
-}
-
-/* A write was acknowledged to the client. */
-void
-conn_write_done (struct ssh_conn *c)
-{
-  if (!c->unflushed) {
-    c->unflushed = true;
-    __atomic_add_fetch (&unflushed_conns, 1, __ATOMIC_SEQ_CST);
-  }
-}
-
-/* The server has fsynced the file (a flush, or a FUA write, which
- * promises only itself): this session's writes are durable.
- */
-void
-conn_fsync_done (struct ssh_conn *c)
-{
-  if (c->unflushed) {
-    c->unflushed = false;
-    __atomic_sub_fetch (&unflushed_conns, 1, __ATOMIC_SEQ_CST);
-  }
-}
-
 /* A flush: the server has fsynced the file.  0 if every write
  * acknowledged before is known to be durable, else -1 after
  * nbdkit_error (EIO).
@@ -187,9 +141,9 @@ conn_fsync_done (struct ssh_conn *c)
 int
 conn_flush_done (struct ssh_conn *c)
 {
-  uint64_t lost = conn_lost_writes ();
+  uint64_t lost = durable_lost ();
 
-  conn_fsync_done (c);
+  durable_fsync_done (c);
   if (lost == c->lost_seen)
     return 0;
   c->lost_seen = lost;
@@ -208,11 +162,11 @@ void
 conn_close (struct ssh_conn *c)
 {
   if (c->broken && c->unflushed) {
-    __atomic_add_fetch (&lost_writes, 1, __ATOMIC_SEQ_CST);
+    durable_count_loss ();
     nbdkit_debug ("ssh: connection to %s port %u broke with writes not "
                   "yet fsynced: the next flush fails", c->host, c->port);
   }
-  conn_fsync_done (c);          /* whatever was not fsynced is gone */
+  durable_fsync_done (c);       /* whatever was not fsynced is gone */
   session_abort_if_broken (c);
   sftp_stop (c);
   session_close (c);
@@ -233,8 +187,8 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
 
   snprintf (reason, sizeof reason, "%s",
             c->errbuf[0] ? c->errbuf : "connection broken");
-  if (__atomic_load_n (&unflushed_conns, __ATOMIC_SEQ_CST) > 0) {
-    __atomic_add_fetch (&lost_writes, 1, __ATOMIC_SEQ_CST);
+  if (durable_any_unflushed ()) {
+    durable_count_loss ();
     nbdkit_debug ("ssh: reconnecting while writes are not yet fsynced: "
                   "the next flush fails");
   }

@@ -51,16 +51,12 @@
  * to handle/hlen.  perms >= 0 sets the permissions of a created file.
  */
 static int
-open_handle (struct ssh_conn *c, const char *path, long pflags, int perms,
-             char *handle, uint32_t *hlen, int *err)
+open_send (struct ssh_conn *c, const char *path, long pflags, int perms,
+           struct sync_reply *r)
 {
   struct sftp *s = c->sftp;
-  struct sync_reply r = { .done = false };
-  const char *h;
   uint32_t id;
-  int ret = -1;
 
-  *err = EIO;
   if (sftp_sync_begin (c, pflags < 0 ? SSH_FXP_OPENDIR : SSH_FXP_OPEN, &id) == -1)
     return -1;
   sftp_wire_put_string (&s->out, path, strlen (path));
@@ -71,18 +67,43 @@ open_handle (struct ssh_conn *c, const char *path, long pflags, int perms,
     if (perms >= 0)
       sftp_wire_put_u32 (&s->out, perms);
   }
-  if (sftp_call (c, id, &r) == -1)
+  return sftp_call_send (c, id, r);
+}
+
+/* Wait for the reply to open_send: the handle. */
+static int
+open_finish (struct ssh_conn *c, struct sync_reply *r, char *handle,
+             uint32_t *hlen, int *err)
+{
+  const char *h;
+  int ret = -1;
+
+  *err = EIO;
+  if (sftp_reply_wait (c, r) == -1)
     return -1;
-  if (sftp_check_reply_type (c, &r, SSH_FXP_HANDLE, "OPEN", err) == 0) {
-    if (sftp_wire_handle (r.data, r.len, &h, hlen) == -1)
+  if (sftp_check_reply_type (c, r, SSH_FXP_HANDLE, "OPEN", err) == 0) {
+    if (sftp_wire_handle (r->data, r->len, &h, hlen) == -1)
       sftp_broken (c, "SFTP protocol error: bad HANDLE reply");
     else {
       memcpy (handle, h, *hlen);
       ret = 0;
     }
   }
-  free (r.data);
+  free (r->data);
+  r->data = NULL;
   return ret;
+}
+
+static int
+open_handle (struct ssh_conn *c, const char *path, long pflags, int perms,
+             char *handle, uint32_t *hlen, int *err)
+{
+  struct sync_reply r;
+
+  *err = EIO;
+  if (open_send (c, path, pflags, perms, &r) == -1)
+    return -1;
+  return open_finish (c, &r, handle, hlen, err);
 }
 
 static int
@@ -103,33 +124,42 @@ close_handle (struct ssh_conn *c, const char *handle, uint32_t hlen)
   return ret;
 }
 
-/* LSTAT path, or FSTAT the open file when path is NULL. */
+/* LSTAT path, or FSTAT the open file when path is NULL; the reply
+ * goes to r.
+ */
 static int
-stat_attrs (struct ssh_conn *c, const char *path, struct sftp_attrs *a,
-            int *err)
+stat_send (struct ssh_conn *c, const char *path, struct sync_reply *r)
 {
   struct sftp *s = c->sftp;
-  struct sync_reply r = { .done = false };
-  const char *what = path ? "LSTAT" : "FSTAT";
   uint32_t id;
-  int ret = -1;
 
-  *err = EIO;
   if (sftp_sync_begin (c, path ? SSH_FXP_LSTAT : SSH_FXP_FSTAT, &id) == -1)
     return -1;
   if (path)
     sftp_wire_put_string (&s->out, path, strlen (path));
   else
     sftp_wire_put_string (&s->out, s->handle, s->handle_len);
-  if (sftp_call (c, id, &r) == -1)
+  return sftp_call_send (c, id, r);
+}
+
+/* Wait for the reply to stat_send (what: LSTAT or FSTAT). */
+static int
+stat_finish (struct ssh_conn *c, struct sync_reply *r, const char *what,
+             struct sftp_attrs *a, int *err)
+{
+  int ret = -1;
+
+  *err = EIO;
+  if (sftp_reply_wait (c, r) == -1)
     return -1;
-  if (sftp_check_reply_type (c, &r, SSH_FXP_ATTRS, what, err) == 0) {
-    if (sftp_wire_attrs (r.data, r.len, a) == -1)
+  if (sftp_check_reply_type (c, r, SSH_FXP_ATTRS, what, err) == 0) {
+    if (sftp_wire_attrs (r->data, r->len, a) == -1)
       sftp_broken (c, "SFTP protocol error: bad ATTRS reply to %s", what);
     else
       ret = 0;
   }
-  free (r.data);
+  free (r->data);
+  r->data = NULL;
   return ret;
 }
 
@@ -186,18 +216,33 @@ create_file (struct ssh_conn *c)
   return 0;
 }
 
+/* Send the first request of opening the file: OPEN, or for dir=
+ * LSTAT (only regular files inside the directory, never a symlink
+ * that could lead out of it: nothing else is even opened).  The
+ * replies are read by sftp_open_file.
+ */
+static int
+open_file_send (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+
+  if (c->in_dir)
+    return stat_send (c, c->path, &s->start_lstat);
+  return open_send (c, c->path,
+                    SSH_FXF_READ | (c->readonly ? 0 : SSH_FXF_WRITE), -1,
+                    &s->start_open);
+}
+
 static int
 sftp_open_file (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
   struct sftp_attrs a, l;
+  struct sync_reply fstat;
   int err;
 
-  /* dir=: only regular files inside the directory, never a symlink
-   * that could lead out of it.
-   */
   if (c->in_dir) {
-    if (stat_attrs (c, c->path, &l, &err) == -1) {
+    if (stat_finish (c, &s->start_lstat, "LSTAT", &l, &err) == -1) {
       nbdkit_error ("cannot open remote file %s on %s: %s",
                     c->path, c->host, c->errbuf);
       nbdkit_set_error (err);
@@ -212,9 +257,12 @@ sftp_open_file (struct ssh_conn *c)
     }
   }
 
-  if (open_handle (c, c->path,
-                   SSH_FXF_READ | (c->readonly ? 0 : SSH_FXF_WRITE),
-                   -1, s->handle, &s->handle_len, &err) == -1) {
+  if ((c->in_dir &&
+       open_send (c, c->path,
+                  SSH_FXF_READ | (c->readonly ? 0 : SSH_FXF_WRITE), -1,
+                  &s->start_open) == -1) ||
+      open_finish (c, &s->start_open, s->handle, &s->handle_len,
+                   &err) == -1) {
     nbdkit_error ("cannot open remote file %s on %s for %s: %s",
                   c->path, c->host,
                   c->readonly ? "reading" : "reading and writing",
@@ -223,7 +271,8 @@ sftp_open_file (struct ssh_conn *c)
     return -1;
   }
 
-  if (stat_attrs (c, NULL, &a, &err) == -1) {
+  if (stat_send (c, NULL, &fstat) == -1 ||
+      stat_finish (c, &fstat, "FSTAT", &a, &err) == -1) {
     nbdkit_error ("cannot get the size of remote file %s: %s",
                   c->path, c->errbuf);
     nbdkit_set_error (err);
@@ -421,12 +470,22 @@ sftp_start (struct ssh_conn *c)
   CALL_INT (c, rc, libssh2_channel_handle_extended_data2
             (s->channel, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE));
 
+  /* One round trip for INIT, limits and (unless the file is to be
+   * created first) opening the file: sent back to back.
+   */
+  if (sftp_init_send (c) == -1 ||
+      sftp_limits_send (c, &s->start_limits) == -1 ||
+      (c->path && !c->create && open_file_send (c) == -1)) {
+    nbdkit_error ("SFTP handshake with %s port %u failed: %s",
+                  c->host, c->port, c->errbuf);
+    return -1;
+  }
   if (sftp_handshake (c) == -1) {
     nbdkit_error ("SFTP handshake with %s port %u failed: %s",
                   c->host, c->port, c->errbuf);
     return -1;
   }
-  if (sftp_limits (c) == -1) {
+  if (sftp_limits (c, &s->start_limits) == -1) {
     nbdkit_error ("SFTP limits request to %s port %u failed: %s",
                   c->host, c->port, c->errbuf);
     return -1;
@@ -435,6 +494,11 @@ sftp_start (struct ssh_conn *c)
     return 0;
   if (c->create && create_file (c) == -1)
     return -1;
+  if (c->create && open_file_send (c) == -1) {
+    nbdkit_error ("cannot open remote file %s on %s: %s",
+                  c->path, c->host, c->errbuf);
+    return -1;
+  }
   if (sftp_open_file (c) == -1)
     return -1;
   s->wlog = writelog_open (c->path);
@@ -487,6 +551,9 @@ sftp_stop (struct ssh_conn *c)
         break;
   }
   sftp_io_free (s);
+  free (s->start_limits.data);
+  free (s->start_lstat.data);
+  free (s->start_open.data);
   writelog_close (s->wlog);
   sftp_wire_buf_free (&s->out);
   free (s->ibuf);

@@ -364,6 +364,8 @@ wb_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
   writelog_add (c->wb->wlog, e->offset, e->len);
   if (st.code != SSH_FX_OK)
     note_failure (c, e, st.code, st.msg, st.msg_len);
+  else
+    durable_write_done (c);
   release_done (c);
   return 0;
 }

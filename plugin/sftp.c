@@ -337,7 +337,7 @@ now_us (void)
 static int
 sync_request (struct ssh_conn *c, struct sync_reply *r)
 {
-  int64_t start = now_us (), t;
+  int64_t t;
 
   while (!r->done) {
     if (c->broken)
@@ -345,7 +345,10 @@ sync_request (struct ssh_conn *c, struct sync_reply *r)
     if (sftp_pump (c, NULL) == -1)
       return -1;
   }
-  t = now_us () - start;
+  /* From when it was sent: a reply that waited for us counts longer
+   * than it was, never shorter.
+   */
+  t = now_us () - r->sent_us;
   if (c->sftp->rtt_us == 0 || t < c->sftp->rtt_us)
     c->sftp->rtt_us = t > 0 ? t : 1;
   return 0;
@@ -393,7 +396,25 @@ sftp_check_reply_type (struct ssh_conn *c, struct sync_reply *r, uint8_t want,
   return -1;
 }
 
-/* INIT and VERSION: the server's version and the extensions we use. */
+/* Queue INIT.  Requests may follow it at once: a server reads its
+ * input in order, so they reach it after INIT (OpenSSH's sftp-server
+ * refuses only requests that come before INIT).
+ */
+int
+sftp_init_send (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+
+  sftp_wire_begin (&s->out, SSH_FXP_INIT);
+  sftp_wire_put_u32 (&s->out, SFTP_VERSION);
+  if (sftp_wire_end (&s->out) == -1)
+    return sftp_broken (c, "building an SFTP request: %m");
+  return 0;
+}
+
+/* Wait for VERSION (INIT was queued by sftp_init_send): the server's
+ * version and the extensions we use.
+ */
 int
 sftp_handshake (struct ssh_conn *c)
 {
@@ -403,10 +424,6 @@ sftp_handshake (struct ssh_conn *c)
   struct sftp_ext ext;
   unsigned n = 0, ignored = 0;
 
-  sftp_wire_begin (&s->out, SSH_FXP_INIT);
-  sftp_wire_put_u32 (&s->out, SFTP_VERSION);
-  if (sftp_wire_end (&s->out) == -1)
-    return sftp_broken (c, "building an SFTP request: %m");
   while (!v.done) {
     if (c->broken || sftp_pump_once (c, &v) == -1)
       return -1;
@@ -445,28 +462,44 @@ sftp_handshake (struct ssh_conn *c)
   return 0;
 }
 
-/* Ask limits@openssh.com how large a READ and WRITE may be. */
+/* Ask limits@openssh.com how large a READ and WRITE may be, before
+ * VERSION says whether the server has it (a server without it says
+ * so, and the reply is not used); the reply goes to r.
+ */
 int
-sftp_limits (struct ssh_conn *c)
+sftp_limits_send (struct ssh_conn *c, struct sync_reply *r)
 {
   struct sftp *s = c->sftp;
-  struct sync_reply r = { .done = false };
   static const char name[] = "limits@openssh.com";
+  uint32_t id;
+
+  if (sftp_sync_begin (c, SSH_FXP_EXTENDED, &id) == -1)
+    return -1;
+  sftp_wire_put_string (&s->out, name, sizeof name - 1);
+  return sftp_call_send (c, id, r);
+}
+
+/* Wait for the limits reply, and use it if the server has the
+ * extension.
+ */
+int
+sftp_limits (struct ssh_conn *c, struct sync_reply *r)
+{
+  struct sftp *s = c->sftp;
   struct sftp_limits lim;
 
   s->max_read = s->max_write = DEFAULT_CHUNK;
-  if (!s->has_limits)
-    return 0;
-  if (sftp_call_extended (c, name, false, &r) == -1)
+  if (sftp_reply_wait (c, r) == -1)
     return -1;
-  if (r.type == SSH_FXP_EXTENDED_REPLY &&
-      sftp_wire_limits (r.data, r.len, &lim) == 0) {
+  if (s->has_limits && r->type == SSH_FXP_EXTENDED_REPLY &&
+      sftp_wire_limits (r->data, r->len, &lim) == 0) {
     if (lim.max_read >= 1024)
       s->max_read = lim.max_read > MAX_CHUNK ? MAX_CHUNK : lim.max_read;
     if (lim.max_write >= 1024)
       s->max_write = lim.max_write > MAX_CHUNK ? MAX_CHUNK : lim.max_write;
   }
-  free (r.data);
+  free (r->data);
+  r->data = NULL;
   return 0;
 }
 
@@ -487,6 +520,26 @@ sync_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
   return 0;
 }
 
+/* Finish the request being built (begun by sftp_sync_begin as id);
+ * its reply will be copied to r, which must live until it came (or
+ * the session is gone).  -1 means the connection broke.
+ */
+int
+sftp_call_send (struct ssh_conn *c, uint32_t id, struct sync_reply *r)
+{
+  r->done = false;
+  r->data = NULL;
+  r->sent_us = now_us ();
+  return sftp_request_end (c, id, sync_reply, r) == NULL ? -1 : 0;
+}
+
+/* Wait for the reply of a request sent by sftp_call_send. */
+int
+sftp_reply_wait (struct ssh_conn *c, struct sync_reply *r)
+{
+  return sync_request (c, r);
+}
+
 /* Send the request being built (begun by sftp_sync_begin as id) and
  * wait for its reply.  -1 means the transport failed (c->broken,
  * reason in c->errbuf).
@@ -494,7 +547,7 @@ sync_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
 int
 sftp_call (struct ssh_conn *c, uint32_t id, struct sync_reply *r)
 {
-  if (sftp_request_end (c, id, sync_reply, r) == NULL)
+  if (sftp_call_send (c, id, r) == -1)
     return -1;
   return sync_request (c, r);
 }

@@ -88,6 +88,7 @@ struct sync_reply {
   uint8_t type;
   char *data;                   /* payload after type and id */
   uint32_t len;
+  int64_t sent_us;              /* when the request was sent */
 };
 
 struct write_op {
@@ -144,6 +145,11 @@ struct sftp {
   uint32_t ra_window;           /* current read-ahead beyond a request */
   uint32_t ra_target;           /* read-ahead for this link (RTT based) */
   int64_t rtt_us;               /* smallest request round trip seen */
+
+  /* Set-up requests sent back to back (sftp_start); here so that a
+   * late reply never lands in a stack frame that is gone.
+   */
+  struct sync_reply start_limits, start_lstat, start_open;
 };
 
 /* sftp.c */
@@ -168,8 +174,13 @@ extern int sftp_check_reply_type (struct ssh_conn *c, struct sync_reply *r,
                                   uint8_t want, const char *what, int *err);
 extern int sftp_expect_ok (struct ssh_conn *c, struct sync_reply *r,
                            const char *what, int *err);
+extern int sftp_call_send (struct ssh_conn *c, uint32_t id,
+                           struct sync_reply *r);
+extern int sftp_reply_wait (struct ssh_conn *c, struct sync_reply *r);
+extern int sftp_init_send (struct ssh_conn *c);
 extern int sftp_handshake (struct ssh_conn *c);
-extern int sftp_limits (struct ssh_conn *c);
+extern int sftp_limits_send (struct ssh_conn *c, struct sync_reply *r);
+extern int sftp_limits (struct ssh_conn *c, struct sync_reply *r);
 extern int sftp_check_usable (struct ssh_conn *c, const char *what);
 
 /* sftp-write.c */

@@ -146,7 +146,7 @@ struct ssh_conn {
   bool aborted;                 /* session_abort_if_broken cut sock */
   bool unflushed;               /* writes acknowledged since the last
                                    fsync on this session */
-  uint64_t lost_seen;           /* conn_lost_writes when this connection
+  uint64_t lost_seen;           /* durable_lost () when this connection
                                    last reported it (see conn.c) */
   bool wait_failed;             /* the last wait timed out or failed */
   bool can_fsync;               /* server has fsync@openssh.com */
@@ -197,10 +197,14 @@ extern int conn_establish (struct ssh_conn *c);
 extern int conn_reconnect (struct ssh_conn *c, const char *what,
                            unsigned attempt);
 extern void conn_close (struct ssh_conn *c);
-extern uint64_t conn_lost_writes (void);
-extern void conn_write_done (struct ssh_conn *c);
-extern void conn_fsync_done (struct ssh_conn *c);
 extern int conn_flush_done (struct ssh_conn *c);
+
+/* durable.c */
+extern uint64_t durable_lost (void);
+extern void durable_count_loss (void);
+extern bool durable_any_unflushed (void);
+extern void durable_write_done (struct ssh_conn *c);
+extern void durable_fsync_done (struct ssh_conn *c);
 
 /* keepalive.c */
 extern int keepalive_register (struct ssh_conn *c);
@@ -230,6 +234,7 @@ extern void proxy_command_close (struct ssh_conn *c);
 
 /* auth.c */
 extern int auth_authenticate (struct ssh_conn *c);
+extern void auth_free (void);
 
 /* sftp.c */
 extern int sftp_start (struct ssh_conn *c);

@@ -80,6 +80,7 @@ ssh_unload (void)
   while ((c = keepalive_any_registered ()) != NULL)
     ssh_close (c);
   keepalive_stop ();
+  auth_free ();
   config_free ();
   libssh2_exit ();
 }
@@ -188,7 +189,7 @@ ssh_open (int readonly)
     return NULL;
   }
   c->readonly = readonly;
-  c->lost_seen = conn_lost_writes ();
+  c->lost_seen = durable_lost ();
   if (params.dir) {
     c->path = dir_path (nbdkit_export_name ());
     c->in_dir = true;
@@ -423,14 +424,17 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
       break;
     case OP_WRITE:
       r = sftp_pwrite (c, buf, count, offset);
-      if (r == 0)
-        conn_write_done (c);
+      /* Write-behind counts the writes when the server acknowledges
+       * them (sftp-write.c).
+       */
+      if (r == 0 && params.write_behind == 0)
+        durable_write_done (c);
       /* FUA promises this write only, which the fsync covers even
        * after a reconnect: it was written on this session.
        */
       if (r == 0 && (flags & NBDKIT_FLAG_FUA) &&
           (r = sftp_flush (c, false)) == 0)
-        conn_fsync_done (c);
+        durable_fsync_done (c);
       break;
     case OP_FLUSH:
       r = sftp_flush (c, true);

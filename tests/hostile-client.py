@@ -13,7 +13,8 @@ EXPECT:
                 read back
   small         like data, with few requests (for a slow server)
   eio[@OFF]     a read (at OFF, else 0) fails with EIO
-  write-eio     a write fails with EIO, and the file is unchanged
+  write-eio     a write (or with write-behind the flush after it) fails
+                with EIO, and the file is unchanged
   rss           only the $MAX_RSS_MB check below (URI and MODE unused)
 
 Then it switches back to normal and checks that the same nbdkit still
@@ -135,8 +136,12 @@ elif expect.startswith("eio"):
     expect_error(lambda: h.pread(65536, off), errno.EIO,
                  "read at %d" % off)
 elif expect == "write-eio":
-    expect_error(lambda: h.pwrite(b"\xee" * 70000, 4096), errno.EIO,
-                 "write")
+    # With write-behind the write is acknowledged and the flush after
+    # it reports the failure.
+    def write_and_flush():
+        h.pwrite(b"\xee" * 70000, 4096)
+        h.flush()
+    expect_error(write_and_flush, errno.EIO, "write")
 else:
     fail("unknown EXPECT %s" % expect)
 elapsed = time.monotonic() - start

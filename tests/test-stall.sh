@@ -90,9 +90,14 @@ try:
         print("reads after resuming: ok in %.1f s" % (time.monotonic() - t))
 
         # --- A write while the server is stalled and cannot be reached.
+        # With write-behind it is acknowledged at once and the flush
+        # after it fails instead.
         buf = rng.randbytes(MiB)
         stopped = stop(True)
-        expect_eio("write", lambda: h.pwrite(buf, 3 * MiB))
+        def write_and_flush():
+            h.pwrite(buf, 3 * MiB)
+            h.flush()
+        expect_eio("write", write_and_flush)
         # The stalled processes may still apply what they had received
         # of the failed write: let them finish before writing again.
         resume_and_wait(stopped); stopped = []
@@ -113,10 +118,14 @@ try:
                      % (el, TIMEOUT))
         resume_and_wait(stopped); stopped = []
 
-        # --- A write stalls; the reconnect succeeds.
+        # --- A write stalls; the reconnect succeeds (with write-behind
+        # the flush after it waits for it).
         buf = rng.randbytes(MiB)
         stopped = stop(False)
-        err, el = timed("stalled write", lambda: h.pwrite(buf, 3 * MiB))
+        def write_and_flush():
+            h.pwrite(buf, 3 * MiB)
+            h.flush()
+        err, el = timed("stalled write", write_and_flush)
         if err is not None:
             sys.exit("FAIL: write failed: %s" % err)
         if el < TIMEOUT - 1 or el > LIMIT:
@@ -141,17 +150,20 @@ print("stall %s: ok" % mode)
 PYEOF
 
 export REMOTE="$remote" SSHD_DIR
-run_plugin path="$remote" timeout=5 \
-    retries=1 --run '/usr/bin/python3 stall.py "$uri" dead' 2> dead.err || {
-    cat dead.err; exit 1; }
-cat dead.err
-expect_grep dead.err "reconnecting (attempt 1 of 1)" \
-    "cannot reach 127.0.0.1 port $SSHD_PORT" "timed out"
-cont_sshd
+# With write-behind (the default) and without.
+for wb in write-behind=4M write-behind=0; do
+    run_plugin path="$remote" timeout=5 $wb \
+        retries=1 --run '/usr/bin/python3 stall.py "$uri" dead' 2> dead.err || {
+        cat dead.err; exit 1; }
+    cat dead.err
+    expect_grep dead.err "reconnecting (attempt 1 of 1)" \
+        "cannot reach 127.0.0.1 port $SSHD_PORT" "timed out"
+    cont_sshd
 
-run_plugin path="$remote" timeout=5 \
-    --run '/usr/bin/python3 stall.py "$uri" conns' 2> conns.err || {
-    cat conns.err; exit 1; }
-cat conns.err
-expect_grep conns.err "reconnecting (attempt 1 of 3)" "timed out"
+    run_plugin path="$remote" timeout=5 $wb \
+        --run '/usr/bin/python3 stall.py "$uri" conns' 2> conns.err || {
+        cat conns.err; exit 1; }
+    cat conns.err
+    expect_grep conns.err "reconnecting (attempt 1 of 3)" "timed out"
+done
 

@@ -13,6 +13,11 @@
 #    again on the new session, nbdcopy succeeds and the file matches.
 # 4. The server side is killed between writes that are still in the
 #    window: sent again after the reconnect, the data verifies.
+# 5. Flush honesty is precise: writes the client was told were done
+#    but the server never acknowledged (its processes stopped, then
+#    killed) are sent again, so the flush after the reconnect succeeds
+#    and the data is in the file; while a write the server did
+#    acknowledge but never fsynced makes that flush fail (EIO).
 
 set -e
 source "$(dirname "$0")/functions.sh"
@@ -155,3 +160,49 @@ expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
 grep -E "sending again [1-9][0-9]* writes the server had not acknowledged" \
      nbdkit.err || {
     echo "FAIL: no write in flight was sent again after a reconnect"; exit 1; }
+
+# --- 5. What a flush after a reconnect may claim.
+cat > honest.py <<'PYEOF'
+import errno, os, sys
+import nbd
+import sshdprocs
+
+remote = os.environ["REMOTE"]
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+with open(remote, "rb") as f:
+    model = bytearray(f.read())
+h.pwrite(b"x" * 4096, 0)
+model[0:4096] = b"x" * 4096
+h.flush()
+# Never acknowledged by the server: sent again, the flush succeeds.
+stopped = sshdprocs.stop(False)
+data = os.urandom(512 * 1024)
+h.pwrite(data, 65536)
+model[65536:65536 + len(data)] = data
+sshdprocs.kill_connections()
+sshdprocs.cont(stopped)
+h.flush()
+with open(remote, "rb") as f:
+    if f.read() != model:
+        sys.exit("FAIL: the writes sent again are not in the file")
+# Acknowledged by the server, not fsynced, then the session dies: the
+# flush must not claim it is durable.
+h.pwrite(data, 2 * 65536 + len(data))
+h.pread(4096, 2 * 65536 + len(data))   # waits for the server's reply
+sshdprocs.kill_connections()
+try:
+    h.flush()
+    sys.exit("FAIL: flush succeeded after a session with acknowledged, "
+             "unfsynced writes broke")
+except nbd.Error as e:
+    if e.errnum != errno.EIO:
+        sys.exit("FAIL: expected EIO, got %s" % e)
+h.flush()
+h.shutdown()
+print("honest: ok")
+PYEOF
+run_plugin path="$remote" --run '/usr/bin/python3 honest.py "$uri"' \
+    2> nbdkit.err || { cat nbdkit.err; exit 1; }
+cat nbdkit.err
+expect_grep nbdkit.err "never fsynced and may be lost"
