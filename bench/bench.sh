@@ -15,18 +15,22 @@
 #   RTT_SIZE=MIB      file size for every RTT > 0 (default: the largest
 #                     power of two <= 3200/RTT, at least 16, at most SIZE)
 #   REPEAT=3          repetitions; the table shows medians
-#   RAND_SECS=5       duration of each random-read run
+#   RAND_SECS=5       duration of each random-read and random-write run
 #   MULTI_CONN=default  the multi-conn nbdcopy runs: "default" = nbdcopy's
 #                     own choice (4 connections, but no more than its
 #                     threads, which default to nproc), or N for
 #                     --connections=N --threads=N
 #   RUN_TIMEOUT=300   seconds allowed to any one run
 #   CONTENDERS="ours nbdkit-ssh ssh-cat sftp-get"
-#   CASES="seq-read seq-write rand comp"
+#   CASES="seq-read seq-write rand rand-write connect write4 comp"
 #   COMP_RTT=10       the RTT (one of RTTS) of the "comp" case: 1-connection
 #                     reads of zeros and of random data with compression=
 #                     false and true
-#   RANDIO=auto       fio (nbd engine) | python | auto (fio if it has nbd)
+#   RANDIO=auto       random reads with fio (nbd engine) | python | auto
+#                     (fio if it has nbd); random writes always use python
+#   IDLE_KEEP=10      idle-keep= given to our plugin in the connect case,
+#                     if its --help mentions idle-keep
+#   WRITE_CONNS=4     connections of the write4 case
 #   PLUGIN=FILE       our plugin (default ./ssh-plugin.so of the build tree)
 #   PEER_PLUGIN=FILE  nbdkit's libssh ssh plugin (default: the installed one)
 #   DELAY_PROXY=FILE  the proxy binary (default bench/delay-proxy of the
@@ -54,9 +58,11 @@ RAND_SECS="${RAND_SECS:-5}"
 MULTI_CONN="${MULTI_CONN:-default}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-300}"
 CONTENDERS="${CONTENDERS:-ours nbdkit-ssh ssh-cat sftp-get}"
-CASES="${CASES:-seq-read seq-write rand comp}"
+CASES="${CASES:-seq-read seq-write rand rand-write connect write4 comp}"
 COMP_RTT="${COMP_RTT:-10}"
 RANDIO="${RANDIO:-auto}"
+IDLE_KEEP="${IDLE_KEEP:-10}"
+WRITE_CONNS="${WRITE_CONNS:-4}"
 OUT_DIR="${OUT_DIR:-$bench_srcdir}"
 BENCH_TMPDIR="${BENCH_TMPDIR:-${TMPDIR:-/tmp}}"
 
@@ -66,7 +72,7 @@ export PATH LC_ALL=C
 say () { printf '%s\n' "bench: $*" >&2; }
 die () { say "error: $*"; exit 1; }
 
-for v in SIZE REPEAT RUN_TIMEOUT; do
+for v in SIZE REPEAT RUN_TIMEOUT IDLE_KEEP WRITE_CONNS; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
 [ "$MULTI_CONN" = default ] || [[ "$MULTI_CONN" =~ ^[1-9][0-9]*$ ]] ||
@@ -86,6 +92,8 @@ for c in nbdkit nbdcopy ssh sftp timeout /usr/bin/python3; do
 done
 
 has () { [[ " $1 " == *" $2 "* ]]; }
+# without LIST WORD: LIST less the word WORD (not words containing it).
+without () { local w out=; for w in $1; do [ "$w" = "$2" ] || out+="${out:+ }$w"; done; echo "$out"; }
 
 [[ "$COMP_RTT" =~ ^[0-9]+$ ]] || die "COMP_RTT must be a whole number of ms"
 if has "$CASES" comp && ! has "$RTTS" "$COMP_RTT"; then
@@ -107,14 +115,16 @@ plugindir="$(nbdkit --dump-config | sed -n 's/^plugindir=//p')"
 if [ -z "${PEER_PLUGIN:-}" ]; then
     PEER_PLUGIN="$plugindir/nbdkit-ssh-plugin.so"
     # Only the libssh plugin counts: "make install" of ours replaces it.
+    # Not grep -q: it exits at the first match, and under pipefail an
+    # ldd still writing then dies of SIGPIPE and fails the test.
     if [ ! -f "$PEER_PLUGIN" ] ||
-           ! ldd "$PEER_PLUGIN" 2>/dev/null | grep -q 'libssh\.so'; then
+           ! ldd "$PEER_PLUGIN" 2>/dev/null | grep 'libssh\.so' >/dev/null; then
         PEER_PLUGIN=
     fi
 fi
 if has "$CONTENDERS" nbdkit-ssh && [ -z "$PEER_PLUGIN" ]; then
     say "nbdkit's libssh ssh plugin is not installed (Debian: nbdkit); skipping nbdkit-ssh"
-    CONTENDERS="${CONTENDERS//nbdkit-ssh/}"
+    CONTENDERS="$(without "$CONTENDERS" nbdkit-ssh)"
 fi
 
 case "$RANDIO" in
@@ -131,7 +141,19 @@ esac
 if has "$CASES" rand && [ "$RANDIO" = python ] &&
        ! /usr/bin/python3 -c 'import nbd' 2>/dev/null; then
     say "neither fio (nbd engine) nor python3-libnbd found; skipping random reads"
-    CASES="${CASES//rand/}"
+    CASES="$(without "$CASES" rand)"
+fi
+if ! /usr/bin/python3 -c 'import nbd' 2>/dev/null; then
+    for c in rand-write write4; do
+        if has "$CASES" "$c"; then
+            say "python3-libnbd not found; skipping $c"
+            CASES="$(without "$CASES" "$c")"
+        fi
+    done
+fi
+if has "$CASES" connect && ! command -v nbdinfo >/dev/null 2>&1; then
+    say "nbdinfo (libnbd-bin) not found; skipping connect"
+    CASES="$(without "$CASES" connect)"
 fi
 
 WORK="$(mktemp -d "$BENCH_TMPDIR/sshbench.XXXXXX")"
@@ -141,6 +163,14 @@ trap 'rm -rf "$WORK"' EXIT
 cp "$PLUGIN" "$WORK/ssh-plugin.so"
 PLUGIN_ORIG="$PLUGIN"
 PLUGIN="$WORK/ssh-plugin.so"
+
+# idle-keep=SECS (keep a closed connection's SSH session for the next
+# NBD connection): only where the plugin has it, so that the bench runs
+# before and after it exists.
+IDLE_KEEP_ARG=()
+if nbdkit "$PLUGIN" --help 2>&1 | grep 'idle-keep' >/dev/null; then
+    IDLE_KEEP_ARG=(idle-keep="$IDLE_KEEP")
+fi
 
 if [ -z "${DELAY_PROXY:-}" ]; then
     for p in "$top_builddir/bench/delay-proxy" "$bench_srcdir/delay-proxy"; do
@@ -424,6 +454,61 @@ print("R_VALUE=%.1f R_P50=%.0f R_READS=%d" % (j["iops"], p50, j["total_ios"]))
     record "$rtt" "$case" "$who" "$rep" IOPS "" "$R_AMP" "$R_P50"
 }
 
+# do_randwrite RTT CASE WHO REP FILE: random 4 KiB writes, one connection,
+# one synchronous pwrite at a time (bench/randread.py --write; fio's
+# end_fsync would land in the timing), then a flush outside the timing.
+do_randwrite ()
+{
+    local rtt="$1" case="$2" who="$3" rep="$4" file="$5"
+    R_VALUE=NA R_AMP='' R_P50=''
+    sync "$file"
+    run_plugin "$who" rw "$file" /usr/bin/python3 "$bench_srcdir/randread.py" \
+               --write "$URI" 1 1 "$RAND_SECS" "$SSHD_PID"
+    if [ -n "$R_OK" ]; then
+        R_VALUE="$(kv iops)"; R_AMP="$(kv amp)"; R_P50="$(kv p50_us)"
+        [ -n "$R_VALUE" ] || { R_VALUE=NA; R_OK=; }
+        echo "=== $who rand-write: $R_OUT" >> "$WORK/nbdkit.log"
+    fi
+    record "$rtt" "$case" "$who" "$rep" IOPS "" "$R_AMP" "$R_P50"
+}
+
+# do_connect RTT WHO REP FILE: a fresh nbdkit, "nbdinfo --size" twice in
+# a row (bench/connect.py); records connect-first and connect-second in
+# seconds (the RSS and sessions are those of the whole run, on both).
+do_connect ()
+{
+    local rtt="$1" who="$2" rep="$3" file="$4" first second
+    if [ "$who" = ours ]; then PLUGIN_EXTRA=("${IDLE_KEEP_ARG[@]}"); fi
+    run_plugin "$who" ro "$file" /usr/bin/python3 "$bench_srcdir/connect.py" "$URI"
+    PLUGIN_EXTRA=()
+    first="$(kv first_secs)" second="$(kv second_secs)"
+    local ok="$R_OK"
+    R_VALUE="$first"
+    [ -n "$first" ] || R_OK=
+    record "$rtt" connect-first "$who" "$rep" s ""
+    R_OK="$ok" R_VALUE="$second"
+    [ -n "$second" ] || R_OK=
+    record "$rtt" connect-second "$who" "$rep" s ""
+}
+
+# do_write4 RTT WHO REP FILE MIB: WRITE_CONNS connections, each writing
+# its part of the file sequentially (256 KiB requests, 4 in flight),
+# then a flush on each (bench/write4.py).  MiB/s over the writes and
+# flushes (the script's own timing: connecting is the connect case).
+do_write4 ()
+{
+    local rtt="$1" who="$2" rep="$3" file="$4" mib="$5" secs
+    sync "$file"
+    run_plugin "$who" rw "$file" /usr/bin/python3 "$bench_srcdir/write4.py" \
+               "$URI" "$WRITE_CONNS" 256 4
+    if [ -n "$R_OK" ]; then
+        secs="$(kv secs)"
+        if [ -n "$secs" ]; then R_SECS="$secs"; else R_OK=; fi
+        echo "=== $who write4: $R_OUT" >> "$WORK/nbdkit.log"
+    fi
+    record "$rtt" write4 "$who" "$rep" MiB/s "$mib"
+}
+
 # ----------------------------------------------------------------------
 # Metadata.
 
@@ -437,6 +522,19 @@ META="$WORK/meta.txt"
     [ -z "$PEER_PLUGIN" ] || echo "libssh: $(ver libssh-4) (nbdkit-ssh, $PEER_PLUGIN)"
     echo "nbdkit: $(nbdkit --version | head -n 1); libnbd: $(nbdcopy --version | sed -n 's/^libnbd //p')"
     echo "random reads: $([ "$RANDIO" = fio ] && echo "fio $(fio --version) nbd engine" || echo "bench/randread.py (python3-libnbd)"), ${RAND_SECS}s per run"
+    if has "$CASES" rand-write; then
+        echo "random writes: bench/randread.py --write (python3-libnbd), ${RAND_SECS}s per run, then a flush (not timed)"
+    fi
+    if has "$CASES" connect; then
+        if [ ${#IDLE_KEEP_ARG[@]} -gt 0 ]; then
+            echo "connect: ours with ${IDLE_KEEP_ARG[*]}"
+        else
+            echo "connect: ours without idle-keep= (not in this plugin's --help)"
+        fi
+    fi
+    if has "$CASES" write4; then
+        echo "write4: $WRITE_CONNS connections, each writing its part sequentially, 256 KiB x 4 in flight, then a flush each"
+    fi
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
     echo "settings: SIZE=$SIZE RTTS=\"$RTTS\" REPEAT=$REPEAT MULTI_CONN=$MULTI_CONN RAND_SECS=$RAND_SECS"
     for r in $RTTS; do
@@ -530,6 +628,24 @@ for rtt in $RTTS; do
             done
             for w in "${order[@]}"; do
                 do_rand "$rtt" rand-4x4 "$w" "$rep" "$src" 4 4
+            done
+        fi
+
+        if has "$CASES" rand-write; then
+            for w in "${order[@]}"; do
+                do_randwrite "$rtt" rand-write-qd1 "$w" "$rep" "$dst"
+            done
+        fi
+
+        if has "$CASES" connect; then
+            for w in "${order[@]}"; do
+                do_connect "$rtt" "$w" "$rep" "$src"
+            done
+        fi
+
+        if has "$CASES" write4; then
+            for w in "${order[@]}"; do
+                do_write4 "$rtt" "$w" "$rep" "$dst" "$mib"
             done
         fi
 

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-# Random 4 KiB reads through libnbd, for bench.sh (used when fio with its
-# nbd engine is not installed).
+# Random 4 KiB reads (or writes) through libnbd, for bench.sh: the reads
+# when fio with its nbd engine is not installed, the writes always.
 # Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
 # SPDX-License-Identifier: BSD-3-Clause
 #
-#   randread.py URI CONNECTIONS DEPTH SECONDS [SSHD_PID]
+#   randread.py [--write] URI CONNECTIONS DEPTH SECONDS [SSHD_PID]
 #
 # Opens CONNECTIONS libnbd handles to URI and keeps DEPTH reads of 4096
 # bytes at random 4 KiB-aligned offsets in flight on each, for SECONDS
@@ -19,6 +19,15 @@
 # disconnecting: server_rchar is the difference and amp is server_rchar
 # divided by the bytes the client asked for (it includes the few dozen
 # bytes of each SFTP request that sftp-server reads from its stdin).
+#
+# --write: the same with writes of 4096 random bytes (pwrite, or
+# aio_pwrite), then, once the time is up and every write has completed,
+# one flush on each handle, outside the timing (iops and p50_us count
+# the writes only; flush_secs is how long the flushes took).  The
+# accounting uses wchar (what sftp-server wrote: the file, plus its
+# short STATUS replies), summed after the flushes:
+#
+#   writes=N secs=S iops=X p50_us=L flush_secs=F server_wchar=B amp=R
 #
 #   randread.py --sample SSHD_PID
 #
@@ -39,13 +48,13 @@ from sshdprocs import sftp_servers  # tests/sshdprocs.py
 BS = 4096
 
 
-def rchar_sum(sshd_pid):
+def rchar_sum(sshd_pid, key="rchar:"):
     total = 0
     for p in sftp_servers(sshd_pid):
         try:
             with open("/proc/%d/io" % p) as f:
                 for line in f:
-                    if line.startswith("rchar:"):
+                    if line.startswith(key):
                         total += int(line.split()[1])
         except OSError:
             pass
@@ -77,12 +86,23 @@ def main():
     if sys.argv[1] == "--sample":
         sample(int(sys.argv[2]))
         return
-    uri = sys.argv[1]
-    conns = int(sys.argv[2])
-    depth = int(sys.argv[3])
-    secs = float(sys.argv[4])
-    sshd_pid = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    args = sys.argv[1:]
+    write = args[0] == "--write"
+    if write:
+        args = args[1:]
+    uri = args[0]
+    conns = int(args[1])
+    depth = int(args[2])
+    secs = float(args[3])
+    sshd_pid = int(args[4]) if len(args) > 4 else 0
     rng = random.Random(int(os.environ.get("RANDREAD_SEED", "1")))
+    key = "wchar:" if write else "rchar:"
+    data = os.urandom(BS)
+
+    def submit(h, buf, offset):
+        if write:
+            return h.aio_pwrite(buf, offset)
+        return h.aio_pread(buf, offset)
 
     handles = []
     for _ in range(conns):
@@ -94,7 +114,7 @@ def main():
     if blocks < 1:
         sys.exit("randread.py: export smaller than 4096 bytes")
 
-    before = rchar_sum(sshd_pid) if sshd_pid else 0
+    before = rchar_sum(sshd_pid, key) if sshd_pid else 0
     lat = []
     reads = 0
     t0 = time.monotonic()
@@ -106,13 +126,17 @@ def main():
         now = t0
         while now < deadline:
             s = pc()
-            h.pread(BS, rng.randrange(blocks) * BS)
+            if write:
+                h.pwrite(data, rng.randrange(blocks) * BS)
+            else:
+                h.pread(BS, rng.randrange(blocks) * BS)
             e = pc()
             lat.append(e - s)
             reads += 1
             now = time.monotonic()
     else:
-        # One event loop over all handles, DEPTH aio_pread in flight on each.
+        # One event loop over all handles, DEPTH aio_pread (aio_pwrite) in
+        # flight on each.
         pc = time.perf_counter
         state = []              # per handle: list of [cookie, buf, start]
         poller = select.poll()
@@ -120,8 +144,9 @@ def main():
         for i, h in enumerate(handles):
             slots = []
             for _ in range(depth):
-                buf = nbd.Buffer(BS)
-                c = h.aio_pread(buf, rng.randrange(blocks) * BS)
+                buf = (nbd.Buffer.from_bytearray(data) if write
+                       else nbd.Buffer(BS))
+                c = submit(h, buf, rng.randrange(blocks) * BS)
                 slots.append([c, buf, pc()])
             state.append(slots)
             fd2h[h.aio_get_fd()] = i
@@ -157,19 +182,33 @@ def main():
                         inflight -= 1
                     else:
                         slot[2] = e
-                        slot[0] = h.aio_pread(slot[1],
-                                              rng.randrange(blocks) * BS)
+                        slot[0] = submit(h, slot[1],
+                                         rng.randrange(blocks) * BS)
     elapsed = time.monotonic() - t0
 
-    after = rchar_sum(sshd_pid) if sshd_pid else 0
+    flush_secs = 0.0
+    if write:
+        # Outside the timing: leave nothing behind in the server's queues.
+        f0 = time.monotonic()
+        for h in handles:
+            if h.can_flush():
+                h.flush()
+        flush_secs = time.monotonic() - f0
+
+    after = rchar_sum(sshd_pid, key) if sshd_pid else 0
     for h in handles:
         h.shutdown()
     lat.sort()
     p50 = lat[len(lat) // 2] * 1e6 if lat else 0.0
     delta = after - before
     amp = delta / (reads * BS) if sshd_pid and reads else 0.0
-    print("reads=%d secs=%.3f iops=%.1f p50_us=%.0f server_rchar=%d amp=%.3f"
-          % (reads, elapsed, reads / elapsed, p50, delta, amp))
+    if write:
+        print("writes=%d secs=%.3f iops=%.1f p50_us=%.0f flush_secs=%.3f "
+              "server_wchar=%d amp=%.3f"
+              % (reads, elapsed, reads / elapsed, p50, flush_secs, delta, amp))
+    else:
+        print("reads=%d secs=%.3f iops=%.1f p50_us=%.0f server_rchar=%d "
+              "amp=%.3f" % (reads, elapsed, reads / elapsed, p50, delta, amp))
 
 
 if __name__ == "__main__":

@@ -61,6 +61,13 @@ def ratio(a, b):
     return "%.2fx" % (a / b)
 
 
+def unit_of(case):
+    for r in raw:
+        if r["case"] == case and r["unit"]:
+            return r["unit"]
+    return "MiB/s"
+
+
 def size_of(rtt):
     for r in raw:
         if r["rtt"] == rtt and r["mib"]:
@@ -87,6 +94,10 @@ LABELS = [
     ("seq-write-N", "seq write, " + multi_label("seq-write-N"), "seq-write-stream"),
     ("rand-qd1", "rand 4K read, QD1", None),
     ("rand-4x4", "rand 4K read, 4 conns x QD4", None),
+    ("rand-write-qd1", "rand 4K write, QD1", None),
+    ("connect-first", "connect: 1st nbdinfo --size", None),
+    ("connect-second", "connect: 2nd, same nbdkit", None),
+    ("write4", "seq write, 4 conns x 1/4 file", "seq-write-stream"),
     ("comp-zeros-false", "read zeros, compression=false", None),
     ("comp-zeros-true", "read zeros, compression=true", None),
     ("comp-rand-false", "read random, compression=false", None),
@@ -113,10 +124,39 @@ for rtt in rtts:
             if n and ok < n:
                 incomplete.append("%s at RTT %s: %s failed in %d of %d runs"
                                   % (label, rtt, who, n - ok, n))
-        unit = "IOPS" if case.startswith("rand") else "MiB/s"
+        unit = unit_of(case)
+        digits = 3 if unit == "s" else None
         rows1.append([label, rtt, size_of(rtt) if unit == "MiB/s" else "",
-                      unit, fmt(ours), fmt(peer), fmt(cat), fmt(sftp),
-                      ratio(ours, peer), ratio(ours, cat), ratio(ours, sftp)])
+                      unit, fmt(ours, digits), fmt(peer, digits), fmt(cat),
+                      fmt(sftp), ratio(ours, peer), ratio(ours, cat),
+                      ratio(ours, sftp)])
+
+# Connection set-up in round trips (RTT > 0).
+head_rt = ["case", "RTT ms", "ours s", "ours RTs", "ours RTs net",
+           "nbdkit-ssh s", "nbdkit-ssh RTs", "nbdkit-ssh RTs net",
+           "ours/nbdkit-ssh"]
+rows_rt = []
+for rtt in rtts:
+    if num(rtt) is None or num(rtt) <= 0:
+        continue
+    for case, label, _ in LABELS:
+        if not case.startswith("connect-"):
+            continue
+        ours, _, _ = med(rtt, case, "ours")
+        peer, _, _ = med(rtt, case, "nbdkit-ssh")
+        if ours is None and peer is None:
+            continue
+        row = [label, rtt]
+        for who, v in (("ours", ours), ("nbdkit-ssh", peer)):
+            row.append(fmt(v, 3))
+            ok = isinstance(v, float)
+            row.append(fmt(v * 1000 / float(rtt), 1) if ok else "")
+            # Net: less the same case at RTT 0 (the CPU part), if run.
+            v0 = med("0", case, who)[0] if "0" in rtts else None
+            row.append(fmt((v - v0) * 1000 / float(rtt), 1)
+                       if ok and isinstance(v0, float) else "")
+        row.append(ratio(ours, peer))
+        rows_rt.append(row)
 
 # Table 2: resources.
 head2 = ["case", "RTT ms", "RSS MiB ours", "RSS MiB nbdkit-ssh",
@@ -179,6 +219,22 @@ NOTES = [
     "connection does all of it.",
     "Random reads: 4 KiB at random 4 KiB-aligned offsets over the whole "
     "file; p50 = median latency of one read.",
+    "rand 4K write, QD1: one synchronous 4 KiB pwrite at a time at random "
+    "4 KiB-aligned offsets for RAND_SECS; IOPS and p50 count the writes "
+    "only; a flush follows, outside the timing; server B/B for it = "
+    "bytes sftp-server wrote (wchar: file + replies) per byte written.",
+    "connect: nbdinfo --size against a freshly started nbdkit (1st), then "
+    "again right away against the same nbdkit (2nd; ours with idle-keep= "
+    "when the plugin has it, see above); seconds per nbdinfo process, "
+    "lower is better (so ours/nbdkit-ssh < 1 is ours faster); RSS and "
+    "sessions are those of the whole run (both nbdinfo).",
+    "Connection set-up in round trips: RTs = median seconds / RTT; "
+    "RTs net = (median seconds - median seconds of the same case at "
+    "RTT 0) / RTT, i.e. without the CPU time, when RTT 0 was run.",
+    "seq write, 4 conns x 1/4 file (write4): 4 libnbd connections each "
+    "writing their quarter sequentially (256 KiB requests, 4 in flight), "
+    "then a flush on each; MiB/s over the writes and flushes (connecting "
+    "not included). The issue's goal: RSS <= 128 MiB at 50 ms.",
     "read zeros / read random: nbdcopy --connections=1 of a file of zeros "
     "or of random data, with compression=false and compression=true "
     "(zlib, both plugins take the parameter), at one RTT (COMP_RTT).",
@@ -204,6 +260,14 @@ txt.append(text_table(head2, rows2))
 md.append(md_table(head2, rows2))
 txt.append("")
 md.append("")
+if rows_rt:
+    txt.append("Connection set-up in round trips (median s / RTT):")
+    md.append("Connection set-up in round trips (median s / RTT):")
+    md.append("")
+    txt.append(text_table(head_rt, rows_rt))
+    md.append(md_table(head_rt, rows_rt))
+    txt.append("")
+    md.append("")
 for n in NOTES + incomplete:
     txt.append("- " + n.replace("`", ""))
     md.append("- " + n)
