@@ -1028,4 +1028,4 @@ const char config_help[] =
   "                           counts as dead (default 3; 0 = never).\n"
   "write-behind=<SIZE>        Bytes of writes acknowledged before the\n"
   "                           server confirms them (default: sized to\n"
-  "                           the round trip, 4M-16M; 0 = off).";
+  "                           the round trip, 1M-16M; 0 = off).";

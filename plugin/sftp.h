@@ -59,7 +59,7 @@
  * otherwise, is sized like read-ahead, between WB_FLOOR and WB_MAX,
  * and holds up to WB_ENTRIES writes.
  */
-#define WB_FLOOR      (4 * 1024 * 1024)
+#define WB_FLOOR      (1024 * 1024)
 #define WB_MAX        (16 * 1024 * 1024)
 #define WB_ENTRIES    (NSLOTS / 2)
 #define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
