@@ -56,12 +56,13 @@ struct ssh_params params = {
   .timeout = 60,
   .retries = 3,
   .write_behind = -1,
+  .idle_keep = 5,
   .keepalive = 30,
   .keepalive_count = 3,
   .create_mode = 0600,
 };
 
-static bool write_behind_set;
+static bool write_behind_set, idle_keep_set;
 static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
 static bool keepalive_count_set;
 static bool create_set, create_size_set, create_mode_set;
@@ -282,6 +283,7 @@ static const struct numeric_param {
     &keepalive_set },
   { "keepalive-count", 0, 1000000,     &params.keepalive_count,
     &keepalive_count_set },
+  { "idle-keep",       0, 3600,        &params.idle_keep,       &idle_keep_set },
 };
 
 /* .config: one key=value from the command line. */
@@ -1026,6 +1028,10 @@ const char config_help[] =
   "                           (default 30; 0 = off).\n"
   "keepalive-count=<N>        Unanswered keepalives before the server\n"
   "                           counts as dead (default 3; 0 = never).\n"
+  "idle-keep=<SECS>           Keep a closed connection's SSH session and\n"
+  "                           open file this long for the next NBD\n"
+  "                           connection to the same export (default 5;\n"
+  "                           0 = off).\n"
   "write-behind=<SIZE>        Bytes of writes acknowledged before the\n"
   "                           server confirms them (default: sized to\n"
   "                           the round trip, 1M-16M; 0 = off).";

@@ -174,6 +174,72 @@ conn_close (struct ssh_conn *c)
   proxy_command_close (c);
 }
 
+/* idle-keep=: the client closed the connection; keep its session
+ * and open file warm for the next NBD connection to the same export
+ * (it stays in keepalive.c's list, which expires it).  The writes in
+ * flight are waited for first.  -1: not kept (close it).
+ */
+int
+conn_park (struct ssh_conn *c)
+{
+  int r = -1;
+
+  pthread_mutex_lock (&c->lock);
+  sftp_write_close (c);
+  if (!c->broken && c->sftp != NULL && !sftp_write_pending (c)) {
+    sftp_park (c);
+    clock_gettime (CLOCK_MONOTONIC, &c->warm_since);
+    c->warm = true;
+    r = 0;
+    debug ("idle-keep: keeping the session to %s port %u (%s) for %u "
+           "seconds", c->host, c->port, c->path, params.idle_keep);
+  }
+  pthread_mutex_unlock (&c->lock);
+  return r;
+}
+
+/* A warm connection (claimed by keepalive_claim_warm) serves a new
+ * NBD connection: is it alive?  Reads what arrived, and the file's
+ * size now.  -1: discard it (conn_free).
+ */
+int
+conn_unpark (struct ssh_conn *c)
+{
+  int r;
+
+  pthread_mutex_lock (&c->lock);
+  r = c->broken ? -1 : sftp_refresh (c);
+  if (r == 0) {
+    c->lost_seen = durable_lost ();
+    clock_gettime (CLOCK_MONOTONIC, &c->last_used);
+    debug ("idle-keep: reusing the warm session to %s port %u (%s)",
+           c->host, c->port, c->path);
+  }
+  else
+    debug ("idle-keep: the warm session to %s port %u is dead (%s): "
+           "connecting again", c->host, c->port,
+           c->errbuf[0] ? c->errbuf : "broken");
+  pthread_mutex_unlock (&c->lock);
+  return r;
+}
+
+/* Close and free a connection that is no longer in keepalive.c's
+ * list: what the write-behind window still holds is waited for (and
+ * logged if it fails), then everything is torn down.
+ */
+void
+conn_free (struct ssh_conn *c)
+{
+  pthread_mutex_lock (&c->lock);
+  sftp_write_close (c);
+  conn_close (c);
+  sftp_write_free (c);
+  pthread_mutex_unlock (&c->lock);
+  pthread_mutex_destroy (&c->lock);
+  free (c->path);
+  free (c);
+}
+
 /* The connection broke: connect again (same host key checks and
  * authentication) and reopen the file.  attempt counts from 1 within
  * one request; later attempts wait 1, 2, 4, 8 ... 8 seconds first.

@@ -91,6 +91,10 @@ keepalive_unregister (struct ssh_conn *c)
       break;
     }
   }
+  if (nr_conns == 0) {
+    free (conns);
+    conns = NULL;
+  }
   pthread_mutex_unlock (&conns_lock);
 }
 
@@ -124,7 +128,7 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
    */
   if (c->sftp != NULL && sftp_write_pending (c) && sftp_poll (c) == -1)
     goto dead;
-  if (idle_ms < params.keepalive * INT64_C (1000))
+  if (params.keepalive == 0 || idle_ms < params.keepalive * INT64_C (1000))
     return;
 
   /* Read what arrived while idle (replies to earlier keepalives,
@@ -208,11 +212,70 @@ keepalive_for_each (int (*fn) (struct ssh_conn *c, void *arg), void *arg)
   return ret;
 }
 
+/* idle-keep=: a warm connection for path in this mode, taken out of
+ * the warm ones (it stays in the list), or NULL.
+ */
+struct ssh_conn *
+keepalive_claim_warm (const char *path, bool readonly)
+{
+  struct ssh_conn *found = NULL;
+  size_t i;
+
+  pthread_mutex_lock (&conns_lock);
+  for (i = 0; i < nr_conns && found == NULL; ++i) {
+    struct ssh_conn *c = conns[i];
+
+    if (pthread_mutex_trylock (&c->lock) != 0)
+      continue;                 /* busy: not a warm one */
+    if (c->warm && !c->broken && c->readonly == readonly &&
+        c->path && strcmp (c->path, path) == 0) {
+      c->warm = false;
+      found = c;
+    }
+    pthread_mutex_unlock (&c->lock);
+  }
+  pthread_mutex_unlock (&conns_lock);
+  return found;
+}
+
+/* Take out of the list (called with conns_lock) the warm connections
+ * that expired (idle-keep=) or died, at most max of them.
+ */
+static size_t
+take_expired (const struct timespec *now, struct ssh_conn **out, size_t max)
+{
+  size_t i = 0, n = 0;
+
+  while (i < nr_conns && n < max) {
+    struct ssh_conn *c = conns[i];
+    bool gone = false;
+
+    if (pthread_mutex_trylock (&c->lock) == 0) {
+      int64_t ms = (now->tv_sec - c->warm_since.tv_sec) * INT64_C (1000) +
+        (now->tv_nsec - c->warm_since.tv_nsec) / 1000000;
+
+      gone = c->warm &&
+        (c->broken || ms >= params.idle_keep * INT64_C (1000));
+      if (gone)
+        c->warm = false;
+      pthread_mutex_unlock (&c->lock);
+    }
+    if (gone) {
+      conns[i] = conns[--nr_conns];
+      out[n++] = c;
+    }
+    else
+      i++;
+  }
+  return n;
+}
+
 static void *
 keepalive_loop (void *arg)
 {
   struct timespec now, until;
-  size_t i;
+  struct ssh_conn *expired[16];
+  size_t i, n;
 
   pthread_mutex_lock (&conns_lock);
   while (!stopping) {
@@ -225,6 +288,18 @@ keepalive_loop (void *arg)
         keepalive_one (c, &now);
         pthread_mutex_unlock (&c->lock);
       }
+    }
+    /* Closed outside the list lock: closing waits for the server. */
+    n = take_expired (&now, expired, sizeof expired / sizeof expired[0]);
+    if (n > 0) {
+      pthread_mutex_unlock (&conns_lock);
+      for (i = 0; i < n; ++i) {
+        debug ("idle-keep: closing the warm session to %s port %u (%s)",
+               expired[i]->host, expired[i]->port,
+               expired[i]->broken ? "dead" : "expired");
+        conn_free (expired[i]);
+      }
+      pthread_mutex_lock (&conns_lock);
     }
     /* A quarter second: keepalives go out at most that late. */
     clock_gettime (CLOCK_REALTIME, &until);
@@ -244,7 +319,7 @@ keepalive_start (void)
 {
   int err;
 
-  if (params.keepalive == 0 || keepalive_running)
+  if ((params.keepalive == 0 && params.idle_keep == 0) || keepalive_running)
     return 0;
   err = pthread_create (&keepalive_thread, NULL, keepalive_loop, NULL);
   if (err != 0) {
@@ -267,8 +342,7 @@ keepalive_stop (void)
     pthread_join (keepalive_thread, NULL);
     keepalive_running = false;
   }
-  /* The list of connections exists with or without the thread. */
-  free (conns);
-  conns = NULL;
-  nr_conns = 0;
+  /* The list of connections exists with or without the thread; the
+   * caller closes what is left in it.
+   */
 }

@@ -524,6 +524,27 @@ sftp_start (struct ssh_conn *c)
   return 0;
 }
 
+/* idle-keep=: a warm connection is handed to a new client.  Read what
+ * arrived meanwhile (a dead server shows here), and the file's size
+ * now (FSTAT).  -1 if the connection is not usable.
+ */
+int
+sftp_refresh (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct sync_reply r;
+  struct sftp_attrs a;
+  int err;
+
+  if (s == NULL || s->handle_len == 0 || sftp_poll (c) == -1 ||
+      stat_send (c, NULL, &r) == -1 ||
+      stat_finish (c, &r, "FSTAT", &a, &err) == -1 ||
+      !(a.flags & SSH_FILEXFER_ATTR_SIZE) || a.size > INT64_MAX)
+    return -1;
+  c->size = a.size;
+  return 0;
+}
+
 /* Close the file and the channel.  On a broken connection the
  * socket is already shut down and only memory is freed.
  */

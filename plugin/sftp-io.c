@@ -368,6 +368,19 @@ free_chunk_list (struct chunk *ch)
 }
 
 
+/* idle-keep=: the connection waits for a new client; what was read
+ * ahead for the old one is dropped.
+ */
+void
+sftp_park (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+
+  sftp_drop_queue (c);
+  s->seq_next = UINT64_MAX;
+  s->ra_window = 0;
+}
+
 /* Read-ahead for this link: about what RA_RATE bytes per second keep
  * in flight over the round trip measured while opening the file.
  */

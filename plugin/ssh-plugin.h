@@ -89,6 +89,7 @@ struct ssh_params {
   const char *kex;
   bool compression;             /* compression=true: zlib */
   int64_t write_behind;         /* write-behind= bytes; -1 auto, 0 off */
+  unsigned idle_keep;           /* idle-keep= seconds; 0 off */
 #define WRITE_BEHIND_MIN (64 * 1024)
 #define WRITE_BEHIND_MAX (1024 * 1024 * 1024)
   char *password;               /* password= (never logged) */
@@ -153,6 +154,9 @@ struct ssh_conn {
   int64_t size;
   char *path;                   /* remote file; NULL to list dir= */
   bool in_dir;                  /* path is a file of dir= */
+  bool warm;                    /* closed by its client and kept for the
+                                   next one (idle-keep=) */
+  struct timespec warm_since;   /* CLOCK_MONOTONIC */
   bool create;                  /* create the file first (create=) */
   void *kbd;                    /* auth.c: keyboard-interactive state */
   char errbuf[256];
@@ -198,6 +202,9 @@ extern int conn_reconnect (struct ssh_conn *c, const char *what,
                            unsigned attempt);
 extern void conn_close (struct ssh_conn *c);
 extern int conn_flush_done (struct ssh_conn *c);
+extern int conn_park (struct ssh_conn *c);
+extern int conn_unpark (struct ssh_conn *c);
+extern void conn_free (struct ssh_conn *c);
 
 /* durable.c */
 extern uint64_t durable_lost (void);
@@ -212,6 +219,8 @@ extern void keepalive_unregister (struct ssh_conn *c);
 extern struct ssh_conn *keepalive_any_registered (void);
 extern int keepalive_start (void);
 extern void keepalive_stop (void);
+extern struct ssh_conn *keepalive_claim_warm (const char *path,
+                                              bool readonly);
 extern int keepalive_for_each (int (*fn) (struct ssh_conn *c, void *arg),
                                void *arg);
 
@@ -248,6 +257,8 @@ extern int sftp_pread (struct ssh_conn *c, void *buf, uint32_t count,
 extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
                         uint64_t offset);
 extern int sftp_flush (struct ssh_conn *c, bool clear_failure);
+extern void sftp_park (struct ssh_conn *c);
+extern int sftp_refresh (struct ssh_conn *c);
 extern int sftp_write_drain (struct ssh_conn *c);
 extern bool sftp_write_pending (struct ssh_conn *c);
 extern bool sftp_write_others_busy (struct ssh_conn *c);

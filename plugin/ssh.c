@@ -69,17 +69,20 @@ ssh_load (void)
   }
 }
 
-static void ssh_close (void *handle);
-
 static void
 ssh_unload (void)
 {
   struct ssh_conn *c;
 
-  /* nbdkit 1.32 can exit without closing the last connections. */
-  while ((c = keepalive_any_registered ()) != NULL)
-    ssh_close (c);
+  /* nbdkit 1.32 can exit without closing the last connections; and
+   * the warm ones (idle-keep=) are closed here, once the keepalive
+   * thread (which also closes them) is gone.
+   */
   keepalive_stop ();
+  while ((c = keepalive_any_registered ()) != NULL) {
+    keepalive_unregister (c);
+    conn_free (c);
+  }
   auth_free ();
   config_free ();
   libssh2_exit ();
@@ -202,6 +205,22 @@ ssh_open (int readonly)
     goto err;
   }
 
+  /* idle-keep=: a session kept warm for this export and mode. */
+  if (params.idle_keep > 0) {
+    struct ssh_conn *w = keepalive_claim_warm (c->path, readonly);
+
+    if (w != NULL) {
+      if (conn_unpark (w) == 0) {
+        free (c->path);
+        pthread_mutex_destroy (&c->lock);
+        free (c);
+        return w;
+      }
+      keepalive_unregister (w);
+      conn_free (w);
+    }
+  }
+
   /* create=true: the first connection creates the file while the
    * others wait for it.  The lock is held only then: a connection slow
    * to set up must not hold up the others.
@@ -239,15 +258,13 @@ ssh_close (void *handle)
 {
   struct ssh_conn *c = handle;
 
+  /* idle-keep=: kept warm for the next connection (keepalive.c closes
+   * it when it expires).
+   */
+  if (params.idle_keep > 0 && conn_park (c) == 0)
+    return;
   keepalive_unregister (c);
-  pthread_mutex_lock (&c->lock);
-  sftp_write_close (c);
-  conn_close (c);
-  sftp_write_free (c);
-  pthread_mutex_unlock (&c->lock);
-  pthread_mutex_destroy (&c->lock);
-  free (c->path);
-  free (c);
+  conn_free (c);
 }
 
 /* dir=: one export per regular file of the directory. */
