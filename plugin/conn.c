@@ -185,8 +185,8 @@ conn_park (struct ssh_conn *c)
   int r = -1;
 
   pthread_mutex_lock (&c->lock);
-  sftp_write_close (c);
-  if (!c->broken && c->sftp != NULL && !sftp_write_pending (c)) {
+  /* Not kept after a failure: the next client starts afresh. */
+  if (sftp_write_close (c) == 0 && !c->broken && c->sftp != NULL) {
     sftp_park (c);
     clock_gettime (CLOCK_MONOTONIC, &c->warm_since);
     c->warm = true;

@@ -598,21 +598,25 @@ sftp_write_resume (struct ssh_conn *c)
 
 /* The connection is closing: wait for the window, and say so if
  * writes the client was told were done did not reach the file.
+ * Returns -1 if that happened.
  */
-void
+int
 sftp_write_close (struct ssh_conn *c)
 {
   struct writebehind *wb = c->wb;
 
   if (wb == NULL)
-    return;
-  if (wb->count > 0 && sftp_write_drain (c) == -1)
+    return 0;
+  if (wb->count > 0 && sftp_write_drain (c) == -1) {
     nbdkit_error ("close: %u writes to remote file %s, already "
                   "acknowledged to the client, were not acknowledged by "
                   "the server and may be lost: %s", wb->count, c->path,
                   c->errbuf[0] ? c->errbuf : "connection broken");
-  else if (wb->failed)
-    sftp_write_failure (c, "close", true);
+    return -1;
+  }
+  if (wb->failed)
+    return sftp_write_failure (c, "close", true);
+  return 0;
 }
 
 void

@@ -264,7 +264,7 @@ extern bool sftp_write_pending (struct ssh_conn *c);
 extern bool sftp_write_others_busy (struct ssh_conn *c);
 extern int sftp_write_failure (struct ssh_conn *c, const char *what,
                                bool clear);
-extern void sftp_write_close (struct ssh_conn *c);
+extern int sftp_write_close (struct ssh_conn *c);
 extern void sftp_write_free (struct ssh_conn *c);
 extern int sftp_poll (struct ssh_conn *c);
 extern int sftp_ping (struct ssh_conn *c);
