@@ -82,6 +82,25 @@ def sample(sshd_pid):
     print("server_rchar=%d" % sum(last[p] - first[p] for p in last))
 
 
+def poll_handles(handles, fd2h, poller):
+    """One round of the aio poll loop: wait (up to 1 s) on every
+    handle in the direction libnbd wants, and notify the ready ones."""
+    for fd, i in fd2h.items():
+        d = handles[i].aio_get_direction()
+        ev = 0
+        if d & nbd.AIO_DIRECTION_READ:
+            ev |= select.POLLIN
+        if d & nbd.AIO_DIRECTION_WRITE:
+            ev |= select.POLLOUT
+        poller.register(fd, ev)
+    for fd, ev in poller.poll(1000):
+        h = handles[fd2h[fd]]
+        if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+            h.aio_notify_read()
+        elif ev & select.POLLOUT:
+            h.aio_notify_write()
+
+
 def main():
     if sys.argv[1] == "--sample":
         sample(int(sys.argv[2]))
@@ -155,20 +174,7 @@ def main():
         while inflight > 0:
             if not stopping and time.monotonic() >= deadline:
                 stopping = True
-            for fd, i in fd2h.items():
-                d = handles[i].aio_get_direction()
-                ev = 0
-                if d & nbd.AIO_DIRECTION_READ:
-                    ev |= select.POLLIN
-                if d & nbd.AIO_DIRECTION_WRITE:
-                    ev |= select.POLLOUT
-                poller.register(fd, ev)
-            for fd, ev in poller.poll(1000):
-                h = handles[fd2h[fd]]
-                if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                    h.aio_notify_read()
-                elif ev & select.POLLOUT:
-                    h.aio_notify_write()
+            poll_handles(handles, fd2h, poller)
             for i, h in enumerate(handles):
                 for slot in state[i]:
                     c = slot[0]

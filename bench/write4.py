@@ -24,6 +24,7 @@ import sys
 import time
 
 import nbd
+from randread import poll_handles  # bench/randread.py
 
 
 def main():
@@ -71,20 +72,7 @@ def main():
     fd2h = {h.aio_get_fd(): i for i, h in enumerate(handles)}
     done = 0
     while done < conns:
-        for fd, i in fd2h.items():
-            d = handles[i].aio_get_direction()
-            ev = 0
-            if d & nbd.AIO_DIRECTION_READ:
-                ev |= select.POLLIN
-            if d & nbd.AIO_DIRECTION_WRITE:
-                ev |= select.POLLOUT
-            poller.register(fd, ev)
-        for fd, ev in poller.poll(1000):
-            h = handles[fd2h[fd]]
-            if ev & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                h.aio_notify_read()
-            elif ev & select.POLLOUT:
-                h.aio_notify_write()
+        poll_handles(handles, fd2h, poller)
         for i, h in enumerate(handles):
             job = jobs[i]
             if job[3] == "done":

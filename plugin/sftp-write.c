@@ -133,6 +133,19 @@ write_errno (struct ssh_conn *c, uint32_t status, uint64_t len,
   return sftp_wire_status_errno (status);
 }
 
+/* The reply to a WRITE must be a STATUS: else the connection is
+ * broken (-1).
+ */
+static int
+write_status (struct ssh_conn *c, uint8_t type, const char *p, uint32_t len,
+              struct sftp_status *st)
+{
+  if (type != SSH_FXP_STATUS || sftp_wire_status (p, len, st) == -1)
+    return sftp_broken (c, "SFTP protocol error: unexpected reply type %u "
+                        "to WRITE", type);
+  return 0;
+}
+
 /* A reply to WRITE, part of write_op slot->arg. */
 static int
 write_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
@@ -141,9 +154,8 @@ write_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
   struct write_op *w = slot->arg;
   struct sftp_status st;
 
-  if (type != SSH_FXP_STATUS || sftp_wire_status (p, len, &st) == -1)
-    return sftp_broken (c, "SFTP protocol error: unexpected reply type %u "
-                        "to WRITE", type);
+  if (write_status (c, type, p, len, &st) == -1)
+    return -1;
   if (st.code != SSH_FX_OK && w->status == SSH_FX_OK) {
     w->status = st.code;
     w->err_offset = slot->offset;
@@ -356,9 +368,8 @@ wb_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
   struct wb_entry *e = slot->arg;
   struct sftp_status st;
 
-  if (type != SSH_FXP_STATUS || sftp_wire_status (p, len, &st) == -1)
-    return sftp_broken (c, "SFTP protocol error: unexpected reply type %u "
-                        "to WRITE", type);
+  if (write_status (c, type, p, len, &st) == -1)
+    return -1;
   e->done = true;
   /* Also after a failure: part of it may have been written. */
   writelog_add (c->wb->wlog, e->offset, e->len);
