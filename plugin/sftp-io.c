@@ -55,15 +55,19 @@
 #include "sftp.h"
 #include "writelog.h"
 
+/* A chunk for [offset, offset+len): a spare one, or a new one.  Spare
+ * chunks are kept (chunk_free) up to the read-ahead window and a
+ * request, so a sequential read reuses the same buffers and neither
+ * allocates nor frees; they are made as needed, so a connection that
+ * does not read has none.
+ */
 static struct chunk *
 chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
 {
   struct chunk *ch = s->free_chunks;
 
-  if (ch) {
+  if (ch)
     s->free_chunks = ch->next;
-    s->nr_free_chunks--;
-  }
   else {
     ch = malloc (sizeof *ch);
     if (ch == NULL)
@@ -73,6 +77,7 @@ chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
       free (ch);
       return NULL;
     }
+    s->nr_chunks++;
   }
   ch->next = NULL;
   ch->offset = offset;
@@ -88,17 +93,21 @@ chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
   return ch;
 }
 
+/* Keep the chunk for reuse while this connection's chunks hold no
+ * more than its read-ahead target and CHUNK_SPARE.
+ */
 static void
 chunk_free (struct sftp *s, struct chunk *ch)
 {
-  if (s->nr_free_chunks < 8) {
+  if ((uint64_t) s->nr_chunks * s->max_read <=
+      (uint64_t) s->ra_target + CHUNK_SPARE) {
     ch->next = s->free_chunks;
     s->free_chunks = ch;
-    s->nr_free_chunks++;
   }
   else {
     free (ch->buf);
     free (ch);
+    s->nr_chunks--;
   }
 }
 
@@ -387,4 +396,5 @@ sftp_io_free (struct sftp *s)
   free_chunk_list (s->rq_head);
   free_chunk_list (s->free_chunks);
   s->rq_head = s->rq_tail = s->free_chunks = NULL;
+  s->nr_chunks = 0;
 }

@@ -54,6 +54,12 @@
 #define RA_FLOOR      (2 * 1024 * 1024)
 #define RA_MAX        (16 * 1024 * 1024)
 #define RA_RATE       (400 * 1024 * 1024) /* bytes per second */
+/* Chunks are kept for reuse (not freed) while a connection's chunks
+ * hold up to its read-ahead target and this much more: a request
+ * beyond the read-ahead (nbdcopy asks 256 KiB, qemu 2 MiB).  Larger
+ * requests allocate the difference and free it afterwards.
+ */
+#define CHUNK_SPARE   (4 * 1024 * 1024)
 #define WRITE_WINDOW  (8 * 1024 * 1024) /* synchronous writes */
 /* Write-behind: the window of a connection, unless write-behind= says
  * otherwise, is sized like read-ahead, between WB_FLOOR and WB_MAX,
@@ -138,8 +144,8 @@ struct sftp {
 
   /* Read queue and read-ahead state. */
   struct chunk *rq_head, *rq_tail;
-  struct chunk *free_chunks;
-  unsigned nr_free_chunks;
+  struct chunk *free_chunks;     /* spare chunks, kept for reuse */
+  unsigned nr_chunks;           /* allocated: in the queue or spare */
   uint64_t seq_next;            /* where a sequential read would start */
   uint32_t ra_window;           /* current read-ahead beyond a request */
   uint32_t ra_target;           /* read-ahead for this link (RTT based) */
