@@ -135,6 +135,15 @@ chunk_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
       return send_read (c, ch);   /* short read: ask for the rest */
     ch->done = true;
   }
+  else if (type == SFTP_DATA_PLACED) {
+    /* The engine read the data into ch->buf + ch->got (slot->dst),
+     * having checked that it is not empty and fits.
+     */
+    ch->got += len;
+    if (ch->got < ch->len)
+      return send_read (c, ch);   /* short read: ask for the rest */
+    ch->done = true;
+  }
   else if (type == SSH_FXP_STATUS) {
     if (sftp_wire_status (p, len, &st) == -1)
       return sftp_broken (c, "SFTP protocol error: bad STATUS reply");
@@ -157,6 +166,7 @@ static int
 send_read (struct ssh_conn *c, struct chunk *ch)
 {
   struct sftp *s = c->sftp;
+  struct slot *slot;
   uint32_t id;
 
   if (sftp_request_begin (c, SSH_FXP_READ, &id) == -1)
@@ -164,7 +174,13 @@ send_read (struct ssh_conn *c, struct chunk *ch)
   sftp_wire_put_string (&s->out, s->handle, s->handle_len);
   sftp_wire_put_u64 (&s->out, ch->offset + ch->got);
   sftp_wire_put_u32 (&s->out, ch->len - ch->got);
-  return sftp_request_end (c, id, chunk_reply, ch) == NULL ? -1 : 0;
+  slot = sftp_request_end (c, id, chunk_reply, ch);
+  if (slot == NULL)
+    return -1;
+  /* The DATA goes straight into the chunk. */
+  slot->dst = ch->buf + ch->got;
+  slot->dst_max = ch->len - ch->got;
+  return 0;
 }
 
 /* Append a chunk at the tail of the read queue and ask for it. */

@@ -143,6 +143,8 @@ sftp_request_end (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
   slot->busy = true;
   slot->fn = fn;
   slot->arg = arg;
+  slot->dst = NULL;
+  slot->dst_max = 0;
   s->nr_inflight++;
   return slot;
 }
@@ -160,6 +162,10 @@ sftp_discard (struct sftp *s, sftp_reply_fn *fn, void *arg)
 
     if (slot->busy && slot->fn == fn && (arg == NULL || slot->arg == arg)) {
       slot->fn = NULL;
+      slot->dst = NULL;
+      /* Its reply may be arriving into dst right now: drop the rest. */
+      if (s->direct_left > 0 && s->direct_id == slot->id)
+        s->direct_dst = NULL;
       n++;
     }
   }
@@ -187,6 +193,76 @@ dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
   slot->busy = false;
   s->nr_inflight--;
   return done.fn ? done.fn (c, &done, type, p, len) : 0;
+}
+
+/* A DATA reply whose data is all in dst (or dropped). */
+static int
+direct_done (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct slot *slot = slot_for (s, s->direct_id);
+  struct slot done = *slot;
+
+  slot->busy = false;
+  s->nr_inflight--;
+  if (s->direct_dst == NULL || done.fn == NULL)
+    return 0;
+  return done.fn (c, &done, SFTP_DATA_PLACED, done.dst, s->direct_len);
+}
+
+/* ibuf starts with the header of a packet not received yet: if it is
+ * a DATA reply to a request with a dst that can take it, and exactly
+ * as long as its data, read the data straight there (no copy through
+ * ibuf).  Anything else, wrong or hostile, goes the usual way and
+ * meets the usual checks.
+ */
+static void
+try_direct (struct sftp *s)
+{
+  const unsigned char *h = (const unsigned char *) s->ibuf;
+  uint32_t length, id, n;
+  struct slot *slot;
+
+  if (s->ilen < DATA_HEADER || h[4] != SSH_FXP_DATA)
+    return;
+  length = wire_get_be32 (h);
+  id = wire_get_be32 (h + 5);
+  n = wire_get_be32 (h + 9);
+  slot = slot_for (s, id);
+  if (!slot->busy || slot->id != id || slot->fn == NULL ||
+      slot->dst == NULL || n == 0 || n > slot->dst_max ||
+      length != DATA_HEADER - 4 + n || s->ilen - DATA_HEADER >= n)
+    return;
+  s->direct_id = id;
+  s->direct_len = n;
+  s->direct_left = n - (s->ilen - DATA_HEADER);
+  memcpy (slot->dst, s->ibuf + DATA_HEADER, s->ilen - DATA_HEADER);
+  s->direct_dst = slot->dst + (s->ilen - DATA_HEADER);
+  s->ilen = 0;
+}
+
+/* How many bytes to read into ibuf: up to the end of the packet being
+ * received once its length is known, else a DATA header's worth, so
+ * that try_direct sees each header before the data behind it.
+ */
+static size_t
+input_want (struct sftp *s)
+{
+  uint32_t length;
+
+  if (s->ilen < DATA_HEADER) {
+    if (s->ilen >= 4) {
+      length = wire_get_be32 (s->ibuf);
+      if (length + (size_t) 4 < DATA_HEADER)
+        return length + (size_t) 4 - s->ilen;
+    }
+    return DATA_HEADER - s->ilen;
+  }
+  /* parse_input has checked the length and the packet is not all
+   * here: the rest of it fits.
+   */
+  length = wire_get_be32 (s->ibuf);
+  return length + (size_t) 4 - s->ilen;
 }
 
 /* Parse every complete packet in ibuf.  version_reply is set when a
@@ -221,10 +297,14 @@ parse_input (struct ssh_conn *c, struct sync_reply *version_reply)
                    wire_get_be32 (in.p));
   if (r == SFTP_WIRE_SHORT)
     return sftp_broken (c, "SFTP protocol error: short packet");
+  /* What is left is less than a packet, usually nothing or a header
+   * (see input_want): moving it is cheap.
+   */
   if (in.left < s->ilen) {
     memmove (s->ibuf, in.p, in.left);
     s->ilen = in.left;
   }
+  try_direct (s);
   return 0;
 }
 
@@ -251,8 +331,14 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
   }
 
   for (;;) {
-    r = libssh2_channel_read (s->channel, s->ibuf + s->ilen,
-                              IBUF_SIZE - s->ilen);
+    if (s->direct_left > 0)     /* into dst, or dropped through ibuf */
+      r = libssh2_channel_read (s->channel,
+                                s->direct_dst ? s->direct_dst : s->ibuf,
+                                s->direct_dst || s->direct_left < IBUF_SIZE
+                                ? s->direct_left : IBUF_SIZE);
+    else
+      r = libssh2_channel_read (s->channel, s->ibuf + s->ilen,
+                                input_want (s));
     if (r == LIBSSH2_ERROR_EAGAIN)
       break;
     if (r < 0)
@@ -262,8 +348,16 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
         return sftp_broken (c, "the server closed the SFTP channel");
       break;
     }
-    s->ilen += r;
     moved = 1;
+    if (s->direct_left > 0) {
+      s->direct_left -= r;
+      if (s->direct_dst)
+        s->direct_dst += r;
+      if (s->direct_left == 0 && direct_done (c) == -1)
+        return -1;
+      continue;
+    }
+    s->ilen += r;
     if (parse_input (c, version_reply) == -1)
       return -1;
   }

@@ -107,7 +107,13 @@ struct write_op {
 /* A request in flight: its id, and the function that handles its
  * reply (NULL: the reply is read and dropped), with its argument.
  * len and offset are for the handler (a WRITE's bytes and place).
+ * dst, if set, is where the data of a DATA reply of up to dst_max
+ * bytes goes: the engine reads it from the channel straight there,
+ * then calls fn with type SFTP_DATA_PLACED, payload dst and len the
+ * number of bytes (any other reply reaches fn as usual).
  */
+#define SFTP_DATA_PLACED 0      /* not an SFTP packet type */
+#define DATA_HEADER   13        /* length, type, id, data length */
 struct slot;
 typedef int sftp_reply_fn (struct ssh_conn *c, const struct slot *slot,
                            uint8_t type, const char *payload, uint32_t len);
@@ -118,6 +124,8 @@ struct slot {
   void *arg;
   uint32_t len;
   uint64_t offset;
+  char *dst;
+  uint32_t dst_max;
 };
 
 struct sftp {
@@ -135,9 +143,21 @@ struct sftp {
   /* Outgoing packets not yet taken by libssh2. */
   struct sftp_buf out;
 
-  /* Incoming bytes not yet parsed. */
+  /* Incoming bytes not yet parsed: at most one packet (and the start
+   * of the next when it is shorter than a DATA header), as the pump
+   * reads no further than the end of the packet being received.
+   */
   char *ibuf;
   size_t ilen;
+
+  /* A DATA reply being read straight to its slot's dst: the request
+   * id, where the next bytes go (NULL: dropped, the request was
+   * discarded meanwhile), how many are still to come, and how many
+   * the reply has.
+   */
+  uint32_t direct_id;
+  char *direct_dst;
+  uint32_t direct_left, direct_len;
 
   /* The writes of every connection to the file (multi-conn). */
   struct writelog *wlog;
