@@ -127,17 +127,13 @@ sftp_request_begin (struct ssh_conn *c, uint8_t type, uint32_t *id)
  * Returns the slot (the caller may note len and offset there), or
  * NULL (connection broken) if the packet could not be built.
  */
-struct slot *
-sftp_request_end (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
+static struct slot *
+register_request (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
                   void *arg)
 {
   struct sftp *s = c->sftp;
   struct slot *slot;
 
-  if (sftp_wire_end (&s->out) == -1) {
-    sftp_broken (c, "building an SFTP request: %m");
-    return NULL;
-  }
   slot = slot_for (s, id);
   slot->id = id;
   slot->busy = true;
@@ -147,6 +143,54 @@ sftp_request_end (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
   slot->dst_max = 0;
   s->nr_inflight++;
   return slot;
+}
+
+struct slot *
+sftp_request_end (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
+                  void *arg)
+{
+  if (sftp_wire_end (&c->sftp->out) == -1) {
+    sftp_broken (c, "building an SFTP request: %m");
+    return NULL;
+  }
+  return register_request (c, id, fn, arg);
+}
+
+/* The same for a request ending with a string of len bytes at data,
+ * sent from there rather than copied into the output buffer: data
+ * must stay as it is until the reply comes (the write-behind ring).
+ */
+struct slot *
+sftp_request_end_data (struct ssh_conn *c, uint32_t id, const char *data,
+                       uint32_t len, sftp_reply_fn *fn, void *arg)
+{
+  struct sftp *s = c->sftp;
+  struct out_ext *e;
+
+  if (s->ext_count == OUT_EXT || len == 0) {   /* copy it then */
+    sftp_wire_put_string (&s->out, data, len);
+    return sftp_request_end (c, id, fn, arg);
+  }
+  sftp_wire_put_u32 (&s->out, len);
+  if (sftp_wire_end_extra (&s->out, len) == -1) {
+    sftp_broken (c, "building an SFTP request: %m");
+    return NULL;
+  }
+  e = &s->ext[(s->ext_first + s->ext_count) % OUT_EXT];
+  e->at = s->out_pos + sftp_wire_pending (&s->out) + s->ext_pending;
+  e->p = data;
+  e->len = len;
+  e->done = 0;
+  s->ext_count++;
+  s->ext_pending += len;
+  return register_request (c, id, fn, arg);
+}
+
+/* Bytes of requests not yet taken by libssh2. */
+size_t
+sftp_output_pending (struct sftp *s)
+{
+  return sftp_wire_pending (&s->out) + s->ext_pending;
 }
 
 /* Replies to the requests in flight handled by fn (with arg, or any
@@ -319,14 +363,42 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
   ssize_t r;
   size_t n;
 
-  while ((n = sftp_wire_pending (&s->out)) > 0) {
-    r = libssh2_channel_write (s->channel, sftp_wire_pending_data (&s->out),
-                               n);
+  for (;;) {
+    struct out_ext *e = s->ext_count > 0 ? &s->ext[s->ext_first] : NULL;
+    const char *p;
+
+    /* The rest of the next data sent from where it is, or out's
+     * bytes before it.
+     */
+    if (e && s->out_pos == e->at + e->done) {
+      p = e->p + e->done;
+      n = e->len - e->done;
+    }
+    else {
+      p = sftp_wire_pending_data (&s->out);
+      n = sftp_wire_pending (&s->out);
+      if (e && n > e->at - s->out_pos)
+        n = e->at - s->out_pos;
+      e = NULL;
+    }
+    if (n == 0)
+      break;
+    r = libssh2_channel_write (s->channel, p, n);
     if (r == LIBSSH2_ERROR_EAGAIN)
       break;
     if (r < 0)
       return sftp_broken (c, "sending to the server: %s", session_error (c));
-    sftp_wire_sent (&s->out, r);
+    s->out_pos += r;
+    if (e) {
+      e->done += r;
+      s->ext_pending -= r;
+      if (e->done == e->len) {
+        s->ext_first = (s->ext_first + 1) % OUT_EXT;
+        s->ext_count--;
+      }
+    }
+    else
+      sftp_wire_sent (&s->out, r);
     moved = 1;
   }
 

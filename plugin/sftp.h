@@ -69,6 +69,7 @@
 #define WB_MAX        (16 * 1024 * 1024)
 #define WB_ENTRIES    (NSLOTS / 2)
 #define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
+#define OUT_EXT       WB_ENTRIES         /* data sent from where it is */
 /* What the server chooses is bounded: */
 #define STATUS_MSG    100                /* a STATUS message, escaped */
 #define MAX_EXTENSIONS 64                /* VERSION extensions looked at */
@@ -142,6 +143,20 @@ struct sftp {
 
   /* Outgoing packets not yet taken by libssh2. */
   struct sftp_buf out;
+  /* Data of those packets sent from where it is, not copied into out
+   * (a write-behind WRITE's bytes, in the window's ring), in order:
+   * each goes at stream position at, right after the bytes of out
+   * that were pending when it was queued.  out_pos counts the bytes
+   * libssh2 has taken, ext_pending those of ext not taken yet.
+   */
+  struct out_ext {
+    uint64_t at;
+    const char *p;
+    uint32_t len, done;
+  } ext[OUT_EXT];
+  unsigned ext_first, ext_count;
+  uint64_t out_pos;
+  size_t ext_pending;
 
   /* Incoming bytes not yet parsed: at most one packet (and the start
    * of the next when it is shorter than a DATA header), as the pump
@@ -182,6 +197,10 @@ extern int sftp_request_begin (struct ssh_conn *c, uint8_t type,
                                uint32_t *id);
 extern struct slot *sftp_request_end (struct ssh_conn *c, uint32_t id,
                                       sftp_reply_fn *fn, void *arg);
+extern struct slot *sftp_request_end_data (struct ssh_conn *c, uint32_t id,
+                                           const char *data, uint32_t len,
+                                           sftp_reply_fn *fn, void *arg);
+extern size_t sftp_output_pending (struct sftp *s);
 extern unsigned sftp_discard (struct sftp *s, sftp_reply_fn *fn, void *arg);
 extern int sftp_pump_once (struct ssh_conn *c,
                            struct sync_reply *version_reply);
