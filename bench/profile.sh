@@ -7,7 +7,9 @@
 # madvise (__x64_sys_madvise, children: glibc trimming a heap, with its
 # TLB shootdowns), in TLB shootdown IPIs received (sysvec_call_function,
 # children), in memmove/memcpy (self), the minor faults of the process
-# (/proc/PID/stat field 10, after minus before) and MiB/s.
+# (/proc/PID/stat field 10, after minus before), MiB/s, and nbdkit's CPU
+# time (user + system, fields 14 and 15) per MiB moved: the figure that
+# does not depend on how busy the rest of the machine is.
 #
 #   bench/profile.sh                        # ours and nbdkit's libssh plugin
 #   SIZE=256 REPEAT=3 bench/profile.sh
@@ -59,8 +61,14 @@ minflt ()
     awk '{ print $10 }' "/proc/$1/stat"
 }
 
-printf '%-11s %-5s %3s %8s %8s %8s %8s %8s %10s\n' \
-       who case rep 'MiB/s' 'fault%' 'madv%' 'ipi%' 'memcpy%' 'minflt'
+cputicks ()
+{
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+hz="$(getconf CLK_TCK)"
+printf '%-11s %-5s %3s %8s %9s %8s %8s %8s %8s %10s\n' \
+       who case rep 'MiB/s' 'cpu-ms/MiB' 'fault%' 'madv%' 'ipi%' 'memcpy%' 'minflt'
 for rep in $(seq 1 "$REPEAT"); do
   for who in $CONTENDERS; do
     case "$who" in
@@ -83,6 +91,7 @@ for rep in $(seq 1 "$REPEAT"); do
         ppid=$!
         sleep 0.5
         f0="$(minflt "$pid")"
+        c0="$(cputicks "$pid")"
         t0="$(date +%s.%N)"
         if [ "$what" = read ]; then
             nbdcopy --connections=1 "$uri" null:
@@ -91,6 +100,7 @@ for rep in $(seq 1 "$REPEAT"); do
         fi
         t1="$(date +%s.%N)"
         f1="$(minflt "$pid")"
+        c1="$(cputicks "$pid")"
         kill -INT "$ppid"
         wait "$ppid" || :
         kill "$pid"
@@ -99,9 +109,10 @@ for rep in $(seq 1 "$REPEAT"); do
              -g none --percent-limit 0 2>/dev/null | grep '%' > "$W/report"
         [ -z "${KEEP_PERF:-}" ] ||
             cp "$W/perf.data" "$KEEP_PERF/perf-$who-$what-$rep.data"
-        printf '%-11s %-5s %3s %8.0f %8s %8s %8s %8s %10s\n' \
+        printf '%-11s %-5s %3s %8.0f %9.2f %8s %8s %8s %8s %10s\n' \
                "$who" "$what" "$rep" \
                "$(echo "$SIZE / ($t1 - $t0)" | bc -l)" \
+               "$(echo "($c1 - $c0) * 1000 / $hz / $SIZE" | bc -l)" \
                "$(share "$W/report" asm_exc_page_fault)" \
                "$(share "$W/report" __x64_sys_madvise)" \
                "$(share "$W/report" sysvec_call_function)" \
