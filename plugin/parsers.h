@@ -458,6 +458,10 @@ extern void sftp_wire_put_u64 (struct sftp_buf *b, uint64_t v);
 extern void sftp_wire_put_string (struct sftp_buf *b, const void *p,
                                   size_t len);
 extern int sftp_wire_end (struct sftp_buf *b);
+/* The same for a packet whose last extra bytes the caller sends
+ * itself, right after it: its length counts them.
+ */
+extern int sftp_wire_end_extra (struct sftp_buf *b, size_t extra);
 extern size_t sftp_wire_pending (const struct sftp_buf *b);
 extern const void *sftp_wire_pending_data (const struct sftp_buf *b);
 extern void sftp_wire_sent (struct sftp_buf *b, size_t n);

@@ -384,8 +384,10 @@ session_open (struct ssh_conn *c, const char *known_hostkeys)
 {
   char hostkeys[1024];
 
-  c->session = libssh2_session_init_ex (NULL, NULL, NULL, c);
+  c->session = libssh2_session_init_ex (blockcache_alloc, blockcache_release,
+                                        blockcache_realloc, c);
   if (c->session == NULL) {
+    blockcache_free (c);
     nbdkit_error ("cannot create libssh2 session for %s port %u",
                   c->host, c->port);
     return -1;
@@ -533,6 +535,7 @@ session_close (struct ssh_conn *c)
         shutdown (c->sock, SHUT_RDWR);
     }
     c->session = NULL;
+    blockcache_free (c);
   }
   if (c->sock >= 0) {
     close (c->sock);

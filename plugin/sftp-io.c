@@ -55,15 +55,19 @@
 #include "sftp.h"
 #include "writelog.h"
 
+/* A chunk for [offset, offset+len): a spare one, or a new one.  Spare
+ * chunks are kept (chunk_free) up to the read-ahead window and a
+ * request, so a sequential read reuses the same buffers and neither
+ * allocates nor frees; they are made as needed, so a connection that
+ * does not read has none.
+ */
 static struct chunk *
 chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
 {
   struct chunk *ch = s->free_chunks;
 
-  if (ch) {
+  if (ch)
     s->free_chunks = ch->next;
-    s->nr_free_chunks--;
-  }
   else {
     ch = malloc (sizeof *ch);
     if (ch == NULL)
@@ -73,6 +77,7 @@ chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
       free (ch);
       return NULL;
     }
+    s->nr_chunks++;
   }
   ch->next = NULL;
   ch->offset = offset;
@@ -88,17 +93,21 @@ chunk_new (struct sftp *s, uint64_t offset, uint32_t len)
   return ch;
 }
 
+/* Keep the chunk for reuse while this connection's chunks hold no
+ * more than its read-ahead target and CHUNK_SPARE.
+ */
 static void
 chunk_free (struct sftp *s, struct chunk *ch)
 {
-  if (s->nr_free_chunks < 8) {
+  if ((uint64_t) s->nr_chunks * s->max_read <=
+      (uint64_t) s->ra_target + CHUNK_SPARE) {
     ch->next = s->free_chunks;
     s->free_chunks = ch;
-    s->nr_free_chunks++;
   }
   else {
     free (ch->buf);
     free (ch);
+    s->nr_chunks--;
   }
 }
 
@@ -126,6 +135,15 @@ chunk_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
       return send_read (c, ch);   /* short read: ask for the rest */
     ch->done = true;
   }
+  else if (type == SFTP_DATA_PLACED) {
+    /* The engine read the data into ch->buf + ch->got (slot->dst),
+     * having checked that it is not empty and fits.
+     */
+    ch->got += len;
+    if (ch->got < ch->len)
+      return send_read (c, ch);   /* short read: ask for the rest */
+    ch->done = true;
+  }
   else if (type == SSH_FXP_STATUS) {
     if (sftp_wire_status (p, len, &st) == -1)
       return sftp_broken (c, "SFTP protocol error: bad STATUS reply");
@@ -148,6 +166,7 @@ static int
 send_read (struct ssh_conn *c, struct chunk *ch)
 {
   struct sftp *s = c->sftp;
+  struct slot *slot;
   uint32_t id;
 
   if (sftp_request_begin (c, SSH_FXP_READ, &id) == -1)
@@ -155,7 +174,13 @@ send_read (struct ssh_conn *c, struct chunk *ch)
   sftp_wire_put_string (&s->out, s->handle, s->handle_len);
   sftp_wire_put_u64 (&s->out, ch->offset + ch->got);
   sftp_wire_put_u32 (&s->out, ch->len - ch->got);
-  return sftp_request_end (c, id, chunk_reply, ch) == NULL ? -1 : 0;
+  slot = sftp_request_end (c, id, chunk_reply, ch);
+  if (slot == NULL)
+    return -1;
+  /* The DATA goes straight into the chunk. */
+  slot->dst = ch->buf + ch->got;
+  slot->dst_max = ch->len - ch->got;
+  return 0;
 }
 
 /* Append a chunk at the tail of the read queue and ask for it. */
@@ -400,4 +425,5 @@ sftp_io_free (struct sftp *s)
   free_chunk_list (s->rq_head);
   free_chunk_list (s->free_chunks);
   s->rq_head = s->rq_tail = s->free_chunks = NULL;
+  s->nr_chunks = 0;
 }

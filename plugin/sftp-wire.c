@@ -329,6 +329,15 @@ sftp_wire_put_string (struct sftp_buf *b, const void *p, size_t len)
 int
 sftp_wire_end (struct sftp_buf *b)
 {
+  return sftp_wire_end_extra (b, 0);
+}
+
+/* End a packet whose last extra bytes are not in the buffer: the
+ * caller sends them after it (a WRITE's data, from where it is).
+ */
+int
+sftp_wire_end_extra (struct sftp_buf *b, size_t extra)
+{
   size_t n;
 
   if (!b->building) {
@@ -337,14 +346,15 @@ sftp_wire_end (struct sftp_buf *b)
   }
   b->building = false;
   n = b->len - b->start;
-  if (b->failed || n < 5 || n - 4 > UINT32_MAX) {
+  if (b->failed || n < 5 || extra > UINT32_MAX ||
+      n - 4 > UINT32_MAX - extra) {
     /* Drop the unfinished packet. */
     b->len = b->start;
     b->failed = false;
     errno = ENOMEM;
     return -1;
   }
-  n -= 4;
+  n = n - 4 + extra;
   b->data[b->start] = n >> 24;
   b->data[b->start + 1] = n >> 16;
   b->data[b->start + 2] = n >> 8;

@@ -177,7 +177,7 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
   while (pos < count || w.inflight > 0) {
     while (pos < count && w.status == SSH_FX_OK &&
            w.inflight_bytes < WRITE_WINDOW &&
-           sftp_wire_pending (&s->out) < OBUF_HIGH && sftp_slot_available (s)) {
+           sftp_output_pending (s) < OBUF_HIGH && sftp_slot_available (s)) {
       uint32_t n = count - pos > s->max_write ? s->max_write : count - pos;
       struct slot *slot;
       uint32_t id;
@@ -391,8 +391,9 @@ wb_send (struct ssh_conn *c, struct wb_entry *e)
     return -1;
   sftp_wire_put_string (&s->out, s->handle, s->handle_len);
   sftp_wire_put_u64 (&s->out, e->offset);
-  sftp_wire_put_string (&s->out, c->wb->ring + e->pos, e->len);
-  return sftp_request_end (c, id, wb_reply, e) == NULL ? -1 : 0;
+  /* The data goes from the ring, where it stays until the reply. */
+  return sftp_request_end_data (c, id, c->wb->ring + e->pos, e->len,
+                                wb_reply, e) == NULL ? -1 : 0;
 }
 
 /* The window of this connection, made at its first write: the size
@@ -477,7 +478,7 @@ sftp_write_behind (struct ssh_conn *c, const char *buf, uint32_t count,
      */
     while (overlaps (wb, offset + pos, n) || !ring_room (wb, n, &at) ||
            !sftp_slot_available (s) ||
-           sftp_wire_pending (&s->out) >= OBUF_HIGH) {
+           sftp_output_pending (s) >= OBUF_HIGH) {
       if (sftp_pump (c, NULL) == -1)
         goto err;
     }

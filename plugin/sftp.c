@@ -127,24 +127,70 @@ sftp_request_begin (struct ssh_conn *c, uint8_t type, uint32_t *id)
  * Returns the slot (the caller may note len and offset there), or
  * NULL (connection broken) if the packet could not be built.
  */
-struct slot *
-sftp_request_end (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
+static struct slot *
+register_request (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
                   void *arg)
 {
   struct sftp *s = c->sftp;
   struct slot *slot;
 
-  if (sftp_wire_end (&s->out) == -1) {
-    sftp_broken (c, "building an SFTP request: %m");
-    return NULL;
-  }
   slot = slot_for (s, id);
   slot->id = id;
   slot->busy = true;
   slot->fn = fn;
   slot->arg = arg;
+  slot->dst = NULL;
+  slot->dst_max = 0;
   s->nr_inflight++;
   return slot;
+}
+
+struct slot *
+sftp_request_end (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
+                  void *arg)
+{
+  if (sftp_wire_end (&c->sftp->out) == -1) {
+    sftp_broken (c, "building an SFTP request: %m");
+    return NULL;
+  }
+  return register_request (c, id, fn, arg);
+}
+
+/* The same for a request ending with a string of len bytes at data,
+ * sent from there rather than copied into the output buffer: data
+ * must stay as it is until the reply comes (the write-behind ring).
+ */
+struct slot *
+sftp_request_end_data (struct ssh_conn *c, uint32_t id, const char *data,
+                       uint32_t len, sftp_reply_fn *fn, void *arg)
+{
+  struct sftp *s = c->sftp;
+  struct out_ext *e;
+
+  if (s->ext_count == OUT_EXT || len == 0) {   /* copy it then */
+    sftp_wire_put_string (&s->out, data, len);
+    return sftp_request_end (c, id, fn, arg);
+  }
+  sftp_wire_put_u32 (&s->out, len);
+  if (sftp_wire_end_extra (&s->out, len) == -1) {
+    sftp_broken (c, "building an SFTP request: %m");
+    return NULL;
+  }
+  e = &s->ext[(s->ext_first + s->ext_count) % OUT_EXT];
+  e->at = s->out_pos + sftp_wire_pending (&s->out) + s->ext_pending;
+  e->p = data;
+  e->len = len;
+  e->done = 0;
+  s->ext_count++;
+  s->ext_pending += len;
+  return register_request (c, id, fn, arg);
+}
+
+/* Bytes of requests not yet taken by libssh2. */
+size_t
+sftp_output_pending (struct sftp *s)
+{
+  return sftp_wire_pending (&s->out) + s->ext_pending;
 }
 
 /* Replies to the requests in flight handled by fn (with arg, or any
@@ -160,6 +206,10 @@ sftp_discard (struct sftp *s, sftp_reply_fn *fn, void *arg)
 
     if (slot->busy && slot->fn == fn && (arg == NULL || slot->arg == arg)) {
       slot->fn = NULL;
+      slot->dst = NULL;
+      /* Its reply may be arriving into dst right now: drop the rest. */
+      if (s->direct_left > 0 && s->direct_id == slot->id)
+        s->direct_dst = NULL;
       n++;
     }
   }
@@ -187,6 +237,76 @@ dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
   slot->busy = false;
   s->nr_inflight--;
   return done.fn ? done.fn (c, &done, type, p, len) : 0;
+}
+
+/* A DATA reply whose data is all in dst (or dropped). */
+static int
+direct_done (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  struct slot *slot = slot_for (s, s->direct_id);
+  struct slot done = *slot;
+
+  slot->busy = false;
+  s->nr_inflight--;
+  if (s->direct_dst == NULL || done.fn == NULL)
+    return 0;
+  return done.fn (c, &done, SFTP_DATA_PLACED, done.dst, s->direct_len);
+}
+
+/* ibuf starts with the header of a packet not received yet: if it is
+ * a DATA reply to a request with a dst that can take it, and exactly
+ * as long as its data, read the data straight there (no copy through
+ * ibuf).  Anything else, wrong or hostile, goes the usual way and
+ * meets the usual checks.
+ */
+static void
+try_direct (struct sftp *s)
+{
+  const unsigned char *h = (const unsigned char *) s->ibuf;
+  uint32_t length, id, n;
+  struct slot *slot;
+
+  if (s->ilen < DATA_HEADER || h[4] != SSH_FXP_DATA)
+    return;
+  length = wire_get_be32 (h);
+  id = wire_get_be32 (h + 5);
+  n = wire_get_be32 (h + 9);
+  slot = slot_for (s, id);
+  if (!slot->busy || slot->id != id || slot->fn == NULL ||
+      slot->dst == NULL || n == 0 || n > slot->dst_max ||
+      length != DATA_HEADER - 4 + n || s->ilen - DATA_HEADER >= n)
+    return;
+  s->direct_id = id;
+  s->direct_len = n;
+  s->direct_left = n - (s->ilen - DATA_HEADER);
+  memcpy (slot->dst, s->ibuf + DATA_HEADER, s->ilen - DATA_HEADER);
+  s->direct_dst = slot->dst + (s->ilen - DATA_HEADER);
+  s->ilen = 0;
+}
+
+/* How many bytes to read into ibuf: up to the end of the packet being
+ * received once its length is known, else a DATA header's worth, so
+ * that try_direct sees each header before the data behind it.
+ */
+static size_t
+input_want (struct sftp *s)
+{
+  uint32_t length;
+
+  if (s->ilen < DATA_HEADER) {
+    if (s->ilen >= 4) {
+      length = wire_get_be32 (s->ibuf);
+      if (length + (size_t) 4 < DATA_HEADER)
+        return length + (size_t) 4 - s->ilen;
+    }
+    return DATA_HEADER - s->ilen;
+  }
+  /* parse_input has checked the length and the packet is not all
+   * here: the rest of it fits.
+   */
+  length = wire_get_be32 (s->ibuf);
+  return length + (size_t) 4 - s->ilen;
 }
 
 /* Parse every complete packet in ibuf.  version_reply is set when a
@@ -221,10 +341,14 @@ parse_input (struct ssh_conn *c, struct sync_reply *version_reply)
                    wire_get_be32 (in.p));
   if (r == SFTP_WIRE_SHORT)
     return sftp_broken (c, "SFTP protocol error: short packet");
+  /* What is left is less than a packet, usually nothing or a header
+   * (see input_want): moving it is cheap.
+   */
   if (in.left < s->ilen) {
     memmove (s->ibuf, in.p, in.left);
     s->ilen = in.left;
   }
+  try_direct (s);
   return 0;
 }
 
@@ -239,20 +363,54 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
   ssize_t r;
   size_t n;
 
-  while ((n = sftp_wire_pending (&s->out)) > 0) {
-    r = libssh2_channel_write (s->channel, sftp_wire_pending_data (&s->out),
-                               n);
+  for (;;) {
+    struct out_ext *e = s->ext_count > 0 ? &s->ext[s->ext_first] : NULL;
+    const char *p;
+
+    /* The rest of the next data sent from where it is, or out's
+     * bytes before it.
+     */
+    if (e && s->out_pos == e->at + e->done) {
+      p = e->p + e->done;
+      n = e->len - e->done;
+    }
+    else {
+      p = sftp_wire_pending_data (&s->out);
+      n = sftp_wire_pending (&s->out);
+      if (e && n > e->at - s->out_pos)
+        n = e->at - s->out_pos;
+      e = NULL;
+    }
+    if (n == 0)
+      break;
+    r = libssh2_channel_write (s->channel, p, n);
     if (r == LIBSSH2_ERROR_EAGAIN)
       break;
     if (r < 0)
       return sftp_broken (c, "sending to the server: %s", session_error (c));
-    sftp_wire_sent (&s->out, r);
+    s->out_pos += r;
+    if (e) {
+      e->done += r;
+      s->ext_pending -= r;
+      if (e->done == e->len) {
+        s->ext_first = (s->ext_first + 1) % OUT_EXT;
+        s->ext_count--;
+      }
+    }
+    else
+      sftp_wire_sent (&s->out, r);
     moved = 1;
   }
 
   for (;;) {
-    r = libssh2_channel_read (s->channel, s->ibuf + s->ilen,
-                              IBUF_SIZE - s->ilen);
+    if (s->direct_left > 0)     /* into dst, or dropped through ibuf */
+      r = libssh2_channel_read (s->channel,
+                                s->direct_dst ? s->direct_dst : s->ibuf,
+                                s->direct_dst || s->direct_left < IBUF_SIZE
+                                ? s->direct_left : IBUF_SIZE);
+    else
+      r = libssh2_channel_read (s->channel, s->ibuf + s->ilen,
+                                input_want (s));
     if (r == LIBSSH2_ERROR_EAGAIN)
       break;
     if (r < 0)
@@ -262,8 +420,16 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
         return sftp_broken (c, "the server closed the SFTP channel");
       break;
     }
-    s->ilen += r;
     moved = 1;
+    if (s->direct_left > 0) {
+      s->direct_left -= r;
+      if (s->direct_dst)
+        s->direct_dst += r;
+      if (s->direct_left == 0 && direct_done (c) == -1)
+        return -1;
+      continue;
+    }
+    s->ilen += r;
     if (parse_input (c, version_reply) == -1)
       return -1;
   }

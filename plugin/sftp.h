@@ -54,6 +54,12 @@
 #define RA_FLOOR      (2 * 1024 * 1024)
 #define RA_MAX        (16 * 1024 * 1024)
 #define RA_RATE       (400 * 1024 * 1024) /* bytes per second */
+/* Chunks are kept for reuse (not freed) while a connection's chunks
+ * hold up to its read-ahead target and this much more: a request
+ * beyond the read-ahead (nbdcopy asks 256 KiB, qemu 2 MiB).  Larger
+ * requests allocate the difference and free it afterwards.
+ */
+#define CHUNK_SPARE   (4 * 1024 * 1024)
 #define WRITE_WINDOW  (8 * 1024 * 1024) /* synchronous writes */
 /* Write-behind: the window of a connection, unless write-behind= says
  * otherwise, is sized like read-ahead, between WB_FLOOR and WB_MAX,
@@ -63,6 +69,7 @@
 #define WB_MAX        (16 * 1024 * 1024)
 #define WB_ENTRIES    (NSLOTS / 2)
 #define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
+#define OUT_EXT       WB_ENTRIES         /* data sent from where it is */
 /* What the server chooses is bounded: */
 #define STATUS_MSG    100                /* a STATUS message, escaped */
 #define MAX_EXTENSIONS 64                /* VERSION extensions looked at */
@@ -102,7 +109,13 @@ struct write_op {
 /* A request in flight: its id, and the function that handles its
  * reply (NULL: the reply is read and dropped), with its argument.
  * len and offset are for the handler (a WRITE's bytes and place).
+ * dst, if set, is where the data of a DATA reply of up to dst_max
+ * bytes goes: the engine reads it from the channel straight there,
+ * then calls fn with type SFTP_DATA_PLACED, payload dst and len the
+ * number of bytes (any other reply reaches fn as usual).
  */
+#define SFTP_DATA_PLACED 0      /* not an SFTP packet type */
+#define DATA_HEADER   13        /* length, type, id, data length */
 struct slot;
 typedef int sftp_reply_fn (struct ssh_conn *c, const struct slot *slot,
                            uint8_t type, const char *payload, uint32_t len);
@@ -113,6 +126,8 @@ struct slot {
   void *arg;
   uint32_t len;
   uint64_t offset;
+  char *dst;
+  uint32_t dst_max;
 };
 
 struct sftp {
@@ -129,18 +144,44 @@ struct sftp {
 
   /* Outgoing packets not yet taken by libssh2. */
   struct sftp_buf out;
+  /* Data of those packets sent from where it is, not copied into out
+   * (a write-behind WRITE's bytes, in the window's ring), in order:
+   * each goes at stream position at, right after the bytes of out
+   * that were pending when it was queued.  out_pos counts the bytes
+   * libssh2 has taken, ext_pending those of ext not taken yet.
+   */
+  struct out_ext {
+    uint64_t at;
+    const char *p;
+    uint32_t len, done;
+  } ext[OUT_EXT];
+  unsigned ext_first, ext_count;
+  uint64_t out_pos;
+  size_t ext_pending;
 
-  /* Incoming bytes not yet parsed. */
+  /* Incoming bytes not yet parsed: at most one packet (and the start
+   * of the next when it is shorter than a DATA header), as the pump
+   * reads no further than the end of the packet being received.
+   */
   char *ibuf;
   size_t ilen;
+
+  /* A DATA reply being read straight to its slot's dst: the request
+   * id, where the next bytes go (NULL: dropped, the request was
+   * discarded meanwhile), how many are still to come, and how many
+   * the reply has.
+   */
+  uint32_t direct_id;
+  char *direct_dst;
+  uint32_t direct_left, direct_len;
 
   /* The writes of every connection to the file (multi-conn). */
   struct writelog *wlog;
 
   /* Read queue and read-ahead state. */
   struct chunk *rq_head, *rq_tail;
-  struct chunk *free_chunks;
-  unsigned nr_free_chunks;
+  struct chunk *free_chunks;     /* spare chunks, kept for reuse */
+  unsigned nr_chunks;           /* allocated: in the queue or spare */
   uint64_t seq_next;            /* where a sequential read would start */
   uint32_t ra_window;           /* current read-ahead beyond a request */
   uint32_t ra_target;           /* read-ahead for this link (RTT based) */
@@ -162,6 +203,10 @@ extern int sftp_request_begin (struct ssh_conn *c, uint8_t type,
                                uint32_t *id);
 extern struct slot *sftp_request_end (struct ssh_conn *c, uint32_t id,
                                       sftp_reply_fn *fn, void *arg);
+extern struct slot *sftp_request_end_data (struct ssh_conn *c, uint32_t id,
+                                           const char *data, uint32_t len,
+                                           sftp_reply_fn *fn, void *arg);
+extern size_t sftp_output_pending (struct sftp *s);
 extern unsigned sftp_discard (struct sftp *s, sftp_reply_fn *fn, void *arg);
 extern int sftp_pump_once (struct ssh_conn *c,
                            struct sync_reply *version_reply);

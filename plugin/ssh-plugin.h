@@ -136,6 +136,8 @@ struct ssh_conn {
   unsigned alive_unanswered;    /* keepalives sent since the server
                                    last sent anything */
   LIBSSH2_SESSION *session;
+  struct blockcache *blocks;    /* blockcache.c: the session's freed
+                                   blocks, kept for reuse */
   struct sftp *sftp;            /* sftp.c's state */
   struct writebehind *wb;       /* sftp-write.c: writes not yet
                                    acknowledged by the server (kept
@@ -195,6 +197,14 @@ extern void session_close (struct ssh_conn *c);
         break;                                                          \
     }                                                                   \
   } while (0)
+
+/* blockcache.c: libssh2's allocator for a session (abstract is the
+ * ssh_conn); blockcache_free after libssh2_session_free.
+ */
+extern void *blockcache_alloc (size_t n, void **abstract);
+extern void blockcache_release (void *ptr, void **abstract);
+extern void *blockcache_realloc (void *ptr, size_t n, void **abstract);
+extern void blockcache_free (struct ssh_conn *c);
 
 /* conn.c */
 extern int conn_establish (struct ssh_conn *c);

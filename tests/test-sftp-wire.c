@@ -197,6 +197,23 @@ test_build (void)
          == 1 + 4 + 4 + 1);
   sftp_wire_sent (&b, sftp_wire_pending (&b));
 
+  /* A WRITE whose data is sent from elsewhere: only its header is in
+   * the buffer, its length counts the data.
+   */
+  sftp_wire_begin (&b, SSH_FXP_WRITE);
+  sftp_wire_put_u32 (&b, 11);
+  sftp_wire_put_string (&b, "h", 1);
+  sftp_wire_put_u64 (&b, 0);
+  sftp_wire_put_u32 (&b, 1000);
+  CHECK (sftp_wire_end_extra (&b, 1000) == 0);
+  CHECK (sftp_wire_pending (&b) == 4 + 1 + 4 + 5 + 8 + 4);
+  CHECK (wire_get_be32 ((const unsigned char *) sftp_wire_pending_data (&b))
+         == 1 + 4 + 5 + 8 + 4 + 1000);
+  sftp_wire_sent (&b, sftp_wire_pending (&b));
+  sftp_wire_begin (&b, SSH_FXP_WRITE);
+  CHECK (sftp_wire_end_extra (&b, UINT32_MAX) == -1);  /* too long */
+  CHECK (sftp_wire_pending (&b) == 0);
+
   /* Growth: a big WRITE, with unsent bytes before it compacted. */
   {
     size_t big = 200000, before;
