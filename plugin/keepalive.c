@@ -79,6 +79,17 @@ keepalive_register (struct ssh_conn *c)
   return 0;
 }
 
+/* Take conns[i] out of the list (with conns_lock held). */
+static void
+remove_at (size_t i)
+{
+  conns[i] = conns[--nr_conns];
+  if (nr_conns == 0) {
+    free (conns);
+    conns = NULL;
+  }
+}
+
 void
 keepalive_unregister (struct ssh_conn *c)
 {
@@ -87,13 +98,9 @@ keepalive_unregister (struct ssh_conn *c)
   pthread_mutex_lock (&conns_lock);
   for (i = 0; i < nr_conns; ++i) {
     if (conns[i] == c) {
-      conns[i] = conns[--nr_conns];
+      remove_at (i);
       break;
     }
-  }
-  if (nr_conns == 0) {
-    free (conns);
-    conns = NULL;
   }
   pthread_mutex_unlock (&conns_lock);
 }
@@ -261,7 +268,7 @@ take_expired (const struct timespec *now, struct ssh_conn **out, size_t max)
       pthread_mutex_unlock (&c->lock);
     }
     if (gone) {
-      conns[i] = conns[--nr_conns];
+      remove_at (i);
       out[n++] = c;
     }
     else

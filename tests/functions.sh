@@ -408,6 +408,7 @@ run_nbdkit ()
             # valgrind's --error-exitcode in the forked server is lost:
             # look at the log files instead (empty when all is clean).
             prefix=(valgrind --leak-check=full --error-exitcode=119
+                    --keep-debuginfo=yes
                     --suppressions="$srcdir/valgrind.supp" --quiet
                     --log-file="$_CHECK_DIR/vg.%p.log")
             args=("$@")
