@@ -368,7 +368,12 @@ kbd_callback (const char *name, int name_len,
       responses[i].length = 0;
       continue;
     }
-    responses[i].text = strdup (password);
+    /* libssh2 frees the answer with the session's allocator
+     * (blockcache.c), so it must come from there.
+     */
+    responses[i].text = blockcache_alloc (strlen (password) + 1, abstract);
+    if (responses[i].text)
+      memcpy (responses[i].text, password, strlen (password) + 1);
     responses[i].length = responses[i].text ? strlen (password) : 0;
   }
 }

@@ -30,7 +30,8 @@
  */
 
 /* libssh2's memory, per session: a bounded cache of freed blocks by
- * size class.
+ * size class.  Whatever libssh2 frees must come from here (the
+ * answers of the keyboard-interactive callback, auth.c).
  *
  * libssh2 1.10 allocates a block for every SSH packet it receives
  * (transport.c, fullpacket: the payload, about 32 KiB for channel
