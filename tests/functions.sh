@@ -432,7 +432,7 @@ run_nbdkit ()
                       awk '$1 ~ /^libp11-kit\.so/ && $3 ~ /^\// { print $3; exit }')"
             [ -z "$p11kit" ] || preload="$p11kit $asan"
             prefix=(env LD_PRELOAD="$preload"
-                    ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:log_path=$_CHECK_DIR/asan"
+                    ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:log_path=$_CHECK_DIR/asan${ASAN_EXTRA_OPTIONS:+:$ASAN_EXTRA_OPTIONS}"
                     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$_CHECK_DIR/ubsan")
             local next_is_run=
             for a in "$@"; do
