@@ -116,6 +116,10 @@ if mode == "chattr":
     buf = os.urandom(65536)
     h.pwrite(buf, 65536)
     model[65536:131072] = buf
+    # Under write-behind the write above may still be on its way to
+    # the server when the client has its reply: the flush makes sure it
+    # reached the file before the file turns immutable.
+    h.flush()
     immutable(True)
 try:
     buf = os.urandom(300 * 1024)
