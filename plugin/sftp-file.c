@@ -124,16 +124,17 @@ close_handle (struct ssh_conn *c, const char *handle, uint32_t hlen)
   return ret;
 }
 
-/* LSTAT path, or FSTAT the open file when path is NULL; the reply
+/* STAT or LSTAT path, or FSTAT the open file (path NULL); the reply
  * goes to r.
  */
 static int
-stat_send (struct ssh_conn *c, const char *path, struct sync_reply *r)
+stat_send (struct ssh_conn *c, uint8_t type, const char *path,
+           struct sync_reply *r)
 {
   struct sftp *s = c->sftp;
   uint32_t id;
 
-  if (sftp_sync_begin (c, path ? SSH_FXP_LSTAT : SSH_FXP_FSTAT, &id) == -1)
+  if (sftp_sync_begin (c, type, &id) == -1)
     return -1;
   if (path)
     sftp_wire_put_string (&s->out, path, strlen (path));
@@ -142,7 +143,7 @@ stat_send (struct ssh_conn *c, const char *path, struct sync_reply *r)
   return sftp_call_send (c, id, r);
 }
 
-/* Wait for the reply to stat_send (what: LSTAT or FSTAT). */
+/* Wait for the reply to stat_send (what: STAT, LSTAT or FSTAT). */
 static int
 stat_finish (struct ssh_conn *c, struct sync_reply *r, const char *what,
              struct sftp_attrs *a, int *err)
@@ -216,10 +217,11 @@ create_file (struct ssh_conn *c)
   return 0;
 }
 
-/* Send the first request of opening the file: OPEN, or for dir=
- * LSTAT (only regular files inside the directory, never a symlink
- * that could lead out of it: nothing else is even opened).  The
- * replies are read by sftp_open_file.
+/* Send the first requests of opening the file: OPEN and, in the same
+ * round trip, STAT of the path for its size (an FSTAT would wait for
+ * the handle).  For dir= only LSTAT (only regular files inside the
+ * directory, never a symlink that could lead out of it: nothing else
+ * is even opened).  The replies are read by sftp_open_file.
  */
 static int
 open_file_send (struct ssh_conn *c)
@@ -227,10 +229,33 @@ open_file_send (struct ssh_conn *c)
   struct sftp *s = c->sftp;
 
   if (c->in_dir)
-    return stat_send (c, c->path, &s->start_lstat);
-  return open_send (c, c->path,
-                    SSH_FXF_READ | (c->readonly ? 0 : SSH_FXF_WRITE), -1,
-                    &s->start_open);
+    return stat_send (c, SSH_FXP_LSTAT, c->path, &s->start_lstat);
+  if (open_send (c, c->path,
+                 SSH_FXF_READ | (c->readonly ? 0 : SSH_FXF_WRITE), -1,
+                 &s->start_open) == -1)
+    return -1;
+  return stat_send (c, SSH_FXP_STAT, c->path, &s->start_stat);
+}
+
+/* The size of the opened file from the STAT sent with its OPEN: true
+ * if that reply says a regular file and its size.  STAT follows
+ * symlinks as OPEN does, so it names the same file unless the file is
+ * replaced in between, as it could be just after an FSTAT too.  A
+ * failed STAT, or one that does not say a regular file, is not an
+ * error: the FSTAT of the handle is asked then.
+ */
+static bool
+size_from_stat (struct ssh_conn *c, struct sftp_attrs *a)
+{
+  int err;
+
+  if (stat_finish (c, &c->sftp->start_stat, "STAT", a, &err) == -1) {
+    debug ("STAT of %s: %s; asking FSTAT", c->path, c->errbuf);
+    return false;
+  }
+  return (a->flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
+    S_ISREG (a->permissions) &&
+    (a->flags & SSH_FILEXFER_ATTR_SIZE) && a->size <= INT64_MAX;
 }
 
 static int
@@ -271,8 +296,11 @@ sftp_open_file (struct ssh_conn *c)
     return -1;
   }
 
-  if (stat_send (c, NULL, &fstat) == -1 ||
-      stat_finish (c, &fstat, "FSTAT", &a, &err) == -1) {
+  if (!c->in_dir && size_from_stat (c, &a))
+    ;
+  else if (c->broken ||
+           stat_send (c, SSH_FXP_FSTAT, NULL, &fstat) == -1 ||
+           stat_finish (c, &fstat, "FSTAT", &a, &err) == -1) {
     nbdkit_error ("cannot get the size of remote file %s: %s",
                   c->path, c->errbuf);
     nbdkit_set_error (err);
@@ -537,7 +565,7 @@ sftp_refresh (struct ssh_conn *c)
   int err;
 
   if (s == NULL || s->handle_len == 0 || sftp_poll (c) == -1 ||
-      stat_send (c, NULL, &r) == -1 ||
+      stat_send (c, SSH_FXP_FSTAT, NULL, &r) == -1 ||
       stat_finish (c, &r, "FSTAT", &a, &err) == -1 ||
       !(a.flags & SSH_FILEXFER_ATTR_SIZE) || a.size > INT64_MAX)
     return -1;
@@ -575,6 +603,7 @@ sftp_stop (struct ssh_conn *c)
   free (s->start_limits.data);
   free (s->start_lstat.data);
   free (s->start_open.data);
+  free (s->start_stat.data);
   writelog_close (s->wlog);
   sftp_wire_buf_free (&s->out);
   free (s->ibuf);

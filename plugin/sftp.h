@@ -190,7 +190,7 @@ struct sftp {
   /* Set-up requests sent back to back (sftp_start); here so that a
    * late reply never lands in a stack frame that is gone.
    */
-  struct sync_reply start_limits, start_lstat, start_open;
+  struct sync_reply start_limits, start_lstat, start_open, start_stat;
 };
 
 /* sftp.c */

@@ -45,6 +45,9 @@ Fault modes (see HACKING.md):
                     characters
   readdir-forever   READDIR never says EOF: 100 new names each time
   readdir-empty     READDIR never says EOF: empty NAME replies
+  stat-fail         STAT fails with "permission denied" (LSTAT, FSTAT
+                    work)
+  stat-dir          STAT says a directory of size 0 (FSTAT is right)
   swap-on-open      OPEN of PATH first replaces PATH by a symlink to
                     PATH.target (as an attacker racing LSTAT and OPEN
                     would), then opens it
@@ -439,6 +442,13 @@ def handle_request(ptype, body):
             return do_write(rid, r, m)
         if ptype in (SSH_FXP_LSTAT, SSH_FXP_STAT):
             path = r.string()
+            if ptype == SSH_FXP_STAT and m == "stat-fail":
+                fired(m, "STAT")
+                return status(rid, SSH_FX_PERMISSION_DENIED, b"denied")
+            if ptype == SSH_FXP_STAT and m == "stat-dir":
+                fired(m, "STAT")
+                return send(packet(SSH_FXP_ATTRS, u32(rid) + u32(
+                    ATTR_SIZE | ATTR_PERMISSIONS) + u64(0) + u32(0o40755)))
             st = os.lstat(path) if ptype == SSH_FXP_LSTAT else os.stat(path)
             return send(packet(SSH_FXP_ATTRS, u32(rid) + attrs(st)))
         if ptype == SSH_FXP_FSTAT:

@@ -56,7 +56,7 @@ check ()
     shift 2
     # The handshake's faults must be there when the client connects.
     case "$mode" in
-        version-*) echo "$mode" > "$MODEFILE" ;;
+        version-*|stat-*) echo "$mode" > "$MODEFILE" ;;
         *) echo normal > "$MODEFILE" ;;
     esac
     : > "$MODEFILE.log"
@@ -103,6 +103,11 @@ for n in 4 5 6 7; do
     check "version-garbage-$n" data
 done
 check version-many-ext data
+
+# The size comes from the STAT sent with OPEN; when the STAT fails or
+# does not say a regular file, from FSTAT of the handle.
+check stat-fail data
+check stat-dir data
 
 # Debug output shows server text escaped too.
 echo version-ctrl-ext > "$MODEFILE"
