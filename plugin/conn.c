@@ -223,15 +223,38 @@ conn_unpark (struct ssh_conn *c)
   return r;
 }
 
+/* The client closed the connection, which is still in keepalive.c's
+ * list: wait for its writes in flight there, so that the other
+ * connections' reads and flushes see them until they are done.
+ */
+void
+conn_drain (struct ssh_conn *c)
+{
+  pthread_mutex_lock (&c->lock);
+  if (!c->broken)
+    sftp_write_drain (c);
+  pthread_mutex_unlock (&c->lock);
+}
+
 /* Close and free a connection that is no longer in keepalive.c's
  * list: what the write-behind window still holds is waited for (and
- * logged if it fails), then everything is torn down.
+ * logged if it fails), then everything is torn down.  Writes the
+ * server acknowledged since the last flush are fsynced first: once
+ * the session is gone no flush can cover them, and a later flush on
+ * another connection would report them durable (multi-conn) without
+ * knowing whether the server kept them.
  */
 void
 conn_free (struct ssh_conn *c)
 {
   pthread_mutex_lock (&c->lock);
-  sftp_write_close (c);
+  if (sftp_write_close (c) == 0 && c->unflushed && !c->broken &&
+      c->sftp != NULL && c->can_fsync) {
+    debug ("close: fsync of remote file %s (writes since the last flush)",
+           c->path);
+    if (sftp_flush (c, true) == 0)
+      durable_fsync_done (c);
+  }
   conn_close (c);
   sftp_write_free (c);
   pthread_mutex_unlock (&c->lock);
@@ -277,7 +300,7 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
   if (c->size != old_size) {
     nbdkit_error ("%s: after reconnecting, remote file %s has %" PRIi64
                   " bytes instead of %" PRIi64 "; serving the old size",
-                  what, params.path, c->size, old_size);
+                  what, c->path, c->size, old_size);
     c->size = old_size;
   }
   return 0;

@@ -60,6 +60,8 @@ static size_t nr_conns;
 static pthread_t keepalive_thread;
 static bool keepalive_running, stopping;
 static pthread_cond_t keepalive_cond = PTHREAD_COND_INITIALIZER;
+/* Signalled when a connection's pins (keepalive_for_each) drop. */
+static pthread_cond_t unpinned_cond = PTHREAD_COND_INITIALIZER;
 
 int
 keepalive_register (struct ssh_conn *c)
@@ -90,6 +92,9 @@ remove_at (size_t i)
   }
 }
 
+/* Take c out of the list, then wait until no keepalive_for_each
+ * caller uses it any more (the caller must not hold c->lock).
+ */
 void
 keepalive_unregister (struct ssh_conn *c)
 {
@@ -102,6 +107,8 @@ keepalive_unregister (struct ssh_conn *c)
       break;
     }
   }
+  while (c->pins > 0)
+    pthread_cond_wait (&unpinned_cond, &conns_lock);
   pthread_mutex_unlock (&conns_lock);
 }
 
@@ -203,19 +210,45 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
 }
 
 /* Call fn for every open connection, until it returns -1 (the
- * result).  The connections cannot close meanwhile; fn may take one
- * connection's lock (never while holding another's).
+ * result).  The connections cannot be freed meanwhile: each is pinned
+ * (keepalive_unregister waits for the pins, the keepalive thread does
+ * not expire a pinned one).  The list lock is not held while fn runs,
+ * since fn may take long (drain, reconnect): opening and closing other
+ * connections, and keepalives, go on.  fn may take one connection's
+ * lock (never while holding another's).
  */
 int
 keepalive_for_each (int (*fn) (struct ssh_conn *c, void *arg), void *arg)
 {
+  struct ssh_conn **l;
   int ret = 0;
-  size_t i;
+  size_t i, n;
 
   pthread_mutex_lock (&conns_lock);
-  for (i = 0; i < nr_conns && ret == 0; ++i)
-    ret = fn (conns[i], arg);
+  n = nr_conns;
+  l = n > 0 ? malloc (n * sizeof *l) : NULL;
+  if (n > 0 && l == NULL) {
+    /* Out of memory: hold the list lock instead of pinning. */
+    for (i = 0; i < nr_conns && ret == 0; ++i)
+      ret = fn (conns[i], arg);
+    pthread_mutex_unlock (&conns_lock);
+    return ret;
+  }
+  for (i = 0; i < n; ++i) {
+    l[i] = conns[i];
+    l[i]->pins++;
+  }
   pthread_mutex_unlock (&conns_lock);
+
+  for (i = 0; i < n && ret == 0; ++i)
+    ret = fn (l[i], arg);
+
+  pthread_mutex_lock (&conns_lock);
+  for (i = 0; i < n; ++i)
+    l[i]->pins--;
+  pthread_cond_broadcast (&unpinned_cond);
+  pthread_mutex_unlock (&conns_lock);
+  free (l);
   return ret;
 }
 
@@ -257,7 +290,8 @@ take_expired (const struct timespec *now, struct ssh_conn **out, size_t max)
     struct ssh_conn *c = conns[i];
     bool gone = false;
 
-    if (pthread_mutex_trylock (&c->lock) == 0) {
+    /* A pinned one (keepalive_for_each) waits for the next round. */
+    if (c->pins == 0 && pthread_mutex_trylock (&c->lock) == 0) {
       int64_t ms = (now->tv_sec - c->warm_since.tv_sec) * INT64_C (1000) +
         (now->tv_nsec - c->warm_since.tv_nsec) / 1000000;
 

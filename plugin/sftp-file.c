@@ -554,21 +554,40 @@ sftp_start (struct ssh_conn *c)
 
 /* idle-keep=: a warm connection is handed to a new client.  Read what
  * arrived meanwhile (a dead server shows here), and the file's size
- * now (FSTAT).  -1 if the connection is not usable.
+ * now (FSTAT).  The path must still name the open file: a STAT (LSTAT
+ * for dir=) sent with the FSTAT must agree with it, or the file was
+ * replaced (say by a rename) while the session was kept, and the new
+ * client must open the new one.  -1 if the connection is not usable.
  */
 int
 sftp_refresh (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
-  struct sync_reply r;
-  struct sftp_attrs a;
-  int err;
+  struct sync_reply r, p;
+  struct sftp_attrs a, b;
+  int err, fr, pr;
 
+  /* (A request whose send fails leaves the connection broken, and
+   * the replies then never come.)
+   */
   if (s == NULL || s->handle_len == 0 || sftp_poll (c) == -1 ||
       stat_send (c, SSH_FXP_FSTAT, NULL, &r) == -1 ||
-      stat_finish (c, &r, "FSTAT", &a, &err) == -1 ||
+      stat_send (c, c->in_dir ? SSH_FXP_LSTAT : SSH_FXP_STAT, c->path,
+                 &p) == -1)
+    return -1;
+  /* Both replies are waited for: they go to this stack frame. */
+  fr = stat_finish (c, &r, "FSTAT", &a, &err);
+  pr = stat_finish (c, &p, "STAT", &b, &err);
+  if (fr == -1 || pr == -1 ||
       !(a.flags & SSH_FILEXFER_ATTR_SIZE) || a.size > INT64_MAX)
     return -1;
+  if (a.flags != b.flags || a.size != b.size ||
+      a.permissions != b.permissions || a.uid != b.uid || a.gid != b.gid ||
+      a.mtime != b.mtime) {
+    snprintf (c->errbuf, sizeof c->errbuf, "remote file %s is not the "
+              "file the session has open any more", c->path);
+    return -1;
+  }
   c->size = a.size;
   return 0;
 }

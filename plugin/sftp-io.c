@@ -375,7 +375,10 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
   s->seq_next = UINT64_MAX;
   s->ra_window = 0;
 
-  if (params.write_behind != 0)
+  /* Without fsync@openssh.com the client cannot flush, and a flush is
+   * what reports a failed write-behind write: write synchronously.
+   */
+  if (params.write_behind != 0 && s->has_fsync)
     return sftp_write_behind (c, buf, count, offset);
   return sftp_write_sync (c, buf, count, offset);
 }

@@ -81,6 +81,8 @@ struct writebehind {
   bool busy;                    /* counted in busy_conns */
   /* The first failure the client has not been told about by a flush. */
   bool failed;
+  bool others_told;             /* a flush on another connection
+                                   reported it (ssh.c drain_one) */
   uint32_t status;
   char msg[STATUS_MSG];
   uint64_t err_offset;
@@ -174,6 +176,14 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
   struct write_op w = { .status = SSH_FX_OK };
   uint64_t pos = 0;
 
+  /* What write-behind left from an earlier session, whose server had
+   * fsync@openssh.com (see sftp_pwrite), comes first.
+   */
+  if (sftp_write_drain (c) == -1)
+    return -1;
+  if (sftp_write_failure (c, "write", false) == -1)
+    return -1;
+
   while (pos < count || w.inflight > 0) {
     while (pos < count && w.status == SSH_FX_OK &&
            w.inflight_bytes < WRITE_WINDOW &&
@@ -242,23 +252,26 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
  * flushes (keepalive_drain_others); empty when lo >= hi.
  */
 static unsigned busy_conns;     /* atomic: connections with writes in
-                                   flight */
+                                   flight, or a failure that another
+                                   connection's flush must report */
 
 static void
 publish_span (struct ssh_conn *c)
 {
   struct writebehind *wb = c->wb;
   uint64_t lo = UINT64_MAX, hi = 0;
+  bool untold = wb->failed && !wb->others_told;
   unsigned i;
 
-  if (wb->count > 0 && !wb->busy) {
+  if ((wb->count > 0 || untold) && !wb->busy) {
     wb->busy = true;
     __atomic_add_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
   }
-  else if (wb->count == 0 && wb->busy) {
+  else if (wb->count == 0 && !untold && wb->busy) {
     wb->busy = false;
     __atomic_sub_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
   }
+  __atomic_store_n (&c->wb_failed, untold, __ATOMIC_SEQ_CST);
 
   for (i = 0; i < wb->count; ++i) {
     struct wb_entry *e = ENTRY (wb, i);
@@ -335,6 +348,7 @@ note_failure (struct ssh_conn *c, const struct wb_entry *e, uint32_t status,
     return;
   }
   wb->failed = true;
+  wb->others_told = false;
   wb->status = status;
   wb->err_offset = e->offset;
   wb->err_len = e->len;
@@ -342,6 +356,7 @@ note_failure (struct ssh_conn *c, const struct wb_entry *e, uint32_t status,
   sftp_wire_escape (wb->msg, sizeof wb->msg, msg, msg_len);
   debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed: %s "
          "(reported by the next write or flush)", e->len, e->offset, wb->msg);
+  publish_span (c);
 }
 
 /* Release the entries at the front whose replies came. */
@@ -449,8 +464,10 @@ report_failure (struct ssh_conn *c, const char *what, bool clear)
                 wb->err == ENOSPC ? " (no space left on the remote "
                 "filesystem)" : "", c->errbuf);
   nbdkit_set_error (wb->err);
-  if (clear)
+  if (clear) {
     wb->failed = false;
+    publish_span (c);
+  }
   return -1;
 }
 
@@ -567,6 +584,24 @@ sftp_write_failure (struct ssh_conn *c, const char *what, bool clear)
   if (c->wb && c->wb->failed)
     return report_failure (c, what, clear);
   return 0;
+}
+
+/* Multi-conn: a flush on another connection covers this one's
+ * writes, so it reports this one's kept failure too, once (what: that
+ * flush).  The failure stays for this connection's own next write or
+ * flush.  Called with c's lock held, after its window drained.
+ */
+int
+sftp_write_failure_elsewhere (struct ssh_conn *c, const char *what)
+{
+  struct writebehind *wb = c->wb;
+
+  if (wb == NULL || !wb->failed || wb->others_told)
+    return 0;
+  report_failure (c, what, false);
+  wb->others_told = true;
+  publish_span (c);
+  return -1;
 }
 
 /* On a new session: send again the writes the server had not

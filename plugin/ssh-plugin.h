@@ -144,6 +144,10 @@ struct ssh_conn {
                                    across reconnects) */
   uint64_t wb_lo, wb_hi;        /* atomic: the span of those writes
                                    (empty if lo >= hi) */
+  bool wb_failed;               /* atomic: a failed write that no flush
+                                   on another connection reported */
+  unsigned pins;                /* keepalive.c, under its list lock:
+                                   keepalive_for_each callers using it */
   bool readonly;
   bool broken;                  /* unusable after a timeout or I/O error */
   bool aborted;                 /* session_abort_if_broken cut sock */
@@ -214,6 +218,7 @@ extern void conn_close (struct ssh_conn *c);
 extern int conn_flush_done (struct ssh_conn *c);
 extern int conn_park (struct ssh_conn *c);
 extern int conn_unpark (struct ssh_conn *c);
+extern void conn_drain (struct ssh_conn *c);
 extern void conn_free (struct ssh_conn *c);
 
 /* durable.c */
@@ -271,6 +276,8 @@ extern void sftp_park (struct ssh_conn *c);
 extern int sftp_refresh (struct ssh_conn *c);
 extern int sftp_write_drain (struct ssh_conn *c);
 extern bool sftp_write_pending (struct ssh_conn *c);
+extern int sftp_write_failure_elsewhere (struct ssh_conn *c,
+                                         const char *what);
 extern bool sftp_write_others_busy (struct ssh_conn *c);
 extern int sftp_write_failure (struct ssh_conn *c, const char *what,
                                bool clear);

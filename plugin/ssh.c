@@ -263,6 +263,10 @@ ssh_close (void *handle)
    */
   if (params.idle_keep > 0 && conn_park (c) == 0)
     return;
+  /* Its writes are waited for while it is still listed, so that the
+   * other connections' reads and flushes see them until then.
+   */
+  conn_drain (c);
   keepalive_unregister (c);
   conn_free (c);
 }
@@ -480,6 +484,7 @@ struct drain {
   struct ssh_conn *c;
   uint64_t offset, end;
   const char *what;
+  bool flush;                   /* also report the others' failed writes */
 };
 
 static int
@@ -489,9 +494,11 @@ drain_one (struct ssh_conn *o, void *arg)
   unsigned attempt = 0;
   int r = 0;
 
-  if (o == d->c || o->path == NULL || strcmp (o->path, d->c->path) != 0 ||
-      __atomic_load_n (&o->wb_lo, __ATOMIC_SEQ_CST) >= d->end ||
-      __atomic_load_n (&o->wb_hi, __ATOMIC_SEQ_CST) <= d->offset)
+  if (o == d->c || o->path == NULL || strcmp (o->path, d->c->path) != 0)
+    return 0;
+  if ((__atomic_load_n (&o->wb_lo, __ATOMIC_SEQ_CST) >= d->end ||
+       __atomic_load_n (&o->wb_hi, __ATOMIC_SEQ_CST) <= d->offset) &&
+      !(d->flush && __atomic_load_n (&o->wb_failed, __ATOMIC_SEQ_CST)))
     return 0;
   pthread_mutex_lock (&o->lock);
   while (sftp_write_pending (o) &&
@@ -507,6 +514,13 @@ drain_one (struct ssh_conn *o, void *arg)
     /* Its writes are sent again on the new session. */
     conn_reconnect (o, d->what, ++attempt);
   }
+  /* A write the other connection's client was told had succeeded
+   * failed: this flush covers it, so it fails too.
+   */
+  if (r == 0 && d->flush &&
+      sftp_write_failure_elsewhere (o, "flush (a write made on another "
+                                    "connection)") == -1)
+    r = -1;
   pthread_mutex_unlock (&o->lock);
   return r;
 }
@@ -518,6 +532,7 @@ drain_others (struct ssh_conn *c, uint64_t offset, uint64_t len,
   struct drain d = {
     .c = c, .offset = offset, .what = what,
     .end = len > UINT64_MAX - offset ? UINT64_MAX : offset + len,
+    .flush = strcmp (what, "flush") == 0,
   };
 
   if (params.write_behind == 0 || !sftp_write_others_busy (c))

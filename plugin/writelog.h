@@ -40,8 +40,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* How many of the latest writes to a file are remembered. */
-#define WRITELOG_SIZE 1024
+/* How many of the latest writes to a file are remembered (16 bytes
+ * each): more than a write-behind window's entries (WB_ENTRIES, 2048),
+ * so that a window re-sent after a reconnect is not taken as written
+ * over (writelog_stale) just because the log forgot, unless other
+ * connections wrote a lot meanwhile.
+ */
+#define WRITELOG_SIZE 8192
 
 struct writelog;
 

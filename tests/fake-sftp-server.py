@@ -45,6 +45,8 @@ Fault modes (see HACKING.md):
                     characters
   readdir-forever   READDIR never says EOF: 100 new names each time
   readdir-empty     READDIR never says EOF: empty NAME replies
+  no-fsync          VERSION without fsync@openssh.com, and WRITE
+                    fails as in write-fail
   stat-fail         STAT fails with "permission denied" (LSTAT, FSTAT
                     work)
   stat-dir          STAT says a directory of size 0 (FSTAT is right)
@@ -274,6 +276,9 @@ def version():
     elif m == "version-many-ext":
         exts += [(b"x%d@example.com" % i, b"") for i in range(5000)]
         fired(m)
+    elif m == "no-fsync":
+        exts = exts[1:]
+        fired(m, "VERSION")
     elif m == "version-ctrl-ext":
         exts.append((b"evil\x1b[31m@example.com", b"\x1b]0;title\x07"))
         fired(m)
@@ -363,7 +368,7 @@ def do_write(rid, r, m):
     h = r.string()
     offset = r.u64()
     data = r.string()
-    if m == "write-fail":
+    if m in ("write-fail", "no-fsync"):
         fired(m, "WRITE at %d" % offset)
         return status(rid, SSH_FX_FAILURE, b"write failed")
     if m == "ctrl-status":

@@ -15,6 +15,8 @@ EXPECT:
   eio[@OFF]     a read (at OFF, else 0) fails with EIO
   write-eio     a write (or with write-behind the flush after it) fails
                 with EIO, and the file is unchanged
+  write-eio-now the same, but the write itself fails: the export has
+                no flush to report it later
   rss           only the $MAX_RSS_MB check below (URI and MODE unused)
 
 Then it switches back to normal and checks that the same nbdkit still
@@ -142,6 +144,10 @@ elif expect == "write-eio":
         h.pwrite(b"\xee" * 70000, 4096)
         h.flush()
     expect_error(write_and_flush, errno.EIO, "write")
+elif expect == "write-eio-now":
+    if h.can_flush():
+        fail("the export can flush")
+    expect_error(lambda: h.pwrite(b"\xee" * 70000, 4096), errno.EIO, "write")
 else:
     fail("unknown EXPECT %s" % expect)
 elapsed = time.monotonic() - start

@@ -56,7 +56,7 @@ check ()
     shift 2
     # The handshake's faults must be there when the client connects.
     case "$mode" in
-        version-*|stat-*) echo "$mode" > "$MODEFILE" ;;
+        version-*|stat-*|no-fsync) echo "$mode" > "$MODEFILE" ;;
         *) echo normal > "$MODEFILE" ;;
     esac
     : > "$MODEFILE.log"
@@ -108,6 +108,11 @@ check version-many-ext data
 # does not say a regular file, from FSTAT of the handle.
 check stat-fail data
 check stat-dir data
+
+# A server without fsync@openssh.com: the client cannot flush, and a
+# flush is what reports a failed write-behind write, so each write
+# waits for the server and a refused one fails at once.
+check no-fsync write-eio-now "write failed"
 
 # Debug output shows server text escaped too.
 echo version-ctrl-ext > "$MODEFILE"

@@ -196,6 +196,51 @@ printf 'probe' > "$home/probe"
 if command -v chattr >/dev/null &&
        /usr/bin/python3 probe.py "$home/probe" 2>/dev/null; then
     refused_write chattr
+    # Multi-conn: a write refused on one connection after the client
+    # had its reply (write-behind) makes a flush on another connection
+    # fail, as that flush covers it; the first connection's own flush
+    # reports it too.
+    cat > multi.py <<'PYEOF'
+import errno, os, subprocess, sys
+import nbd
+remote = os.environ["REMOTE"]
+uri = sys.argv[1]
+h1 = nbd.NBD()
+h1.connect_uri(uri)
+h2 = nbd.NBD()
+h2.connect_uri(uri)
+assert h1.can_multi_conn()
+subprocess.run(["chattr", "+i", remote], check=True)
+try:
+    h1.pwrite(os.urandom(65536), 0)        # acknowledged before it fails
+    try:
+        h2.flush()
+        sys.exit("FAIL: a flush on another connection succeeded although "
+                 "a completed write failed")
+    except nbd.Error as e:
+        print("flush on the other connection: %s" % e)
+        if e.errnum != errno.EPERM:
+            sys.exit("FAIL: expected EPERM, got %s" % e.errnum)
+    h2.flush()                             # reported once there
+    try:
+        h1.flush()
+        sys.exit("FAIL: the writing connection's flush succeeded")
+    except nbd.Error as e:
+        if e.errnum != errno.EPERM:
+            sys.exit("FAIL: expected EPERM, got %s" % e.errnum)
+finally:
+    subprocess.run(["chattr", "-i", remote], check=True)
+h1.flush()
+h2.flush()
+h1.shutdown()
+h2.shutdown()
+print("multi-conn: ok")
+PYEOF
+    run_plugin "${USER_ARGS[@]}" path=rw.img \
+        --run '/usr/bin/python3 multi.py "$uri"' 2> multi.err ||
+        { cat multi.err; exit 1; }
+    cat multi.err
+    expect_grep multi.err "another connection"
 else
     echo "NOTE: $home does not support chattr +i on open files; part 2a not run"
 fi

@@ -18,6 +18,8 @@
 #    killed) are sent again, so the flush after the reconnect succeeds
 #    and the data is in the file; while a write the server did
 #    acknowledge but never fsynced makes that flush fail (EIO).
+# 6. A flush waiting for a stalled connection's writes does not hold up
+#    new connections.
 
 set -e
 source "$(dirname "$0")/functions.sh"
@@ -206,3 +208,55 @@ run_plugin path="$remote" --run '/usr/bin/python3 honest.py "$uri"' \
     2> nbdkit.err || { cat nbdkit.err; exit 1; }
 cat nbdkit.err
 expect_grep nbdkit.err "never fsynced and may be lost"
+
+# --- 6. A drain that waits for a stalled connection does not hold up
+# the others: while a flush on one connection waits for another
+# connection's writes (its server stopped), a new NBD connection opens
+# at once, long before timeout= would end the wait.
+cat > stall-open.py <<'PYEOF'
+import os, subprocess, sys, threading, time
+import nbd
+import sshdprocs
+
+uri = sys.argv[1]
+h1 = nbd.NBD()
+h1.connect_uri(uri)
+h2 = nbd.NBD()
+h2.connect_uri(uri)
+h1.pread(4096, 0)
+h2.pread(4096, 0)
+stopped = sshdprocs.stop(False)
+h1.pwrite(os.urandom(65536), 0)          # acknowledged, then stalled
+result = []
+
+def flush():
+    try:
+        h2.flush()                       # waits for h1's write
+        result.append("ok")
+    except nbd.Error as e:
+        result.append(str(e))
+
+t = threading.Thread(target=flush)
+t.start()
+time.sleep(1)
+t0 = time.monotonic()
+r = subprocess.run(["nbdinfo", "--size", uri], stdout=subprocess.PIPE,
+                   timeout=120)
+elapsed = time.monotonic() - t0
+sshdprocs.cont(stopped)
+t.join(120)
+print("nbdinfo took %.1f s while a flush waited; the flush: %s"
+      % (elapsed, result))
+if r.returncode != 0:
+    sys.exit("FAIL: nbdinfo failed")
+if result != ["ok"]:
+    sys.exit("FAIL: the flush did not succeed: %s" % result)
+if elapsed > 20:
+    sys.exit("FAIL: a new connection waited %.1f s for another "
+             "connection's drain (timeout=40)" % elapsed)
+h1.shutdown()
+h2.shutdown()
+PYEOF
+make_random_file "$remote" 4
+run_plugin path="$remote" timeout=40 idle-keep=0 \
+    --run '/usr/bin/python3 stall-open.py "$uri"'
