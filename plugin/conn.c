@@ -148,9 +148,10 @@ conn_flush_done (struct ssh_conn *c)
     return 0;
   c->lost_seen = lost;
   nbdkit_error ("flush: the file is fsynced, but writes acknowledged "
-                "earlier on a connection to %s port %u that then broke "
-                "were never fsynced and may be lost (the server or its "
-                "disk may have dropped them)", c->host, c->port);
+                "earlier on a connection to %s port %u that then broke, "
+                "or closed with writes that failed, were never fsynced "
+                "and may be lost (the server or its disk may have "
+                "dropped them; the log says which)", c->host, c->port);
   nbdkit_set_error (EIO);
   return -1;
 }
@@ -174,6 +175,22 @@ conn_close (struct ssh_conn *c)
   proxy_command_close (c);
 }
 
+/* The client closed the connection: wait for its write-behind window.
+ * A write in it that failed, or could not be completed, was
+ * acknowledged to the client, who is gone and cannot be told; with
+ * multi-conn a flush on another connection covers it, so the next
+ * flush on every connection fails once (EIO), as after a reconnect
+ * that may have lost writes.
+ */
+static int
+close_window (struct ssh_conn *c)
+{
+  if (sftp_write_close (c) == 0)
+    return 0;
+  durable_count_loss ();
+  return -1;
+}
+
 /* idle-keep=: the client closed the connection; keep its session
  * and open file warm for the next NBD connection to the same export
  * (it stays in keepalive.c's list, which expires it).  The writes in
@@ -186,7 +203,7 @@ conn_park (struct ssh_conn *c)
 
   pthread_mutex_lock (&c->lock);
   /* Not kept after a failure: the next client starts afresh. */
-  if (sftp_write_close (c) == 0 && !c->broken && c->sftp != NULL) {
+  if (close_window (c) == 0 && !c->broken && c->sftp != NULL) {
     sftp_park (c);
     clock_gettime (CLOCK_MONOTONIC, &c->warm_since);
     c->warm = true;
@@ -248,12 +265,14 @@ void
 conn_free (struct ssh_conn *c)
 {
   pthread_mutex_lock (&c->lock);
-  if (sftp_write_close (c) == 0 && c->unflushed && !c->broken &&
+  if (close_window (c) == 0 && c->unflushed && !c->broken &&
       c->sftp != NULL && c->can_fsync) {
     debug ("close: fsync of remote file %s (writes since the last flush)",
            c->path);
     if (sftp_flush (c, true) == 0)
       durable_fsync_done (c);
+    else
+      durable_count_loss ();    /* as close_window */
   }
   conn_close (c);
   sftp_write_free (c);

@@ -251,6 +251,8 @@ size_from_stat (struct ssh_conn *c, struct sftp_attrs *a)
 
   if (stat_finish (c, &c->sftp->start_stat, "STAT", a, &err) == -1) {
     debug ("STAT of %s: %s; asking FSTAT", c->path, c->errbuf);
+    if (!c->broken)
+      c->errbuf[0] = '\0';     /* not an error of the connection */
     return false;
   }
   return (a->flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&

@@ -181,7 +181,8 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
    */
   if (sftp_write_drain (c) == -1)
     return -1;
-  if (sftp_write_failure (c, "write", false) == -1)
+  /* Reported once: without fsync there is no flush to report it. */
+  if (sftp_write_failure (c, "write", true) == -1)
     return -1;
 
   while (pos < count || w.inflight > 0) {

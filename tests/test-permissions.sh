@@ -201,7 +201,7 @@ if command -v chattr >/dev/null &&
     # fail, as that flush covers it; the first connection's own flush
     # reports it too.
     cat > multi.py <<'PYEOF'
-import errno, os, subprocess, sys
+import errno, os, subprocess, sys, time
 import nbd
 remote = os.environ["REMOTE"]
 uri = sys.argv[1]
@@ -233,6 +233,27 @@ finally:
 h1.flush()
 h2.flush()
 h1.shutdown()
+
+# The writing client leaves before a flush told it of the failure
+# (nbdkit logs it at close): the next flush elsewhere fails.
+h1 = nbd.NBD()
+h1.connect_uri(uri)
+subprocess.run(["chattr", "+i", remote], check=True)
+try:
+    h1.pwrite(os.urandom(65536), 0)
+    h1.shutdown()
+    time.sleep(1)                          # nbdkit closes it meanwhile
+    try:
+        h2.flush()
+        sys.exit("FAIL: a flush succeeded although a write completed on a "
+                 "connection that has closed since had failed")
+    except nbd.Error as e:
+        print("flush after the writer left: %s" % e)
+        if e.errnum not in (errno.EIO, errno.EPERM):
+            sys.exit("FAIL: expected EIO or EPERM, got %s" % e.errnum)
+finally:
+    subprocess.run(["chattr", "-i", remote], check=True)
+h2.flush()                                 # reported once
 h2.shutdown()
 print("multi-conn: ok")
 PYEOF
