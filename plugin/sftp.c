@@ -591,8 +591,11 @@ sftp_handshake (struct ssh_conn *c)
   unsigned n = 0, ignored = 0;
 
   while (!v.done) {
-    if (c->broken || sftp_pump_once (c, &v) == -1)
+    /* VERSION may have come with a bad packet after it. */
+    if (c->broken || sftp_pump_once (c, &v) == -1) {
+      free (v.data);
       return -1;
+    }
     if (!v.done && session_wait (c) == -1)
       return -1;
   }

@@ -40,6 +40,8 @@ Fault modes (see HACKING.md):
   version-garbage-N VERSION followed by N bytes of garbage (N = 4..7:
                     less than one whole extension pair)
   version-old       VERSION 2
+  version-bad-next  VERSION, then in the same write a packet whose
+                    length field is 0x7ffffff0
   version-many-ext  VERSION with 5000 extensions
   version-ctrl-ext  VERSION with an extension named with control
                     characters
@@ -282,8 +284,12 @@ def version():
     elif m == "version-ctrl-ext":
         exts.append((b"evil\x1b[31m@example.com", b"\x1b]0;title\x07"))
         fired(m)
+    elif m == "version-bad-next":
+        tail_packet = u32(0x7ffffff0) + bytes([SSH_FXP_STATUS])
+        fired(m)
     body = u32(ver) + b"".join(string(n) + string(d) for n, d in exts)
-    send(packet(SSH_FXP_VERSION, body + tail))
+    send(packet(SSH_FXP_VERSION, body + tail) +
+         (tail_packet if m == "version-bad-next" else b""))
 
 
 def do_open(rid, r, m):

@@ -139,6 +139,15 @@ echo version-old > "$MODEFILE"
 run_plugin_fail err-old.txt timeout=10 path="$DISK" --run 'nbdinfo "$uri"'
 expect_grep err-old.txt "SFTP version 2"
 
+# VERSION and a bad packet in the same read: a clear error, and the
+# VERSION reply is not leaked (valgrind).
+echo version-bad-next > "$MODEFILE"
+: > "$MODEFILE.log"
+run_plugin_fail err-bad-next.txt timeout=10 retries=0 path="$DISK" \
+    --run 'nbdinfo "$uri"'
+expect_fired version-bad-next
+expect_grep err-bad-next.txt "packet of 2147483632 bytes"
+
 # An error opening the file, in the server's words (escaped).
 echo ctrl-status > "$MODEFILE"
 run_plugin_fail err-open.txt timeout=10 path="$DISK" --run 'nbdinfo "$uri"'
