@@ -360,7 +360,11 @@ keepalive_start (void)
 {
   int err;
 
-  if ((params.keepalive == 0 && params.idle_keep == 0) || keepalive_running)
+  /* Also without keepalives: the thread sends what write-behind
+   * queued beyond the channel window while the client is quiet.
+   */
+  if ((params.keepalive == 0 && params.idle_keep == 0 &&
+       params.write_behind == 0) || keepalive_running)
     return 0;
   err = pthread_create (&keepalive_thread, NULL, keepalive_loop, NULL);
   if (err != 0) {

@@ -20,6 +20,10 @@
 #    acknowledge but never fsynced makes that flush fail (EIO).
 # 6. A flush waiting for a stalled connection's writes does not hold up
 #    new connections.
+# 7. With keepalive=0 and idle-keep=0, what write-behind queued beyond
+#    the SSH channel's window still reaches the server while the client
+#    is quiet (the old code kept it in nbdkit's memory until the
+#    client's next request).
 
 set -e
 source "$(dirname "$0")/functions.sh"
@@ -260,3 +264,31 @@ PYEOF
 make_random_file "$remote" 4
 run_plugin path="$remote" timeout=40 idle-keep=0 \
     --run '/usr/bin/python3 stall-open.py "$uri"'
+
+# --- 7. Sent while the client is quiet, without keepalives.
+cat > quiet.py <<'PYEOF'
+import os, sys, time
+import nbd
+
+remote = os.environ["REMOTE"]
+MiB = 1024 * 1024
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+data = os.urandom(8 * MiB)          # 4 times the channel window
+h.pwrite(data, 0)                   # acknowledged at once
+# No request now: nothing but nbdkit's own thread can send the rest.
+for _ in range(200):
+    with open(remote, "rb") as f:
+        if f.read(8 * MiB) == data:
+            break
+    time.sleep(0.1)
+else:
+    sys.exit("FAIL: 20 s after the write was acknowledged, the file "
+             "still lacks it while the client waits")
+print("quiet: the data reached the file without another request")
+h.flush()
+h.shutdown()
+PYEOF
+make_random_file "$remote" 16
+run_plugin path="$remote" keepalive=0 idle-keep=0 write-behind=16M \
+    --run '/usr/bin/python3 quiet.py "$uri"'
