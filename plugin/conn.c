@@ -125,7 +125,16 @@ conn_establish (struct ssh_conn *c)
     r = proxy_command_open (c);
   else
     r = 0;                      /* conn_login connects over TCP */
-  if (r == -1 || conn_login (c) == -1 || sftp_start (c) == -1) {
+  if (r == 0 && conn_login (c) == 0) {
+    /* An fsync on this session covers only writes acknowledged from
+     * now on (durable.c).
+     */
+    durable_session_start (c);
+    r = sftp_start (c);
+  }
+  else
+    r = -1;
+  if (r == -1) {
     c->broken = true;
     conn_close (c);
     return -1;
@@ -134,26 +143,56 @@ conn_establish (struct ssh_conn *c)
   return 0;
 }
 
-/* A flush: the server has fsynced the file.  0 if every write
- * acknowledged before is known to be durable, else -1 after
- * nbdkit_error (EIO).
+/* A flush: drain the window, report its failure, fsync
+ * (sftp_flush); then tell the client of the loss events it has not
+ * heard of (durable.c): a write acknowledged on any connection to the
+ * file that may be missing.  One failed flush reports them all, as
+ * fsync does on Linux.  Returns -1 after nbdkit_error.
  */
 int
-conn_flush_done (struct ssh_conn *c)
+conn_flush (struct ssh_conn *c)
 {
-  uint64_t lost = durable_lost ();
+  struct durable_event ev;
 
-  durable_fsync_done (c);
-  if (lost == c->lost_seen)
+  if (sftp_flush (c, true) == -1) {
+    /* A failure reported to the client, unless the connection broke
+     * (then the request is tried again on a new one).
+     */
+    if (!c->broken)
+      durable_seen (c);
+    return -1;
+  }
+  if (!durable_unseen (c, &ev))
     return 0;
-  c->lost_seen = lost;
-  nbdkit_error ("flush: the file is fsynced, but writes acknowledged "
-                "earlier on a connection to %s port %u that then broke, "
-                "or closed with writes that failed, were never fsynced "
-                "and may be lost (the server or its disk may have "
-                "dropped them; the log says which)", c->host, c->port);
-  nbdkit_set_error (EIO);
+  durable_seen (c);
+  nbdkit_error ("flush: the file is fsynced, but %s (multi-conn: the "
+                "next flush on every connection to the file is told)",
+                ev.text);
+  nbdkit_set_error (ev.err ? ev.err :
+                    sftp_write_errno (c, ev.status, ev.len));
   return -1;
+}
+
+/* Writes the server acknowledged on a session that broke before an
+ * fsync covered them may be gone (the server or its disk may have
+ * dropped them); nothing can tell, and sending them again could undo
+ * newer writes of other connections.  So they are a loss event
+ * (durable.c), once: the count starts afresh.
+ */
+void
+conn_count_lost (struct ssh_conn *c)
+{
+  char text[sizeof ((struct durable_event *) 0)->text];
+
+  if (!c->broken || !durable_uncovered (c))
+    return;
+  durable_text (text, sizeof text, "writes to remote file %s acknowledged "
+            "by the server on a connection to %s port %u that then broke "
+            "(%s) were never fsynced and may be lost", c->path, c->host,
+            c->port, c->errbuf[0] ? c->errbuf : "connection broken");
+  if (durable_session_broke (c, text))
+    nbdkit_error ("%s; the next flush on every connection to the file "
+                  "fails", text);
 }
 
 /* Tear down whatever was set up, the target first, then the hops or
@@ -162,12 +201,7 @@ conn_flush_done (struct ssh_conn *c)
 void
 conn_close (struct ssh_conn *c)
 {
-  if (c->broken && c->unflushed) {
-    durable_count_loss ();
-    nbdkit_debug ("ssh: connection to %s port %u broke with writes not "
-                  "yet fsynced: the next flush fails", c->host, c->port);
-  }
-  durable_fsync_done (c);       /* whatever was not fsynced is gone */
+  conn_count_lost (c);
   session_abort_if_broken (c);
   sftp_stop (c);
   session_close (c);
@@ -175,26 +209,65 @@ conn_close (struct ssh_conn *c)
   proxy_command_close (c);
 }
 
-/* The client closed the connection: wait for its write-behind window.
- * A write in it that failed, or could not be completed, was
- * acknowledged to the client, who is gone and cannot be told; with
- * multi-conn a flush on another connection covers it, so the next
- * flush on every connection fails once (EIO), as after a reconnect
- * that may have lost writes.
+/* The client is gone (close, unload, or a warm session that expired):
+ * finish its writes as a request would.  What the server has not
+ * acknowledged is sent again after a reconnect (retries=), and writes
+ * not yet fsynced are fsynced, since no flush of this client can
+ * cover them any more and a flush on another connection would report
+ * them durable (multi-conn).  Only when that fails is a loss logged,
+ * and every connection's next flush fails (durable.c).  Called with
+ * c->lock held; -1 if an acknowledged write may be lost.
  */
 static int
-close_window (struct ssh_conn *c)
+finish (struct ssh_conn *c, const char *what)
 {
-  if (sftp_write_close (c) == 0)
-    return 0;
-  durable_count_loss ();
+  unsigned attempt = 0;
+  int r = 0;
+
+  for (;;) {
+    if (!c->broken && c->sftp != NULL && sftp_write_drain (c) == 0) {
+      /* A write the server refused: logged here, and a loss event
+       * since it failed (sftp-write.c).
+       */
+      if (sftp_write_failure (c, what, true) == -1)
+        r = -1;
+      if (!durable_uncovered (c) || !c->can_fsync)
+        return r;
+      debug ("%s: fsync of remote file %s (writes since the last flush)",
+             what, c->path);
+      if (sftp_fsync (c, what) == 0)
+        return r;
+      if (!c->broken)
+        return -1;              /* a loss event (sftp_fsync) */
+      /* Broken: those writes are lost with the session (conn_close
+       * says so); only writes in flight can be sent again.
+       */
+    }
+    if (!sftp_write_pending (c))
+      return -1;
+    if (attempt >= params.retries)
+      break;
+    conn_reconnect (c, what, ++attempt);
+  }
+  {
+    char text[sizeof ((struct durable_event *) 0)->text];
+
+    durable_text (text, sizeof text, "writes to remote file %s, already "
+              "acknowledged to the client, could not be sent to the "
+              "server (%s) and may be lost", c->path,
+              c->errbuf[0] ? c->errbuf : "connection broken");
+    nbdkit_error ("%s: %s after %u reconnects (retries=%u)", what, text,
+                  attempt, params.retries);
+    durable_loss (c, EIO, 0, 0, text);
+  }
   return -1;
 }
 
 /* idle-keep=: the client closed the connection; keep its session
  * and open file warm for the next NBD connection to the same export
  * (it stays in keepalive.c's list, which expires it).  The writes in
- * flight are waited for first.  -1: not kept (close it).
+ * flight are waited for first.  -1: not kept (the caller finishes and
+ * closes it: conn_drain, conn_free).
  */
 int
 conn_park (struct ssh_conn *c)
@@ -203,7 +276,8 @@ conn_park (struct ssh_conn *c)
 
   pthread_mutex_lock (&c->lock);
   /* Not kept after a failure: the next client starts afresh. */
-  if (close_window (c) == 0 && !c->broken && c->sftp != NULL) {
+  if (!c->broken && c->sftp != NULL && sftp_write_drain (c) == 0 &&
+      sftp_write_failure (c, "close", true) == 0) {
     sftp_park (c);
     clock_gettime (CLOCK_MONOTONIC, &c->warm_since);
     c->warm = true;
@@ -216,8 +290,8 @@ conn_park (struct ssh_conn *c)
 }
 
 /* A warm connection (claimed by keepalive_claim_warm) serves a new
- * NBD connection: is it alive?  Reads what arrived, and the file's
- * size now.  -1: discard it (conn_free).
+ * NBD connection: is it alive?  Reads what arrived, and opens the
+ * path again (sftp_refresh).  -1: discard it (conn_free).
  */
 int
 conn_unpark (struct ssh_conn *c)
@@ -227,10 +301,10 @@ conn_unpark (struct ssh_conn *c)
   pthread_mutex_lock (&c->lock);
   r = c->broken ? -1 : sftp_refresh (c);
   if (r == 0) {
-    c->lost_seen = durable_lost ();
+    durable_new_client (c);
     clock_gettime (CLOCK_MONOTONIC, &c->last_used);
-    debug ("idle-keep: reusing the warm session to %s port %u (%s)",
-           c->host, c->port, c->path);
+    debug ("idle-keep: reusing the warm session to %s port %u (%s "
+           "opened again)", c->host, c->port, c->path);
   }
   else
     debug ("idle-keep: the warm session to %s port %u is dead (%s): "
@@ -241,41 +315,31 @@ conn_unpark (struct ssh_conn *c)
 }
 
 /* The client closed the connection, which is still in keepalive.c's
- * list: wait for its writes in flight there, so that the other
- * connections' reads and flushes see them until they are done.
+ * list: finish its writes there, so that the other connections'
+ * reads and flushes see them until they are done.
  */
 void
 conn_drain (struct ssh_conn *c)
 {
   pthread_mutex_lock (&c->lock);
-  if (!c->broken)
-    sftp_write_drain (c);
+  if (c->path != NULL)
+    finish (c, "close");
   pthread_mutex_unlock (&c->lock);
 }
 
 /* Close and free a connection that is no longer in keepalive.c's
- * list: what the write-behind window still holds is waited for (and
- * logged if it fails), then everything is torn down.  Writes the
- * server acknowledged since the last flush are fsynced first: once
- * the session is gone no flush can cover them, and a later flush on
- * another connection would report them durable (multi-conn) without
- * knowing whether the server kept them.
+ * list: its writes are finished first (a no-op after conn_drain),
+ * then everything is torn down.
  */
 void
 conn_free (struct ssh_conn *c)
 {
   pthread_mutex_lock (&c->lock);
-  if (close_window (c) == 0 && c->unflushed && !c->broken &&
-      c->sftp != NULL && c->can_fsync) {
-    debug ("close: fsync of remote file %s (writes since the last flush)",
-           c->path);
-    if (sftp_flush (c, true) == 0)
-      durable_fsync_done (c);
-    else
-      durable_count_loss ();    /* as close_window */
-  }
+  if (c->path != NULL)
+    finish (c, "close");
   conn_close (c);
   sftp_write_free (c);
+  durable_leave (c);
   pthread_mutex_unlock (&c->lock);
   pthread_mutex_destroy (&c->lock);
   free (c->path);
@@ -295,11 +359,6 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
 
   snprintf (reason, sizeof reason, "%s",
             c->errbuf[0] ? c->errbuf : "connection broken");
-  if (durable_any_unflushed ()) {
-    durable_count_loss ();
-    nbdkit_debug ("ssh: reconnecting while writes are not yet fsynced: "
-                  "the next flush fails");
-  }
   conn_close (c);
   if (attempt > 1)
     sleep (attempt - 2 < 3 ? 1u << (attempt - 2) : 8);
@@ -313,7 +372,7 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
     c->broken = true;
     return -1;
   }
-  c->reconnects++;
+  __atomic_add_fetch (&c->reconnects, 1, __ATOMIC_SEQ_CST);
   nbdkit_debug ("ssh: reconnected to %s port %u (%u reconnects so far)",
                 c->host, c->port, c->reconnects);
   if (c->size != old_size) {

@@ -31,76 +31,333 @@
 
 #include <config.h>
 
+#include <stdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <errno.h>
+#include <pthread.h>
 
 #include "ssh-plugin.h"
 
 /* Flush honesty (see "Flush, FUA and reconnecting" in the man page):
- * the bookkeeping, which every layer may call (it calls nothing).
+ * the bookkeeping, per remote file, which every layer may call (it
+ * calls nothing).
  *
- * A write acknowledged by the server but not yet fsynced lives in the
- * server's page cache; if its session breaks, nothing says whether it
- * reached the disk, and an fsync on a new session does not cover it.
- * Replaying such writes is not safe either: another connection may
- * have written newer data over them since.  So lost_writes counts the
- * events that may have lost acknowledged writes: a connection that
- * breaks with unflushed writes, and any reconnect while some
- * connection has unflushed writes (the server may have died under all
- * of them, and the others have not noticed yet).  The next flush on
- * every connection of this process (multi-conn: a flush covers the
- * writes of all connections) then fails once with EIO instead of
- * reporting a durability that may be untrue.
+ * Every write the server acknowledges gets a tick (the file's count of
+ * acknowledged writes).  A connection's writes not yet known durable
+ * have ticks in [lo, hi].  An fsync sent when the count was t, on a
+ * session established when it was est, covers every write with a tick
+ * in (est, t], whichever connection made it: the session's TCP
+ * connection lived through them, so the server did not restart in
+ * between, and fsync flushes the file, not one handle.  Writes
+ * acknowledged before est are not covered by it (the server may have
+ * restarted and lost them before this session began): a flush fsyncs
+ * on the connections that have such writes first (ssh.c drain_one).
+ *
+ * A loss event is an acknowledged write that may be missing: a
+ * session broke with writes not covered, a write the server refused
+ * after the client was told it was done (write-behind), an fsync that
+ * failed.  As Linux's errseq: the next flush of every connection open
+ * then fails once, and so does that of a connection opened later while
+ * no flush has reported the latest event yet.
  */
-static uint64_t lost_writes;    /* atomic */
-static unsigned unflushed_conns; /* atomic: connections with unflushed
-                                    writes */
 
-uint64_t
-durable_lost (void)
+struct durable {
+  struct durable *next;         /* in the list of files */
+  char *path;
+  struct ssh_conn *members;     /* linked by dur_next */
+  uint64_t acked;               /* writes acknowledged by the server */
+  uint64_t losses;              /* loss events */
+  bool told;                    /* a flush reported the latest one */
+  struct durable_event last;    /* the latest loss event */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct durable *files;
+
+static bool
+uncovered (const struct ssh_conn *c)
 {
-  return __atomic_load_n (&lost_writes, __ATOMIC_SEQ_CST);
+  return c->dur_lo <= c->dur_hi;
 }
 
-/* Acknowledged writes may have been lost (conn.c: a connection broke
- * with unflushed writes, or reconnects while some have them).
+/* The loss events a new client of the file must hear of: only the
+ * latest, and only if no flush reported it yet.
  */
+static uint64_t
+sample (const struct durable *d)
+{
+  return d->told || d->losses == 0 ? d->losses : d->losses - 1;
+}
+
+int
+durable_join (struct ssh_conn *c)
+{
+  struct durable *d;
+
+  pthread_mutex_lock (&lock);
+  for (d = files; d; d = d->next)
+    if (strcmp (d->path, c->path) == 0)
+      break;
+  if (d == NULL) {
+    d = calloc (1, sizeof *d);
+    if (d == NULL || (d->path = strdup (c->path)) == NULL) {
+      free (d);
+      pthread_mutex_unlock (&lock);
+      return -1;
+    }
+    d->next = files;
+    files = d;
+  }
+  c->dur = d;
+  c->dur_next = d->members;
+  d->members = c;
+  c->dur_lo = 1;
+  c->dur_hi = 0;
+  c->dur_est = d->acked;
+  c->dur_seen = sample (d);
+  pthread_mutex_unlock (&lock);
+  return 0;
+}
+
 void
-durable_count_loss (void)
+durable_leave (struct ssh_conn *c)
 {
-  __atomic_add_fetch (&lost_writes, 1, __ATOMIC_SEQ_CST);
+  struct durable *d = c->dur, **pd;
+  struct ssh_conn **p;
+
+  if (d == NULL)
+    return;
+  pthread_mutex_lock (&lock);
+  for (p = &d->members; *p != c; p = &(*p)->dur_next)
+    ;
+  *p = c->dur_next;
+  c->dur = NULL;
+  /* The file's state goes with its last connection, unless a loss
+   * nobody was told about must wait for the next one.
+   */
+  if (d->members == NULL && (d->told || d->losses == 0)) {
+    for (pd = &files; *pd != d; pd = &(*pd)->next)
+      ;
+    *pd = d->next;
+    free (d->path);
+    free (d);
+  }
+  pthread_mutex_unlock (&lock);
 }
 
-/* Has some connection unflushed writes? */
+/* Free what durable_leave kept for files nobody has open (unload). */
+void
+durable_free_all (void)
+{
+  struct durable *d;
+
+  pthread_mutex_lock (&lock);
+  while ((d = files) != NULL) {
+    files = d->next;
+    free (d->path);
+    free (d);
+  }
+  pthread_mutex_unlock (&lock);
+}
+
+void
+durable_new_client (struct ssh_conn *c)
+{
+  if (c->dur == NULL)
+    return;
+  pthread_mutex_lock (&lock);
+  c->dur_seen = sample (c->dur);
+  pthread_mutex_unlock (&lock);
+}
+
+void
+durable_session_start (struct ssh_conn *c)
+{
+  if (c->dur == NULL)
+    return;
+  pthread_mutex_lock (&lock);
+  c->dur_est = c->dur->acked;
+  c->dur_lo = 1;
+  c->dur_hi = 0;
+  pthread_mutex_unlock (&lock);
+}
+
+/* Called with the lock held. */
+static void
+add_event (struct durable *d, int err, uint32_t status, uint32_t len,
+           const char *text)
+{
+  d->losses++;
+  d->told = false;
+  d->last.err = err;
+  d->last.status = status;
+  d->last.len = len;
+  snprintf (d->last.text, sizeof d->last.text, "%s", text);
+}
+
+void
+durable_loss (struct ssh_conn *c, int err, uint32_t status, uint32_t len,
+              const char *text)
+{
+  if (c->dur == NULL)
+    return;
+  pthread_mutex_lock (&lock);
+  add_event (c->dur, err, status, len, text);
+  pthread_mutex_unlock (&lock);
+}
+
 bool
-durable_any_unflushed (void)
+durable_session_broke (struct ssh_conn *c, const char *text)
 {
-  return __atomic_load_n (&unflushed_conns, __ATOMIC_SEQ_CST) > 0;
+  bool lost = false;
+
+  if (c->dur == NULL)
+    return false;
+  pthread_mutex_lock (&lock);
+  if (uncovered (c)) {
+    add_event (c->dur, EIO, 0, 0, text);
+    lost = true;
+  }
+  c->dur_lo = 1;
+  c->dur_hi = 0;
+  pthread_mutex_unlock (&lock);
+  return lost;
 }
 
-/* The server acknowledged a write on this session (synchronous
- * writes: when the client gets its reply; write-behind: when the
- * server's reply comes, as the writes it has not acknowledged are
- * sent again after a reconnect).
- */
 void
 durable_write_done (struct ssh_conn *c)
 {
-  if (!c->unflushed) {
-    c->unflushed = true;
-    __atomic_add_fetch (&unflushed_conns, 1, __ATOMIC_SEQ_CST);
-  }
+  uint64_t t;
+
+  if (c->dur == NULL)
+    return;
+  pthread_mutex_lock (&lock);
+  t = ++c->dur->acked;
+  if (!uncovered (c))
+    c->dur_lo = t;
+  c->dur_hi = t;
+  pthread_mutex_unlock (&lock);
 }
 
-/* The server has fsynced the file (a flush, or a FUA write, which
- * promises only itself): this session's writes are durable.
- */
-void
-durable_fsync_done (struct ssh_conn *c)
+bool
+durable_uncovered (struct ssh_conn *c)
 {
-  if (c->unflushed) {
-    c->unflushed = false;
-    __atomic_sub_fetch (&unflushed_conns, 1, __ATOMIC_SEQ_CST);
-  }
+  bool r;
+
+  if (c->dur == NULL)
+    return false;
+  pthread_mutex_lock (&lock);
+  r = uncovered (c);
+  pthread_mutex_unlock (&lock);
+  return r;
 }
 
+uint64_t
+durable_fsync_begin (struct ssh_conn *c)
+{
+  uint64_t t;
+
+  if (c->dur == NULL)
+    return 0;
+  pthread_mutex_lock (&lock);
+  t = c->dur->acked;
+  pthread_mutex_unlock (&lock);
+  return t;
+}
+
+void
+durable_fsync_done (struct ssh_conn *c, uint64_t t)
+{
+  struct ssh_conn *m;
+
+  if (c->dur == NULL)
+    return;
+  pthread_mutex_lock (&lock);
+  for (m = c->dur->members; m; m = m->dur_next) {
+    if (!uncovered (m) || m->dur_lo <= c->dur_est || m->dur_lo > t)
+      continue;
+    if (m->dur_hi <= t) {
+      m->dur_lo = 1;
+      m->dur_hi = 0;
+    }
+    else
+      m->dur_lo = t + 1;        /* its later writes are above t */
+  }
+  pthread_mutex_unlock (&lock);
+}
+
+/* Has o writes that an fsync on c's session cannot cover? */
+static bool
+predates (const struct ssh_conn *o, const struct ssh_conn *c)
+{
+  return o != c && uncovered (o) && o->dur_lo <= c->dur_est;
+}
+
+bool
+durable_needs_fsync (struct ssh_conn *o, struct ssh_conn *c)
+{
+  bool r;
+
+  if (c->dur == NULL || o->dur != c->dur)
+    return false;
+  pthread_mutex_lock (&lock);
+  r = predates (o, c);
+  pthread_mutex_unlock (&lock);
+  return r;
+}
+
+bool
+durable_others_need_fsync (struct ssh_conn *c)
+{
+  struct ssh_conn *m;
+  bool r = false;
+
+  if (c->dur == NULL)
+    return false;
+  pthread_mutex_lock (&lock);
+  for (m = c->dur->members; m && !r; m = m->dur_next)
+    r = predates (m, c);
+  pthread_mutex_unlock (&lock);
+  return r;
+}
+
+bool
+durable_unseen (struct ssh_conn *c, struct durable_event *ev)
+{
+  bool r;
+
+  if (c->dur == NULL)
+    return false;
+  pthread_mutex_lock (&lock);
+  r = c->dur_seen != c->dur->losses;
+  if (r)
+    *ev = c->dur->last;
+  pthread_mutex_unlock (&lock);
+  return r;
+}
+
+void
+durable_seen (struct ssh_conn *c)
+{
+  if (c->dur == NULL)
+    return;
+  pthread_mutex_lock (&lock);
+  c->dur_seen = c->dur->losses;
+  c->dur->told = true;
+  pthread_mutex_unlock (&lock);
+}
+
+/* The text of an event, formatted (truncated to fit). */
+void
+durable_text (char *text, size_t len, const char *fs, ...)
+{
+  va_list ap;
+
+  va_start (ap, fs);
+  vsnprintf (text, len, fs, ap);
+  va_end (ap);
+}

@@ -554,44 +554,44 @@ sftp_start (struct ssh_conn *c)
   return 0;
 }
 
-/* idle-keep=: a warm connection is handed to a new client.  Read what
- * arrived meanwhile (a dead server shows here), and the file's size
- * now (FSTAT).  The path must still name the open file: a STAT (LSTAT
- * for dir=) sent with the FSTAT must agree with it, or the file was
- * replaced (say by a rename) while the session was kept, and the new
- * client must open the new one.  -1 if the connection is not usable.
+/* idle-keep=: a warm connection is handed to a new client.  It must
+ * serve the file that is at the path now, which attributes cannot
+ * tell apart from the one it has open (SFTP v3 has no inode number:
+ * a copy put in place by rename can have the same size, mode, owner
+ * and mtime).  So the path is opened again, as at the start (OPEN
+ * with a STAT for the size), and the old handle closed, all in one
+ * round trip.  Reads what arrived meanwhile first (a dead server shows
+ * there).  -1 if the connection is not usable (after nbdkit_error if
+ * the file cannot be opened any more).
  */
 int
 sftp_refresh (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
-  struct sync_reply r, p;
-  struct sftp_attrs a, b;
-  int err, fr, pr;
+  struct sync_reply cl;
+  char old[SFTP_MAX_HANDLE];
+  uint32_t old_len, id;
+  int r, err;
 
-  /* (A request whose send fails leaves the connection broken, and
-   * the replies then never come.)
-   */
-  if (s == NULL || s->handle_len == 0 || sftp_poll (c) == -1 ||
-      stat_send (c, SSH_FXP_FSTAT, NULL, &r) == -1 ||
-      stat_send (c, c->in_dir ? SSH_FXP_LSTAT : SSH_FXP_STAT, c->path,
-                 &p) == -1)
+  if (s == NULL || s->handle_len == 0 || sftp_poll (c) == -1)
     return -1;
-  /* Both replies are waited for: they go to this stack frame. */
-  fr = stat_finish (c, &r, "FSTAT", &a, &err);
-  pr = stat_finish (c, &p, "STAT", &b, &err);
-  if (fr == -1 || pr == -1 ||
-      !(a.flags & SSH_FILEXFER_ATTR_SIZE) || a.size > INT64_MAX)
+  old_len = s->handle_len;
+  memcpy (old, s->handle, old_len);
+  if (open_file_send (c) == -1 ||
+      sftp_sync_begin (c, SSH_FXP_CLOSE, &id) == -1)
     return -1;
-  if (a.flags != b.flags || a.size != b.size ||
-      a.permissions != b.permissions || a.uid != b.uid || a.gid != b.gid ||
-      a.mtime != b.mtime) {
-    snprintf (c->errbuf, sizeof c->errbuf, "remote file %s is not the "
-              "file the session has open any more", c->path);
+  sftp_wire_put_string (&s->out, old, old_len);
+  if (sftp_call_send (c, id, &cl) == -1)
     return -1;
-  }
-  c->size = a.size;
-  return 0;
+  s->handle_len = 0;
+  r = sftp_open_file (c);
+  /* The CLOSE's reply goes to this stack frame: it is waited for. */
+  if (sftp_reply_wait (c, &cl) == -1)
+    return -1;
+  if (sftp_expect_ok (c, &cl, "CLOSE", &err) == -1)
+    debug ("close of the old handle of %s: %s", c->path, c->errbuf);
+  free (cl.data);
+  return r;
 }
 
 /* Close the file and the channel.  On a broken connection the
@@ -632,6 +632,49 @@ sftp_stop (struct ssh_conn *c)
   c->sftp = NULL;
 }
 
+/* fsync@openssh.com on the open file (what: the request that asks,
+ * for the messages).  Success makes every write the server
+ * acknowledged before it durable, on every connection (durable.c); a
+ * failed fsync may have lost some of them, which every connection's
+ * next flush is told.
+ */
+int
+sftp_fsync (struct ssh_conn *c, const char *what)
+{
+  struct sync_reply r = { .done = false };
+  static const char name[] = "fsync@openssh.com";
+  uint64_t t;
+  int err, ret;
+
+  if (!c->sftp->has_fsync) {
+    nbdkit_error ("%s: the server does not support fsync@openssh.com",
+                  what);
+    nbdkit_set_error (ENOTSUP);
+    return -1;
+  }
+  t = durable_fsync_begin (c);
+  if (sftp_call_extended (c, name, true, &r) == -1) {
+    nbdkit_error ("fsync of remote file %s failed: %s",
+                  c->path, c->errbuf);
+    nbdkit_set_error (EIO);
+    return -1;
+  }
+  ret = sftp_expect_ok (c, &r, "fsync", &err);
+  free (r.data);
+  if (ret == -1) {
+    char text[sizeof ((struct durable_event *) 0)->text];
+
+    durable_text (text, sizeof text, "fsync of remote file %s failed: %s",
+              c->path, c->errbuf);
+    durable_loss (c, err, 0, 0, text);
+    nbdkit_error ("%s", text);
+    nbdkit_set_error (err);
+    return -1;
+  }
+  durable_fsync_done (c, t);
+  return 0;
+}
+
 /* Wait for the writes in flight (write-behind), report a failure of
  * one of them (and forget it if clear_failure: a flush, not a FUA
  * write), then fsync the file.
@@ -639,11 +682,7 @@ sftp_stop (struct ssh_conn *c)
 int
 sftp_flush (struct ssh_conn *c, bool clear_failure)
 {
-  struct sftp *s = c->sftp;
-  struct sync_reply r = { .done = false };
-  static const char name[] = "fsync@openssh.com";
   const char *what = clear_failure ? "flush" : "FUA write";
-  int err, ret;
 
   if (sftp_check_usable (c, what) == -1)
     return -1;
@@ -655,24 +694,5 @@ sftp_flush (struct ssh_conn *c, bool clear_failure)
   }
   if (sftp_write_failure (c, what, clear_failure) == -1)
     return -1;
-  if (!s->has_fsync) {
-    nbdkit_error ("%s: the server does not support fsync@openssh.com",
-                  what);
-    nbdkit_set_error (ENOTSUP);
-    return -1;
-  }
-  if (sftp_call_extended (c, name, true, &r) == -1) {
-    nbdkit_error ("fsync of remote file %s failed: %s",
-                  c->path, c->errbuf);
-    nbdkit_set_error (EIO);
-    return -1;
-  }
-  ret = sftp_expect_ok (c, &r, "fsync", &err);
-  free (r.data);
-  if (ret == -1) {
-    nbdkit_error ("fsync of remote file %s failed: %s",
-                  c->path, c->errbuf);
-    nbdkit_set_error (err);
-  }
-  return ret;
+  return sftp_fsync (c, what);
 }

@@ -73,6 +73,7 @@ struct wb_entry {
 struct writebehind {
   struct writelog *wlog;        /* a reference of its own: the window
                                    outlives the session */
+  int pin;                      /* in wlog: the oldest write in flight */
   char *ring;
   size_t size;                  /* bytes in the ring: the window */
   uint32_t piece;               /* largest WRITE */
@@ -81,8 +82,6 @@ struct writebehind {
   bool busy;                    /* counted in busy_conns */
   /* The first failure the client has not been told about by a flush. */
   bool failed;
-  bool others_told;             /* a flush on another connection
-                                   reported it (ssh.c drain_one) */
   uint32_t status;
   char msg[STATUS_MSG];
   uint64_t err_offset;
@@ -133,6 +132,15 @@ write_errno (struct ssh_conn *c, uint32_t status, uint64_t len,
       (uint64_t) *avail < len)
     return ENOSPC;
   return sftp_wire_status_errno (status);
+}
+
+/* The same, for a failure that another connection saw (conn.c). */
+int
+sftp_write_errno (struct ssh_conn *c, uint32_t status, uint64_t len)
+{
+  int64_t avail;
+
+  return write_errno (c, status, len, &avail);
 }
 
 /* The reply to a WRITE must be a STATUS: else the connection is
@@ -253,26 +261,23 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
  * flushes (keepalive_drain_others); empty when lo >= hi.
  */
 static unsigned busy_conns;     /* atomic: connections with writes in
-                                   flight, or a failure that another
-                                   connection's flush must report */
+                                   flight */
 
 static void
 publish_span (struct ssh_conn *c)
 {
   struct writebehind *wb = c->wb;
   uint64_t lo = UINT64_MAX, hi = 0;
-  bool untold = wb->failed && !wb->others_told;
   unsigned i;
 
-  if ((wb->count > 0 || untold) && !wb->busy) {
+  if (wb->count > 0 && !wb->busy) {
     wb->busy = true;
     __atomic_add_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
   }
-  else if (wb->count == 0 && !untold && wb->busy) {
+  else if (wb->count == 0 && wb->busy) {
     wb->busy = false;
     __atomic_sub_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
   }
-  __atomic_store_n (&c->wb_failed, untold, __ATOMIC_SEQ_CST);
 
   for (i = 0; i < wb->count; ++i) {
     struct wb_entry *e = ENTRY (wb, i);
@@ -284,6 +289,12 @@ publish_span (struct ssh_conn *c)
   }
   __atomic_store_n (&c->wb_lo, lo, __ATOMIC_SEQ_CST);
   __atomic_store_n (&c->wb_hi, hi, __ATOMIC_SEQ_CST);
+  /* The log keeps every write since the oldest one in flight, for
+   * sftp_write_resume.
+   */
+  if (wb->pin >= 0)
+    writelog_pin (wb->wlog, wb->pin,
+                  wb->count > 0 ? ENTRY (wb, 0)->gen : WRITELOG_NO_PIN);
 }
 
 /* Room for n bytes in the ring at *pos?  Entries leave the ring in the
@@ -336,20 +347,31 @@ overlaps (struct writebehind *wb, uint64_t offset, uint64_t len)
   return false;
 }
 
-/* Keep the first failure, for the next write or flush to report. */
+/* Keep the first failure, for the next write or flush to report.
+ * Every failure is a loss event (durable.c): the client was told the
+ * write was done, and with multi-conn every connection's next flush
+ * covers it.
+ */
 static void
 note_failure (struct ssh_conn *c, const struct wb_entry *e, uint32_t status,
               const char *msg, size_t msg_len)
 {
   struct writebehind *wb = c->wb;
+  char shown[STATUS_MSG], text[sizeof ((struct durable_event *) 0)->text];
 
+  durable_text (text, sizeof text, "a write of %" PRIu32 " bytes at offset %"
+            PRIu64 " to remote file %s made on another connection, "
+            "already acknowledged to its client, failed: %s (SFTP status %"
+            PRIu32 "%s%s)", e->len, e->offset, c->path,
+            sftp_wire_status_name (status), status, msg_len ? ": " : "",
+            sftp_wire_escape (shown, sizeof shown, msg, msg_len));
+  durable_loss (c, 0, status, e->len, text);
   if (wb->failed) {
     debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed too "
            "(SFTP status %" PRIu32 ")", e->len, e->offset, status);
     return;
   }
   wb->failed = true;
-  wb->others_told = false;
   wb->status = status;
   wb->err_offset = e->offset;
   wb->err_len = e->len;
@@ -439,6 +461,7 @@ wb_get (struct ssh_conn *c)
     return NULL;
   }
   wb->size = size;
+  wb->pin = writelog_pin_new (wb->wlog);
   /* At least two WRITEs in flight. */
   wb->piece = s->max_write < size / 2 ? s->max_write : size / 2;
   c->wb = wb;
@@ -587,37 +610,37 @@ sftp_write_failure (struct ssh_conn *c, const char *what, bool clear)
   return 0;
 }
 
-/* Multi-conn: a flush on another connection covers this one's
- * writes, so it reports this one's kept failure too, once (what: that
- * flush).  The failure stays for this connection's own next write or
- * flush.  Called with c's lock held, after its window drained.
- */
-int
-sftp_write_failure_elsewhere (struct ssh_conn *c, const char *what)
-{
-  struct writebehind *wb = c->wb;
-
-  if (wb == NULL || !wb->failed || wb->others_told)
-    return 0;
-  report_failure (c, what, false);
-  wb->others_told = true;
-  publish_span (c);
-  return -1;
-}
-
 /* On a new session: send again the writes the server had not
  * acknowledged on the old one.  A write another connection has
  * written over since is not sent (it would undo that newer write);
- * as it may not have reached the file, it counts as failed.
+ * as it may not have reached the file, it counts as failed.  The
+ * log keeps every write since the oldest in flight (publish_span pins
+ * it), so the check is exact; one check of the whole span comes
+ * first, as usually nothing overlaps it.
  */
 int
 sftp_write_resume (struct ssh_conn *c)
 {
   struct writebehind *wb = c->wb;
+  uint64_t lo = UINT64_MAX, hi = 0, since = UINT64_MAX;
   unsigned i, n = 0;
+  bool check;
 
   if (wb == NULL || wb->count == 0)
     return 0;
+  for (i = 0; i < wb->count; ++i) {
+    struct wb_entry *e = ENTRY (wb, i);
+
+    if (e->done)
+      continue;
+    if (e->gen < since)
+      since = e->gen;
+    if (e->offset < lo)
+      lo = e->offset;
+    if (e->offset + e->len > hi)
+      hi = e->offset + e->len;
+  }
+  check = hi > lo && writelog_stale (wb->wlog, since, lo, hi - lo);
   for (i = 0; i < wb->count; ++i) {
     struct wb_entry *e = ENTRY (wb, i);
     static const char lost[] = "lost with the connection, and another "
@@ -625,7 +648,7 @@ sftp_write_resume (struct ssh_conn *c)
 
     if (e->done)
       continue;
-    if (writelog_stale (wb->wlog, e->gen, e->offset, e->len)) {
+    if (check && writelog_stale (wb->wlog, e->gen, e->offset, e->len)) {
       e->done = true;
       note_failure (c, e, SSH_FX_CONNECTION_LOST, lost, sizeof lost - 1);
       continue;
@@ -644,35 +667,13 @@ sftp_write_resume (struct ssh_conn *c)
   return 0;
 }
 
-/* The connection is closing: wait for the window, and say so if
- * writes the client was told were done did not reach the file.
- * Returns -1 if that happened.
- */
-int
-sftp_write_close (struct ssh_conn *c)
-{
-  struct writebehind *wb = c->wb;
-
-  if (wb == NULL)
-    return 0;
-  if (wb->count > 0 && sftp_write_drain (c) == -1) {
-    nbdkit_error ("close: %u writes to remote file %s, already "
-                  "acknowledged to the client, were not acknowledged by "
-                  "the server and may be lost: %s", wb->count, c->path,
-                  c->errbuf[0] ? c->errbuf : "connection broken");
-    return -1;
-  }
-  if (wb->failed)
-    return sftp_write_failure (c, "close", true);
-  return 0;
-}
-
 void
 sftp_write_free (struct ssh_conn *c)
 {
   if (c->wb) {
     if (c->wb->busy)
       __atomic_sub_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
+    writelog_pin_free (c->wb->wlog, c->wb->pin);
     writelog_close (c->wb->wlog);
     free (c->wb->ring);
     free (c->wb);

@@ -144,17 +144,21 @@ struct ssh_conn {
                                    across reconnects) */
   uint64_t wb_lo, wb_hi;        /* atomic: the span of those writes
                                    (empty if lo >= hi) */
-  bool wb_failed;               /* atomic: a failed write that no flush
-                                   on another connection reported */
   unsigned pins;                /* keepalive.c, under its list lock:
                                    keepalive_for_each callers using it */
   bool readonly;
   bool broken;                  /* unusable after a timeout or I/O error */
   bool aborted;                 /* session_abort_if_broken cut sock */
-  bool unflushed;               /* writes acknowledged since the last
-                                   fsync on this session */
-  uint64_t lost_seen;           /* durable_lost () when this connection
-                                   last reported it (see conn.c) */
+  struct durable *dur;          /* durable.c: the remote file's flush
+                                   honesty state (NULL: no file) */
+  struct ssh_conn *dur_next;    /* durable.c: the file's connections */
+  uint64_t dur_lo, dur_hi;      /* durable.c: ticks of the writes
+                                   acknowledged by the server and not
+                                   yet fsynced (none if lo > hi) */
+  uint64_t dur_est;             /* durable.c: the tick when this
+                                   session was established */
+  uint64_t dur_seen;            /* durable.c: loss events reported to
+                                   this connection's client */
   bool wait_failed;             /* the last wait timed out or failed */
   bool can_fsync;               /* server has fsync@openssh.com */
   int64_t size;
@@ -215,18 +219,38 @@ extern int conn_establish (struct ssh_conn *c);
 extern int conn_reconnect (struct ssh_conn *c, const char *what,
                            unsigned attempt);
 extern void conn_close (struct ssh_conn *c);
-extern int conn_flush_done (struct ssh_conn *c);
+extern void conn_count_lost (struct ssh_conn *c);
+extern int conn_flush (struct ssh_conn *c);
 extern int conn_park (struct ssh_conn *c);
 extern int conn_unpark (struct ssh_conn *c);
 extern void conn_drain (struct ssh_conn *c);
 extern void conn_free (struct ssh_conn *c);
 
-/* durable.c */
-extern uint64_t durable_lost (void);
-extern void durable_count_loss (void);
-extern bool durable_any_unflushed (void);
+/* durable.c: a write acknowledged to a client that may be missing. */
+struct durable_event {
+  int err;                      /* errno, or 0: from status */
+  uint32_t status;              /* SFTP status, or 0 */
+  uint32_t len;                 /* the write's length, or 0 */
+  char text[512];               /* what happened, for the message */
+};
+extern int durable_join (struct ssh_conn *c);
+extern void durable_leave (struct ssh_conn *c);
+extern void durable_free_all (void);
+extern void durable_new_client (struct ssh_conn *c);
+extern void durable_session_start (struct ssh_conn *c);
+extern bool durable_session_broke (struct ssh_conn *c, const char *text);
+extern void durable_loss (struct ssh_conn *c, int err, uint32_t status,
+                          uint32_t len, const char *text);
 extern void durable_write_done (struct ssh_conn *c);
-extern void durable_fsync_done (struct ssh_conn *c);
+extern bool durable_uncovered (struct ssh_conn *c);
+extern uint64_t durable_fsync_begin (struct ssh_conn *c);
+extern void durable_fsync_done (struct ssh_conn *c, uint64_t t);
+extern bool durable_needs_fsync (struct ssh_conn *o, struct ssh_conn *c);
+extern bool durable_others_need_fsync (struct ssh_conn *c);
+extern bool durable_unseen (struct ssh_conn *c, struct durable_event *ev);
+extern void durable_seen (struct ssh_conn *c);
+extern void durable_text (char *text, size_t len, const char *fs, ...)
+  __attribute__ ((format (printf, 3, 4)));
 
 /* keepalive.c */
 extern int keepalive_register (struct ssh_conn *c);
@@ -272,16 +296,16 @@ extern int sftp_pread (struct ssh_conn *c, void *buf, uint32_t count,
 extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
                         uint64_t offset);
 extern int sftp_flush (struct ssh_conn *c, bool clear_failure);
+extern int sftp_fsync (struct ssh_conn *c, const char *what);
 extern void sftp_park (struct ssh_conn *c);
 extern int sftp_refresh (struct ssh_conn *c);
 extern int sftp_write_drain (struct ssh_conn *c);
 extern bool sftp_write_pending (struct ssh_conn *c);
-extern int sftp_write_failure_elsewhere (struct ssh_conn *c,
-                                         const char *what);
+extern int sftp_write_errno (struct ssh_conn *c, uint32_t status,
+                             uint64_t len);
 extern bool sftp_write_others_busy (struct ssh_conn *c);
 extern int sftp_write_failure (struct ssh_conn *c, const char *what,
                                bool clear);
-extern int sftp_write_close (struct ssh_conn *c);
 extern void sftp_write_free (struct ssh_conn *c);
 extern int sftp_poll (struct ssh_conn *c);
 extern int sftp_ping (struct ssh_conn *c);

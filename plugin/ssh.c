@@ -83,6 +83,7 @@ ssh_unload (void)
     keepalive_unregister (c);
     conn_free (c);
   }
+  durable_free_all ();
   auth_free ();
   config_free ();
   libssh2_exit ();
@@ -192,7 +193,6 @@ ssh_open (int readonly)
     return NULL;
   }
   c->readonly = readonly;
-  c->lost_seen = durable_lost ();
   if (params.dir) {
     c->path = dir_path (nbdkit_export_name ());
     c->in_dir = true;
@@ -221,6 +221,11 @@ ssh_open (int readonly)
     }
   }
 
+  if (durable_join (c) == -1) {
+    nbdkit_error ("malloc: %m");
+    goto err;
+  }
+
   /* create=true: the first connection creates the file while the
    * others wait for it.  The lock is held only then: a connection slow
    * to set up must not hold up the others.
@@ -247,6 +252,7 @@ ssh_open (int readonly)
   return c;
 
  err:
+  durable_leave (c);
   free (c->path);
   pthread_mutex_destroy (&c->lock);
   free (c);
@@ -413,10 +419,11 @@ static const char *op_names[] = { "read", "write", "flush" };
 
 /* Run one request.  If the connection breaks (transport error or
  * timeout), reconnect and send the request again: reads and writes at
- * explicit offsets are idempotent, and a write is only acknowledged to
- * the client once the server has acknowledged all of it.  A flush
- * fails (conn_flush_done) when a reconnect may have lost writes that
- * were acknowledged but not yet fsynced.
+ * explicit offsets are idempotent; a synchronous write is only
+ * acknowledged to the client once the server has acknowledged all of
+ * it, and write-behind sends again what the server had not
+ * acknowledged.  A flush fails (conn_flush) when a write acknowledged
+ * on any connection to the file may be missing (durable.c).
  */
 static int
 do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
@@ -453,14 +460,11 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
       /* FUA promises this write only, which the fsync covers even
        * after a reconnect: it was written on this session.
        */
-      if (r == 0 && (flags & NBDKIT_FLAG_FUA) &&
-          (r = sftp_flush (c, false)) == 0)
-        durable_fsync_done (c);
+      if (r == 0 && (flags & NBDKIT_FLAG_FUA))
+        r = sftp_flush (c, false);
       break;
     case OP_FLUSH:
-      r = sftp_flush (c, true);
-      if (r == 0)
-        r = conn_flush_done (c);
+      r = conn_flush (c);
       break;
     }
     if (r == 0 || !c->broken)
@@ -472,19 +476,22 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
   return r;
 }
 
-/* Multi-conn with write-behind: a read or write must not overtake a
+/* Multi-conn.  With write-behind, a read or write must not overtake a
  * write of the same bytes that another connection still has in
  * flight, and a flush covers the writes of every connection to the
- * file.  So before
- * its own lock is taken, a connection waits for the others' writes
- * that overlap, pumping (and if need be reconnecting) each other
- * connection in turn under that one's lock.
+ * file.  So before its own lock is taken, a connection waits for the
+ * others' writes that overlap, pumping (and if need be reconnecting)
+ * each other connection in turn under that one's lock.  A flush also
+ * fsyncs on each connection whose writes were acknowledged before its
+ * own session began (after a reconnect, or for a connection opened
+ * later): its own fsync proves nothing about those (durable.c).  What
+ * was lost on the way is then reported by the flush (conn_flush).
  */
 struct drain {
   struct ssh_conn *c;
   uint64_t offset, end;
   const char *what;
-  bool flush;                   /* also report the others' failed writes */
+  bool flush;
 };
 
 static int
@@ -498,7 +505,7 @@ drain_one (struct ssh_conn *o, void *arg)
     return 0;
   if ((__atomic_load_n (&o->wb_lo, __ATOMIC_SEQ_CST) >= d->end ||
        __atomic_load_n (&o->wb_hi, __ATOMIC_SEQ_CST) <= d->offset) &&
-      !(d->flush && __atomic_load_n (&o->wb_failed, __ATOMIC_SEQ_CST)))
+      !(d->flush && durable_needs_fsync (o, d->c)))
     return 0;
   pthread_mutex_lock (&o->lock);
   while (sftp_write_pending (o) &&
@@ -514,13 +521,16 @@ drain_one (struct ssh_conn *o, void *arg)
     /* Its writes are sent again on the new session. */
     conn_reconnect (o, d->what, ++attempt);
   }
-  /* A write the other connection's client was told had succeeded
-   * failed: this flush covers it, so it fails too.
+  /* Its own fsync covers its writes, if its session is still the one
+   * they were acknowledged on; if it broke, conn_close counts them
+   * lost, and this flush reports that.
    */
-  if (r == 0 && d->flush &&
-      sftp_write_failure_elsewhere (o, "flush (a write made on another "
-                                    "connection)") == -1)
-    r = -1;
+  if (r == 0 && d->flush && durable_needs_fsync (o, d->c)) {
+    if (!o->broken && o->sftp != NULL)
+      sftp_fsync (o, "flush (on another connection)");
+    if (o->broken)
+      conn_count_lost (o);
+  }
   pthread_mutex_unlock (&o->lock);
   return r;
 }
@@ -535,7 +545,8 @@ drain_others (struct ssh_conn *c, uint64_t offset, uint64_t len,
     .flush = strcmp (what, "flush") == 0,
   };
 
-  if (params.write_behind == 0 || !sftp_write_others_busy (c))
+  if (d.flush ? !sftp_write_others_busy (c) && !durable_others_need_fsync (c)
+      : params.write_behind == 0 || !sftp_write_others_busy (c))
     return 0;
   return keepalive_for_each (drain_one, &d);
 }
@@ -561,9 +572,23 @@ ssh_pwrite (void *handle, const void *buf, uint32_t count, uint64_t offset,
 static int
 ssh_flush (void *handle, uint32_t flags)
 {
-  if (drain_others (handle, 0, UINT64_MAX, "flush") == -1)
-    return -1;
-  return do_request (handle, OP_FLUSH, NULL, 0, 0, flags);
+  struct ssh_conn *c = handle;
+  unsigned reconnects, round = 0;
+  int r;
+
+  /* A flush that had to reconnect fsynced on a session younger than
+   * the others' writes it covers: once more, after the others fsync
+   * theirs (drain_one).  Bounded: each round follows a reconnect.
+   */
+  do {
+    reconnects = __atomic_load_n (&c->reconnects, __ATOMIC_SEQ_CST);
+    if (drain_others (c, 0, UINT64_MAX, "flush") == -1)
+      return -1;
+    r = do_request (c, OP_FLUSH, NULL, 0, 0, flags);
+  } while (r == 0 && ++round <= params.retries &&
+           __atomic_load_n (&c->reconnects, __ATOMIC_SEQ_CST) != reconnects &&
+           durable_others_need_fsync (c));
+  return r;
 }
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_REQUESTS

@@ -30,7 +30,8 @@
  */
 
 /* Multi-conn coherence: what every connection to one remote file in
- * this nbdkit process has written, for the read-ahead of the others.
+ * this nbdkit process has written, for the read-ahead of the others,
+ * and for a write-behind window sent again after a reconnect.
  *
  * A write, once the server has acknowledged it, goes into the file's
  * log as (offset, length, generation); the generation counts writes to
@@ -38,9 +39,14 @@
  * sent: a READ sent after a write was acknowledged is answered after
  * the write was applied, but one sent before may hold older bytes.
  * Before the chunk is served, writelog_stale asks whether any write
- * logged since then overlaps it.  The log keeps the last
+ * logged since then overlaps it.  The log keeps at least the last
  * WRITELOG_SIZE writes; a chunk older than all of them counts as
  * stale.  When nobody writes, nothing is ever stale.
+ *
+ * A write-behind window pins the generation of its oldest write in
+ * flight (writelog_pin): the log then keeps every write since, growing
+ * up to WRITELOG_MAX, so that "written over since" is decided by an
+ * exact overlap check, not by the age of a fixed-size log.
  *
  * No nbdkit or libssh2 calls (unit-tested by tests/test-writelog.c).
  */
@@ -53,14 +59,22 @@
 
 #include "writelog.h"
 
+struct pin {
+  bool used;
+  uint64_t gen;                 /* WRITELOG_NO_PIN: nothing pinned */
+};
+
 struct writelog {
   struct writelog *next;        /* in the list of open files */
   char *path;
   unsigned refs;
   uint64_t gen;                 /* writes logged so far */
+  size_t size;                  /* entries in ring, a power of two */
   struct {
     uint64_t offset, end;
-  } ring[WRITELOG_SIZE];        /* write gen g is at [g % WRITELOG_SIZE] */
+  } *ring;                      /* write gen g is at [g % size] */
+  struct pin *pins;
+  size_t nr_pins;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -77,11 +91,15 @@ writelog_open (const char *path)
       break;
   if (w == NULL) {
     w = calloc (1, sizeof *w);
-    if (w == NULL || (w->path = strdup (path)) == NULL) {
+    if (w == NULL || (w->path = strdup (path)) == NULL ||
+        (w->ring = malloc (WRITELOG_SIZE * sizeof *w->ring)) == NULL) {
+      if (w)
+        free (w->path);
       free (w);
       pthread_mutex_unlock (&lock);
       return NULL;
     }
+    w->size = WRITELOG_SIZE;
     w->next = files;
     files = w;
   }
@@ -103,6 +121,8 @@ writelog_close (struct writelog *w)
       ;
     *p = w->next;
     free (w->path);
+    free (w->ring);
+    free (w->pins);
     free (w);
   }
   pthread_mutex_unlock (&lock);
@@ -119,14 +139,84 @@ writelog_gen (struct writelog *w)
   return g;
 }
 
+int
+writelog_pin_new (struct writelog *w)
+{
+  struct pin *p;
+  size_t i;
+  int r = -1;
+
+  pthread_mutex_lock (&lock);
+  for (i = 0; i < w->nr_pins && w->pins[i].used; ++i)
+    ;
+  if (i == w->nr_pins) {
+    p = realloc (w->pins, (w->nr_pins + 1) * sizeof *p);
+    if (p == NULL)
+      goto out;
+    w->pins = p;
+    w->nr_pins++;
+  }
+  w->pins[i].used = true;
+  w->pins[i].gen = WRITELOG_NO_PIN;
+  r = i;
+ out:
+  pthread_mutex_unlock (&lock);
+  return r;
+}
+
+void
+writelog_pin (struct writelog *w, int pin, uint64_t gen)
+{
+  pthread_mutex_lock (&lock);
+  w->pins[pin].gen = gen;
+  pthread_mutex_unlock (&lock);
+}
+
+void
+writelog_pin_free (struct writelog *w, int pin)
+{
+  if (pin < 0)
+    return;
+  pthread_mutex_lock (&lock);
+  w->pins[pin].used = false;
+  pthread_mutex_unlock (&lock);
+}
+
+/* Must write gen g - size, about to be overwritten, be kept?  Then
+ * the ring doubles (up to WRITELOG_MAX; past that, or out of memory,
+ * the oldest is forgotten, and what pinned it counts as stale).
+ */
+static void
+make_room (struct writelog *w)
+{
+  uint64_t victim = w->gen - w->size, g;
+  size_t i, n = w->size * 2;
+  bool needed = false;
+  void *ring;
+
+  for (i = 0; i < w->nr_pins && !needed; ++i)
+    needed = w->pins[i].used && w->pins[i].gen <= victim;
+  if (!needed || n > WRITELOG_MAX ||
+      (ring = malloc (n * sizeof *w->ring)) == NULL)
+    return;
+  for (g = victim; g < w->gen; ++g)
+    memcpy ((char *) ring + (g % n) * sizeof *w->ring,
+            &w->ring[g % w->size], sizeof *w->ring);
+  free (w->ring);
+  w->ring = ring;
+  w->size = n;
+}
+
 void
 writelog_add (struct writelog *w, uint64_t offset, uint64_t len)
 {
   if (len == 0)
     return;
   pthread_mutex_lock (&lock);
-  w->ring[w->gen % WRITELOG_SIZE].offset = offset;
-  w->ring[w->gen % WRITELOG_SIZE].end = offset + len;
+  if (w->gen >= w->size)
+    make_room (w);
+  w->ring[w->gen % w->size].offset = offset;
+  w->ring[w->gen % w->size].end = offset + len;
   w->gen++;
   pthread_mutex_unlock (&lock);
 }
@@ -139,12 +229,12 @@ writelog_stale (struct writelog *w, uint64_t since,
   bool stale = false;
 
   pthread_mutex_lock (&lock);
-  if (w->gen - since > WRITELOG_SIZE)
+  if (w->gen - since > w->size)
     stale = true;               /* forgotten: assume the worst */
   else
     for (g = since; g < w->gen && !stale; ++g)
-      stale = w->ring[g % WRITELOG_SIZE].offset < end &&
-        offset < w->ring[g % WRITELOG_SIZE].end;
+      stale = w->ring[g % w->size].offset < end &&
+        offset < w->ring[g % w->size].end;
   pthread_mutex_unlock (&lock);
   return stale;
 }

@@ -40,13 +40,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* How many of the latest writes to a file are remembered (16 bytes
- * each): more than a write-behind window's entries (WB_ENTRIES, 2048),
- * so that a window re-sent after a reconnect is not taken as written
- * over (writelog_stale) just because the log forgot, unless other
- * connections wrote a lot meanwhile.
+/* How many of the latest writes to a file are remembered at least
+ * (16 bytes each), and at most while a write-behind window pins an
+ * older one (writelog_pin): 4 MiB per file.  A window pinned past
+ * WRITELOG_MAX writes by the others (a reconnect that took very
+ * long under a heavy random-write load) counts what it cannot check
+ * as written over: reported, never silently sent.
  */
 #define WRITELOG_SIZE 8192
+#define WRITELOG_MAX (256 * 1024)
+#define WRITELOG_NO_PIN UINT64_MAX
 
 struct writelog;
 
@@ -61,6 +64,15 @@ extern uint64_t writelog_gen (struct writelog *w);
 
 /* A write of len bytes at offset was acknowledged by the server. */
 extern void writelog_add (struct writelog *w, uint64_t offset, uint64_t len);
+
+/* A pin (a slot number, -1 if out of memory): while it holds a
+ * generation, every write logged since is kept (up to WRITELOG_MAX).
+ * writelog_pin sets it (WRITELOG_NO_PIN: none), writelog_pin_free
+ * gives the slot back (-1 is ignored).
+ */
+extern int writelog_pin_new (struct writelog *w);
+extern void writelog_pin (struct writelog *w, int pin, uint64_t gen);
+extern void writelog_pin_free (struct writelog *w, int pin);
 
 /* May bytes [offset, offset+len) read by a READ sent at generation
  * since be older than a write logged since?  (Also true when those

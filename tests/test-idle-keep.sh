@@ -13,10 +13,10 @@
 #    client gets a new session and its data verifies.
 # 5. dir=: a warm session serves only the export (file) it was opened
 #    for.
-# 6. A file replaced (renamed over) while its session is warm: the next
-#    client gets the new file, not the old one's open handle.  (SFTP v3
-#    has no inode number: a replacement is seen by its size, mode,
-#    owner or mtime, so here it has another size.)
+# 6. A file replaced (renamed over) while its session is warm, by a
+#    copy with the same size, mode, owner and mtime: the next client
+#    gets the new file, not the old one's open handle (the warm session
+#    opens the path again; SFTP v3 has no inode number to compare).
 # 7. Writes never flushed are fsynced when the session closes (here
 #    with idle-keep=0): no flush can cover them after that.
 
@@ -151,25 +151,39 @@ cmp dir/a.img a.out
 cmp dir/b.img b.out
 cmp dir/a.img a2.out
 
-# --- 6. The file replaced while its session is warm.
+# --- 6. The file replaced while its session is warm, by a copy that
+# attributes cannot tell apart (same size, mode, owner and mtime: what
+# rsync -a or cp -p + mv leave): the warm session opens the path again.
 make_random_file "$remote" 1
-make_random_file new.img 2
+make_random_file new.img 1
+chmod --reference="$remote" new.img
+touch -r "$remote" new.img
 cat > replaced.sh <<'SHEOF'
 #!/bin/sh
 set -e
 nbdcopy --connections=1 "$1" before.out
+touch -r disk.img new.img
 mv new.img disk.img
 nbdcopy --connections=1 "$1" after.out
+nbdsh -u "$1" -c 'h.pwrite(b"\x5a" * 4096, 8192)'
 SHEOF
 chmod +x replaced.sh
 cp "$remote" old.img
 cp new.img new.expect
+cp new.img final.expect
+printf 'Z%.0s' $(seq 4096) |
+    dd of=final.expect bs=1 seek=8192 conv=notrunc status=none
+before=$(sessions)
 run_plugin -v -D ssh.log=1 path="$remote" \
     --run './replaced.sh "$uri"' 2> nbdkit.err || {
     tail -50 nbdkit.err; exit 1; }
 cmp old.img before.out
 cmp new.expect after.out
-expect_grep nbdkit.err "is not the file the session has open any more"
+# The write went to the new file, which the path names.
+cmp final.expect "$remote"
+# Still one session: the warm one, with the file opened again.
+[ $(( $(sessions) - before )) -eq 1 ]
+expect_grep nbdkit.err "disk.img opened again)"
 
 # --- 7. Unflushed writes fsynced at close.
 run_plugin -v -D ssh.log=1 path="$remote" idle-keep=0 \
