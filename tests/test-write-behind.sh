@@ -269,17 +269,25 @@ run_plugin path="$remote" timeout=40 idle-keep=0 \
 cat > quiet.py <<'PYEOF'
 import os, sys, time
 import nbd
+import sshdprocs
 
 remote = os.environ["REMOTE"]
 MiB = 1024 * 1024
 h = nbd.NBD()
 h.connect_uri(sys.argv[1])
-data = os.urandom(8 * MiB)          # 4 times the channel window
-h.pwrite(data, 0)                   # acknowledged at once
-# No request now: nothing but nbdkit's own thread can send the rest.
+h.pread(4096, 0)
+# The server stops: the write fills the SSH channel's window (2 MiB),
+# and what is left waits in nbdkit (under its 1 MiB output limit, so
+# the write is acknowledged at once).
+stopped = sshdprocs.stop(False)
+data = os.urandom(2 * MiB + 512 * 1024)
+h.pwrite(data, 0)
+sshdprocs.cont(stopped)
+# No request now: nothing but nbdkit's own thread can send the rest
+# once the server opens the window again.
 for _ in range(200):
     with open(remote, "rb") as f:
-        if f.read(8 * MiB) == data:
+        if f.read(len(data)) == data:
             break
     time.sleep(0.1)
 else:
