@@ -18,6 +18,8 @@
 #   EXPLORER_STEPS     steps per trial at most (default 400)
 #   EXPLORER_TRIALS    number of trials at most (default: as time allows)
 #   EXPLORER_REPLAY    a schedule.json to replay (one trial)
+#   EXPLORER_FAULTS    kinds of fault to draw (fault-explorer.py
+#                      --faults; "" for none); default all, and motifs
 # A failure prints the trial's seed and schedule; reproduce it with
 #   EXPLORER_SEED=N EXPLORER_TRIALS=1 EXPLORER_STEPS=K \
 #       make check TESTS=tests/test-fault-explorer.sh
@@ -91,6 +93,7 @@ while [ "$k" -lt "$trials" ]; do
           --proxy-pid "$_FAULT_PROXY_PID" --timeout "$timeout"
           --retries "$retries")
     [ -z "${EXPLORER_REPLAY:-}" ] || args+=(--replay "$EXPLORER_REPLAY")
+    [ -z "${EXPLORER_FAULTS+set}" ] || args+=(--faults "$EXPLORER_FAULTS")
     r=0
     run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
         timeout="$timeout" retries="$retries" \
