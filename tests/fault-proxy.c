@@ -20,6 +20,13 @@
  *          until the proxy is killed), then go on
  *   slow   forward at most BYTES_PER_SEC bytes per second each way
  *
+ * On demand, for every connection open at the time (whatever MODE):
+ *   SIGUSR1  cut (reset) them all now
+ *   SIGUSR2  hold them: forward nothing until SIGHUP (connections
+ *            accepted later are not held)
+ *   SIGHUP   release the held connections
+ * (tests/fault-explorer.py injects its link faults this way.)
+ *
  * Events are logged on stderr ("fault-proxy: conn 1: cut after N
  * bytes"); when a connection ends, the bytes it carried ("conn 1:
  * closed after N bytes (A to the server, B to the client)").  Loopback only; libc and pthreads only.
@@ -64,8 +71,14 @@ struct conn {
   bool fired;                   /* the fault has happened */
   bool cut;                     /* connection torn down */
   struct timespec stall_end;
+  bool held;                    /* SIGUSR2 until SIGHUP */
   int refs;
+  struct conn *next, *prev;     /* the list of open connections */
 };
+
+/* Every connection not yet released, for the signals. */
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *conns;
 
 struct dir {
   struct conn *c;
@@ -147,6 +160,14 @@ release (struct conn *c)
   last = --c->refs == 0;
   pthread_mutex_unlock (&c->lock);
   if (last) {
+    pthread_mutex_lock (&list_lock);
+    if (c->prev)
+      c->prev->next = c->next;
+    else
+      conns = c->next;
+    if (c->next)
+      c->next->prev = c->prev;
+    pthread_mutex_unlock (&list_lock);
     close (c->fd[0]);
     close (c->fd[1]);
     logmsg ("conn %u: closed after %llu bytes "
@@ -184,6 +205,11 @@ forward (void *arg)
       pthread_mutex_unlock (&c->lock);
       break;
     }
+    if (c->held) {
+      pthread_mutex_unlock (&c->lock);
+      sleep_secs (0.02);
+      continue;
+    }
     if (c->faulty && mode == MODE_STALL && c->fired) {
       double end = c->stall_end.tv_sec + c->stall_end.tv_nsec / 1e9;
       pthread_mutex_unlock (&c->lock);
@@ -215,6 +241,14 @@ forward (void *arg)
     /* How much of it may go before the fault. */
     n = pending;
     pthread_mutex_lock (&c->lock);
+    if (c->held || c->cut) {
+      /* Held since the recv: go round (the top of the loop waits, or
+       * leaves if the connection was cut meanwhile, dropping what it
+       * holds).
+       */
+      pthread_mutex_unlock (&c->lock);
+      continue;
+    }
     if (c->faulty && (mode == MODE_CUT || mode == MODE_STALL) && !c->fired) {
       uint64_t left = fault_bytes - c->total;
       if (left == 0) {
@@ -266,6 +300,39 @@ forward (void *arg)
   free (buf);
   free (d);
   release (c);
+  return NULL;
+}
+
+/* SIGUSR1, SIGUSR2, SIGHUP: see the top of the file. */
+static void *
+signals (void *arg)
+{
+  sigset_t *set = arg;
+
+  for (;;) {
+    struct conn *c;
+    unsigned n = 0;
+    int sig;
+
+    if (sigwait (set, &sig) != 0)
+      continue;
+    pthread_mutex_lock (&list_lock);
+    for (c = conns; c != NULL; c = c->next) {
+      pthread_mutex_lock (&c->lock);
+      if (!c->cut) {
+        n++;
+        if (sig == SIGUSR1)
+          cut_locked (c);
+        else
+          c->held = sig == SIGUSR2;
+      }
+      pthread_mutex_unlock (&c->lock);
+    }
+    pthread_mutex_unlock (&list_lock);
+    logmsg ("%s %u connections",
+            sig == SIGUSR1 ? "SIGUSR1: cut" :
+            sig == SIGUSR2 ? "SIGUSR2: hold" : "SIGHUP: release", n);
+  }
   return NULL;
 }
 
@@ -349,6 +416,24 @@ main (int argc, char *argv[])
     usage ();
 
   signal (SIGPIPE, SIG_IGN);
+  {
+    static sigset_t set;
+    pthread_t th;
+    int err;
+
+    /* Blocked in every thread (inherited), taken by sigwait. */
+    sigemptyset (&set);
+    sigaddset (&set, SIGUSR1);
+    sigaddset (&set, SIGUSR2);
+    sigaddset (&set, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &set, NULL);
+    err = pthread_create (&th, NULL, signals, &set);
+    if (err != 0) {
+      fprintf (stderr, "fault-proxy: pthread_create: %s\n", strerror (err));
+      exit (1);
+    }
+    pthread_detach (th);
+  }
   lfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (lfd == -1) {
     perror ("fault-proxy: socket");
@@ -406,6 +491,12 @@ main (int argc, char *argv[])
     cn->faulty = mode != MODE_PASS && cn->id <= fault_count;
     cn->refs = 2;
     pthread_mutex_init (&cn->lock, NULL);
+    pthread_mutex_lock (&list_lock);
+    cn->next = conns;
+    if (conns)
+      conns->prev = cn;
+    conns = cn;
+    pthread_mutex_unlock (&list_lock);
     logmsg ("conn %u: accepted%s", cn->id, cn->faulty ? " (faulty)" : "");
 
     pthread_attr_init (&attr);
