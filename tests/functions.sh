@@ -900,6 +900,30 @@ start_fault_proxy ()
 }
 
 # ----------------------------------------------------------------------
+# A small file system that can fill up.
+
+# mount_tmpfs SIZE NAME: mount a tmpfs of SIZE (mount's size=, e.g. 8m)
+# on a new directory /tmp/NAME.XXXXXX, set TMPFS_DIR to it, and unmount
+# it (bounded; lazily if something still holds it) when the test exits.
+# Call it before start_sshd, so that the unmount comes after sshd and
+# its sftp-servers have stopped.  Needs root.
+mount_tmpfs ()
+{
+    requires mount umount
+    [ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (mount)"
+    TMPFS_DIR="$(mktemp -d "/tmp/$2.XXXXXX")"
+    cleanup_fn rmdir "$TMPFS_DIR"
+    mount -t tmpfs -o "size=$1,mode=0755" "nbdkit-ssh-$2" "$TMPFS_DIR" ||
+        _skip_or_fail "cannot mount a tmpfs on $TMPFS_DIR"
+    cleanup_fn _unmount_tmpfs "$TMPFS_DIR"
+}
+
+_unmount_tmpfs ()
+{
+    timeout 10 umount "$1" 2>/dev/null || timeout 10 umount -l "$1" || :
+}
+
+# ----------------------------------------------------------------------
 # A local user with a password (tests of password authentication).
 
 # add_password_user PREFIX: create a user PREFIX<pid> with a random

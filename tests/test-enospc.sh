@@ -14,21 +14,11 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires mount umount truncate
+requires truncate
 requires_libnbd_python
-[ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (mount)"
 
-mnt="$(mktemp -d /tmp/sshenospc.XXXXXX)"
-cleanup_fn rmdir "$mnt"
-mount -t tmpfs -o size=8m,mode=0755 nbdkit-ssh-enospc "$mnt" ||
-    _skip_or_fail "cannot mount a tmpfs on $mnt"
-unmount ()
-{
-    # Bounded; a lazy unmount if something still holds it.
-    timeout 10 umount "$mnt" 2>/dev/null || timeout 10 umount -l "$mnt" || :
-}
-# Registered before start_sshd: runs after sshd (and sftp-server) stop.
-cleanup_fn unmount
+mount_tmpfs 8m sshenospc
+mnt="$TMPFS_DIR"
 
 start_sshd
 cd "$SSHD_DIR"

@@ -18,19 +18,11 @@ set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires mount umount truncate cmp
+requires truncate cmp
 requires_libnbd_python
-[ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (mount)"
 
-mnt="$(mktemp -d /tmp/sshloss.XXXXXX)"
-cleanup_fn rmdir "$mnt"
-mount -t tmpfs -o size=8m,mode=0755 nbdkit-ssh-loss "$mnt" ||
-    _skip_or_fail "cannot mount a tmpfs on $mnt"
-unmount ()
-{
-    timeout 10 umount "$mnt" 2>/dev/null || timeout 10 umount -l "$mnt" || :
-}
-cleanup_fn unmount
+mount_tmpfs 8m sshloss
+mnt="$TMPFS_DIR"
 
 start_sshd
 cd "$SSHD_DIR"
