@@ -153,6 +153,7 @@ int
 conn_flush (struct ssh_conn *c)
 {
   struct durable_event ev;
+  int err;
 
   if (sftp_flush (c, true) == -1) {
     /* A failure reported to the client, unless the connection broke
@@ -164,12 +165,18 @@ conn_flush (struct ssh_conn *c)
   }
   if (!durable_unseen (c, &ev))
     return 0;
+  /* ENOSPC or not may take a question to the server (fstatvfs): if
+   * the connection breaks then, the event stays unseen and the flush
+   * is tried again on a new session (do_request), which reports it.
+   */
+  err = ev.err ? ev.err : sftp_write_errno (c, ev.status, ev.len);
+  if (c->broken)
+    return -1;
   durable_seen (c);
   nbdkit_error ("flush: the file is fsynced, but %s (multi-conn: the "
                 "next flush on every connection to the file is told)",
                 ev.text);
-  nbdkit_set_error (ev.err ? ev.err :
-                    sftp_write_errno (c, ev.status, ev.len));
+  nbdkit_set_error (err);
   return -1;
 }
 
@@ -260,6 +267,7 @@ finish (struct ssh_conn *c, const char *what)
                   attempt, params.retries);
     durable_loss (c, EIO, 0, 0, text);
   }
+  sftp_write_abandon (c);       /* counted: not tried again */
   return -1;
 }
 

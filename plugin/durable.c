@@ -46,16 +46,18 @@
  * the bookkeeping, per remote file, which every layer may call (it
  * calls nothing).
  *
- * Every write the server acknowledges gets a tick (the file's count of
- * acknowledged writes).  A connection's writes not yet known durable
- * have ticks in [lo, hi].  An fsync sent when the count was t, on a
- * session established when it was est, covers every write with a tick
- * in (est, t], whichever connection made it: the session's TCP
- * connection lived through them, so the server did not restart in
- * between, and fsync flushes the file, not one handle.  Writes
- * acknowledged before est are not covered by it (the server may have
- * restarted and lost them before this session began): a flush fsyncs
- * on the connections that have such writes first (ssh.c drain_one).
+ * The file's tick counts the writes the server acknowledged.  A write
+ * is stamped with the tick when it was sent, and gets the next tick
+ * when its acknowledgement is read.  A connection's writes not yet
+ * known durable were sent at tick lo or later and acknowledged by tick
+ * hi.  An fsync sent at tick t on a session established at tick est
+ * covers them all, whichever connection made them, if est < lo and
+ * hi <= t: the session's TCP connection lived from before they were
+ * sent until the fsync, so the server did not restart in between, and
+ * fsync flushes the file, not one handle.  Writes sent before est are
+ * not covered by it (the server may have restarted and lost them
+ * before this session began): a flush fsyncs on the connections that
+ * have such writes first (ssh.c drain_one).
  *
  * A loss event is an acknowledged write that may be missing: a
  * session broke with writes not covered, a write the server refused
@@ -229,17 +231,15 @@ durable_session_broke (struct ssh_conn *c, const char *text)
 }
 
 void
-durable_write_done (struct ssh_conn *c)
+durable_write_done (struct ssh_conn *c, uint64_t sent)
 {
-  uint64_t t;
-
   if (c->dur == NULL)
     return;
   pthread_mutex_lock (&lock);
-  t = ++c->dur->acked;
-  if (!uncovered (c))
-    c->dur_lo = t;
-  c->dur_hi = t;
+  /* sent + 1: after est when sent after the session began. */
+  if (!uncovered (c) || sent + 1 < c->dur_lo)
+    c->dur_lo = sent + 1;
+  c->dur_hi = ++c->dur->acked;
   pthread_mutex_unlock (&lock);
 }
 
@@ -257,7 +257,7 @@ durable_uncovered (struct ssh_conn *c)
 }
 
 uint64_t
-durable_fsync_begin (struct ssh_conn *c)
+durable_now (struct ssh_conn *c)
 {
   uint64_t t;
 
@@ -278,14 +278,10 @@ durable_fsync_done (struct ssh_conn *c, uint64_t t)
     return;
   pthread_mutex_lock (&lock);
   for (m = c->dur->members; m; m = m->dur_next) {
-    if (!uncovered (m) || m->dur_lo <= c->dur_est || m->dur_lo > t)
-      continue;
-    if (m->dur_hi <= t) {
+    if (uncovered (m) && c->dur_est < m->dur_lo && m->dur_hi <= t) {
       m->dur_lo = 1;
       m->dur_hi = 0;
     }
-    else
-      m->dur_lo = t + 1;        /* its later writes are above t */
   }
   pthread_mutex_unlock (&lock);
 }

@@ -278,8 +278,10 @@ keepalive_claim_warm (const char *path, bool readonly)
   return found;
 }
 
-/* Take out of the list (called with conns_lock) the warm connections
- * that expired (idle-keep=) or died, at most max of them.
+/* The warm connections that expired (idle-keep=) or died, at most
+ * max of them (called with conns_lock): no longer warm, and pinned, so
+ * that they stay in the list while their writes are finished (other
+ * connections' flushes must still find them).
  */
 static size_t
 take_expired (const struct timespec *now, struct ssh_conn **out, size_t max)
@@ -302,11 +304,10 @@ take_expired (const struct timespec *now, struct ssh_conn **out, size_t max)
       pthread_mutex_unlock (&c->lock);
     }
     if (gone) {
-      remove_at (i);
+      c->pins++;
       out[n++] = c;
     }
-    else
-      i++;
+    i++;
   }
   return n;
 }
@@ -330,7 +331,10 @@ keepalive_loop (void *arg)
         pthread_mutex_unlock (&c->lock);
       }
     }
-    /* Closed outside the list lock: closing waits for the server. */
+    /* Closed outside the list lock: closing waits for the server.
+     * Their writes are finished while they are still listed, then
+     * they leave the list and are freed.
+     */
     n = take_expired (&now, expired, sizeof expired / sizeof expired[0]);
     if (n > 0) {
       pthread_mutex_unlock (&conns_lock);
@@ -338,6 +342,15 @@ keepalive_loop (void *arg)
         debug ("idle-keep: closing the warm session to %s port %u (%s)",
                expired[i]->host, expired[i]->port,
                expired[i]->broken ? "dead" : "expired");
+        conn_drain (expired[i]);
+      }
+      pthread_mutex_lock (&conns_lock);
+      for (i = 0; i < n; ++i)
+        expired[i]->pins--;
+      pthread_cond_broadcast (&unpinned_cond);
+      pthread_mutex_unlock (&conns_lock);
+      for (i = 0; i < n; ++i) {
+        keepalive_unregister (expired[i]);
         conn_free (expired[i]);
       }
       pthread_mutex_lock (&conns_lock);

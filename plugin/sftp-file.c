@@ -559,39 +559,35 @@ sftp_start (struct ssh_conn *c)
  * tell apart from the one it has open (SFTP v3 has no inode number:
  * a copy put in place by rename can have the same size, mode, owner
  * and mtime).  So the path is opened again, as at the start (OPEN
- * with a STAT for the size), and the old handle closed, all in one
- * round trip.  Reads what arrived meanwhile first (a dead server shows
- * there).  -1 if the connection is not usable (after nbdkit_error if
- * the file cannot be opened any more).
+ * with a STAT for the size: one round trip), and then the old handle
+ * is closed without waiting for the reply.  Reads what arrived
+ * meanwhile first (a dead server shows there).  -1 if the connection
+ * is not usable (after nbdkit_error if the file cannot be opened any
+ * more); the old handle is then kept, for the fsync at close.
  */
 int
 sftp_refresh (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
-  struct sync_reply cl;
   char old[SFTP_MAX_HANDLE];
   uint32_t old_len, id;
-  int r, err;
 
-  if (s == NULL || s->handle_len == 0 || sftp_poll (c) == -1)
+  if (s == NULL || s->handle_len == 0 || sftp_poll (c) == -1 ||
+      open_file_send (c) == -1)
     return -1;
   old_len = s->handle_len;
   memcpy (old, s->handle, old_len);
-  if (open_file_send (c) == -1 ||
-      sftp_sync_begin (c, SSH_FXP_CLOSE, &id) == -1)
+  s->handle_len = 0;
+  if (sftp_open_file (c) == -1) {
+    memcpy (s->handle, old, old_len);
+    s->handle_len = old_len;
+    return -1;
+  }
+  /* The reply is dropped when it comes (no handler). */
+  if (sftp_request_begin (c, SSH_FXP_CLOSE, &id) == -1)
     return -1;
   sftp_wire_put_string (&s->out, old, old_len);
-  if (sftp_call_send (c, id, &cl) == -1)
-    return -1;
-  s->handle_len = 0;
-  r = sftp_open_file (c);
-  /* The CLOSE's reply goes to this stack frame: it is waited for. */
-  if (sftp_reply_wait (c, &cl) == -1)
-    return -1;
-  if (sftp_expect_ok (c, &cl, "CLOSE", &err) == -1)
-    debug ("close of the old handle of %s: %s", c->path, c->errbuf);
-  free (cl.data);
-  return r;
+  return sftp_request_end (c, id, NULL, NULL) == NULL ? -1 : 0;
 }
 
 /* Close the file and the channel.  On a broken connection the
@@ -652,7 +648,7 @@ sftp_fsync (struct ssh_conn *c, const char *what)
     nbdkit_set_error (ENOTSUP);
     return -1;
   }
-  t = durable_fsync_begin (c);
+  t = durable_now (c);
   if (sftp_call_extended (c, name, true, &r) == -1) {
     nbdkit_error ("fsync of remote file %s failed: %s",
                   c->path, c->errbuf);

@@ -68,6 +68,7 @@ struct wb_entry {
   size_t pos;                   /* its bytes are at ring + pos */
   uint64_t gen;                 /* the file's writelog generation when
                                    it was queued */
+  uint64_t sent;                /* durable_now when it was last sent */
 };
 
 struct writebehind {
@@ -190,8 +191,10 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
   if (sftp_write_drain (c) == -1)
     return -1;
   /* Reported once: without fsync there is no flush to report it. */
-  if (sftp_write_failure (c, "write", true) == -1)
+  if (sftp_write_failure (c, "write", true) == -1) {
+    durable_seen (c);
     return -1;
+  }
 
   while (pos < count || w.inflight > 0) {
     while (pos < count && w.status == SSH_FX_OK &&
@@ -414,7 +417,7 @@ wb_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
   if (st.code != SSH_FX_OK)
     note_failure (c, e, st.code, st.msg, st.msg_len);
   else
-    durable_write_done (c);
+    durable_write_done (c, e->sent);
   release_done (c);
   return 0;
 }
@@ -427,6 +430,7 @@ wb_send (struct ssh_conn *c, struct wb_entry *e)
 
   if (sftp_request_begin (c, SSH_FXP_WRITE, &id) == -1)
     return -1;
+  e->sent = durable_now (c);
   sftp_wire_put_string (&s->out, s->handle, s->handle_len);
   sftp_wire_put_u64 (&s->out, e->offset);
   /* The data goes from the ring, where it stays until the reply. */
@@ -597,6 +601,19 @@ bool
 sftp_write_pending (struct ssh_conn *c)
 {
   return c->wb && c->wb->count > 0;
+}
+
+/* The client is gone and its writes in flight cannot be completed
+ * (conn.c finish gave up and counted them lost): forget them, so that
+ * nothing tries again.
+ */
+void
+sftp_write_abandon (struct ssh_conn *c)
+{
+  if (c->wb == NULL)
+    return;
+  c->wb->count = 0;
+  publish_span (c);
 }
 
 /* The failure of an earlier write, if any: reported (after one

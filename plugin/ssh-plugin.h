@@ -241,9 +241,9 @@ extern void durable_session_start (struct ssh_conn *c);
 extern bool durable_session_broke (struct ssh_conn *c, const char *text);
 extern void durable_loss (struct ssh_conn *c, int err, uint32_t status,
                           uint32_t len, const char *text);
-extern void durable_write_done (struct ssh_conn *c);
+extern void durable_write_done (struct ssh_conn *c, uint64_t sent);
 extern bool durable_uncovered (struct ssh_conn *c);
-extern uint64_t durable_fsync_begin (struct ssh_conn *c);
+extern uint64_t durable_now (struct ssh_conn *c);
 extern void durable_fsync_done (struct ssh_conn *c, uint64_t t);
 extern bool durable_needs_fsync (struct ssh_conn *o, struct ssh_conn *c);
 extern bool durable_others_need_fsync (struct ssh_conn *c);
@@ -301,6 +301,7 @@ extern void sftp_park (struct ssh_conn *c);
 extern int sftp_refresh (struct ssh_conn *c);
 extern int sftp_write_drain (struct ssh_conn *c);
 extern bool sftp_write_pending (struct ssh_conn *c);
+extern void sftp_write_abandon (struct ssh_conn *c);
 extern int sftp_write_errno (struct ssh_conn *c, uint32_t status,
                              uint64_t len);
 extern bool sftp_write_others_busy (struct ssh_conn *c);

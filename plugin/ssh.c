@@ -430,6 +430,7 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
             uint64_t offset, uint32_t flags)
 {
   unsigned attempt = 0;
+  uint64_t sent;
   int r = -1;
 
   pthread_mutex_lock (&c->lock);
@@ -451,12 +452,13 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
       r = sftp_pread (c, buf, count, offset);
       break;
     case OP_WRITE:
+      sent = durable_now (c);
       r = sftp_pwrite (c, buf, count, offset);
       /* Write-behind counts the writes when the server acknowledges
        * them (sftp-write.c).
        */
       if (r == 0 && params.write_behind == 0)
-        durable_write_done (c);
+        durable_write_done (c, sent);
       /* FUA promises this write only, which the fsync covers even
        * after a reconnect: it was written on this session.
        */
@@ -580,15 +582,24 @@ ssh_flush (void *handle, uint32_t flags)
    * the others' writes it covers: once more, after the others fsync
    * theirs (drain_one).  Bounded: each round follows a reconnect.
    */
-  do {
+  for (;;) {
     reconnects = __atomic_load_n (&c->reconnects, __ATOMIC_SEQ_CST);
     if (drain_others (c, 0, UINT64_MAX, "flush") == -1)
       return -1;
     r = do_request (c, OP_FLUSH, NULL, 0, 0, flags);
-  } while (r == 0 && ++round <= params.retries &&
-           __atomic_load_n (&c->reconnects, __ATOMIC_SEQ_CST) != reconnects &&
-           durable_others_need_fsync (c));
-  return r;
+    if (r == -1 ||
+        __atomic_load_n (&c->reconnects, __ATOMIC_SEQ_CST) == reconnects ||
+        !durable_others_need_fsync (c))
+      return r;
+    if (++round > params.retries) {
+      nbdkit_error ("flush: the connection to %s port %u broke again in "
+                    "each of %u attempts, so the writes of other "
+                    "connections to remote file %s could not be shown "
+                    "durable", c->host, c->port, round, c->path);
+      nbdkit_set_error (EIO);
+      return -1;
+    }
+  }
 }
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_REQUESTS

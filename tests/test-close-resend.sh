@@ -138,3 +138,6 @@ run_plugin -v retries=0 timeout=10 write-behind=16M idle-keep=0 \
     path="$remote" --run './lost.sh "$uri"' 2> nbdkit.err || {
     tail -60 nbdkit.err; exit 1; }
 expect_grep nbdkit.err "could not be sent to the server" "may be lost"
+# Once: closing gives up once (a review found a second round of
+# reconnects, logged again, when the connection was freed).
+[ "$(grep -c "after 0 reconnects (retries=0)" nbdkit.err)" -eq 1 ]
