@@ -134,6 +134,20 @@ session_wait (struct ssh_conn *c)
     poll (&pfd, 1, 10);
     return 0;
   }
+  /* Acknowledge at once what comes next: OpenSSH's sshd leaves Nagle
+   * on for sessions without a terminal, so a small reply that follows
+   * another small packet (a global request after authentication, the
+   * reply to a request) waits for our ACK, which Linux delays up to
+   * 40 ms otherwise.  Not a TCP socket (ProxyCommand, jump hops):
+   * nothing to do.
+   */
+#ifdef TCP_QUICKACK
+  if (c->tcp) {
+    int one = 1;
+
+    setsockopt (c->sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+  }
+#endif
   make_deadline (&deadline);
   r = poll_deadline (c->sock, events, &deadline);
   if (r == 1)
@@ -252,6 +266,7 @@ session_tcp_connect (struct ssh_conn *c)
   }
   if (setsockopt (c->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)
     debug ("setsockopt TCP_NODELAY: %m (ignored)");
+  c->tcp = true;
   return 0;
 }
 
