@@ -62,7 +62,7 @@ struct ssh_params params = {
   .create_mode = 0600,
 };
 
-static bool write_behind_set, idle_keep_set;
+static bool write_behind_set, idle_keep_set, channels_set;
 static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
 static bool keepalive_count_set;
 static bool create_set, create_size_set, create_mode_set;
@@ -387,6 +387,27 @@ config_param (const char *key, const char *value)
     if (twice (&create_set, key) == -1 || (r = nbdkit_parse_bool (value)) == -1)
       return -1;
     params.create = r;
+    return 0;
+  }
+  else if (strcmp (key, "channels") == 0) {
+    int n;
+
+    if (twice (&channels_set, key) == -1)
+      return -1;
+    if (strcmp (value, "auto") == 0) {
+      params.channels = 0;
+      return 0;
+    }
+    n = 0;
+    if (strspn (value, "0123456789") == strlen (value) &&
+        strlen (value) <= 2)
+      n = atoi (value);
+    if (n < 1 || n > SFTP_MAX_CHANNELS) {
+      nbdkit_error ("channels=%s: must be auto or a number of SFTP "
+                    "channels from 1 to %d", value, SFTP_MAX_CHANNELS);
+      return -1;
+    }
+    params.channels = n;
     return 0;
   }
   else if (strcmp (key, "write-behind") == 0) {
@@ -1034,4 +1055,7 @@ const char config_help[] =
   "                           0 = off).\n"
   "write-behind=<SIZE>        Bytes of writes acknowledged before the\n"
   "                           server confirms them (default: sized to\n"
-  "                           the round trip, 1M-16M; 0 = off).";
+  "                           the round trip, 1M-16M; 0 = off).\n"
+  "channels=auto|<N>          SFTP channels of the session that carry\n"
+  "                           write-behind writes (auto: by the round\n"
+  "                           trip, 1 on a LAN, up to 4; at most 16).";

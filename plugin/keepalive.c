@@ -138,9 +138,11 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
   if (c->broken || c->session == NULL)
     return;
   /* Write-behind: read the replies that free the window while the
-   * client is quiet.
+   * client is quiet, and go on setting up more channels for writes.
    */
-  if (c->sftp != NULL && sftp_write_pending (c) && sftp_poll (c) == -1)
+  if (c->sftp != NULL &&
+      (sftp_write_pending (c) || sftp_lanes_pending (c)) &&
+      sftp_poll (c) == -1)
     goto dead;
   if (params.keepalive == 0 || idle_ms < params.keepalive * INT64_C (1000))
     return;

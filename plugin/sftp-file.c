@@ -460,11 +460,22 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
   return -1;
 }
 
+/* Microseconds from t0 to t1, at least 1. */
+static int64_t
+elapsed_us (const struct timespec *t0, const struct timespec *t1)
+{
+  int64_t us = (t1->tv_sec - t0->tv_sec) * INT64_C (1000000) +
+    (t1->tv_nsec - t0->tv_nsec) / 1000;
+
+  return us > 0 ? us : 1;
+}
+
 int
 sftp_start (struct ssh_conn *c)
 {
   struct sftp *s;
   int rc;
+  struct timespec t0, t1;
 
   s = c->sftp = calloc (1, sizeof *s);
   if (s == NULL) {
@@ -478,6 +489,7 @@ sftp_start (struct ssh_conn *c)
     return -1;
   }
 
+  clock_gettime (CLOCK_MONOTONIC, &t0);
   CALL_PTR (c, s->channel,
             libssh2_channel_open_ex (c->session, "session",
                                      sizeof "session" - 1,
@@ -487,6 +499,8 @@ sftp_start (struct ssh_conn *c)
                   c->host, c->port, session_error (c));
     return -1;
   }
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  s->rtt_us = elapsed_us (&t0, &t1);
   CALL_INT (c, rc, libssh2_channel_process_startup (s->channel, "subsystem",
                                                     sizeof "subsystem" - 1,
                                                     "sftp",
@@ -497,6 +511,20 @@ sftp_start (struct ssh_conn *c)
                   c->host, c->port, session_error (c));
     return -1;
   }
+  /* The round trip: opening a channel is one, to sshd alone, and so
+   * is starting the subsystem (sshd answers once it has forked); the
+   * shorter of the two, as a busy host can delay either.  The replies
+   * to the requests sent with INIT also wait for sftp-server to start,
+   * so they cannot say what the link is.
+   */
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  if (elapsed_us (&t1, &t0) < s->rtt_us)
+    s->rtt_us = elapsed_us (&t1, &t0);
+  /* Writes on a long link need more channels: they are set up while
+   * the rest goes on (write-behind only).
+   */
+  if (params.write_behind != 0)
+    sftp_lanes_start (c, sftp_write_channels (c) - 1);
   CALL_INT (c, rc, libssh2_channel_handle_extended_data2
             (s->channel, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE));
 
@@ -575,6 +603,9 @@ sftp_refresh (struct ssh_conn *c)
   if (s == NULL || s->handle_len == 0 || sftp_poll (c) == -1 ||
       open_file_send (c) == -1)
     return -1;
+  /* The other channels open the path again too. */
+  if (sftp_lanes_refresh (c) == -1)
+    return -1;
   old_len = s->handle_len;
   memcpy (old, s->handle, old_len);
   s->handle_len = 0;
@@ -601,6 +632,10 @@ sftp_stop (struct ssh_conn *c)
 
   if (s == NULL)
     return;
+  /* A packet libssh2 has half sent goes out first. */
+  while (!c->broken && s->stuck)
+    if (sftp_pump (c, NULL) == -1)
+      break;
   if (!c->broken && s->handle_len > 0) {
     sftp_drop_queue (c);
     if (close_handle (c, s->handle, s->handle_len) == -1)
@@ -617,6 +652,7 @@ sftp_stop (struct ssh_conn *c)
         break;
   }
   sftp_io_free (s);
+  sftp_lanes_free (s);
   free (s->start_limits.data);
   free (s->start_lstat.data);
   free (s->start_open.data);

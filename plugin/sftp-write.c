@@ -69,6 +69,8 @@ struct wb_entry {
   uint64_t gen;                 /* the file's writelog generation when
                                    it was queued */
   uint64_t sent;                /* durable_now when it was last sent */
+  unsigned lane;                /* the channel it went on: 0 c->sftp,
+                                   i the lane sftp->lanes[i - 1] */
 };
 
 struct writebehind {
@@ -80,6 +82,7 @@ struct writebehind {
   uint32_t piece;               /* largest WRITE */
   struct wb_entry ents[WB_ENTRIES];
   unsigned first, count;        /* entries in flight, oldest first */
+  uint64_t lane_bytes[SFTP_MAX_CHANNELS]; /* in flight per channel */
   bool busy;                    /* counted in busy_conns */
   /* The first failure the client has not been told about by a flush. */
   bool failed;
@@ -412,6 +415,8 @@ wb_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
   if (write_status (c, type, p, len, &st) == -1)
     return -1;
   e->done = true;
+  if (c->wb->lane_bytes[e->lane] >= e->len)
+    c->wb->lane_bytes[e->lane] -= e->len;
   /* Also after a failure: part of it may have been written. */
   writelog_add (c->wb->wlog, e->offset, e->len);
   if (st.code != SSH_FX_OK)
@@ -422,20 +427,67 @@ wb_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
   return 0;
 }
 
+/* The channel for the next WRITE: the one ready with the fewest bytes
+ * in flight (c->sftp, or a lane).  The order in which the server
+ * applies WRITEs sent on different channels does not matter: a write
+ * never overlaps one still in flight (see overlaps).
+ */
+static unsigned
+pick_lane (struct ssh_conn *c, struct sftp **sp)
+{
+  struct sftp *p = c->sftp;
+  struct writebehind *wb = c->wb;
+  unsigned i, best = 0;
+
+  *sp = p;
+  for (i = 0; i < p->nr_lanes; ++i) {
+    if (p->lanes[i]->lane_state == LANE_READY &&
+        wb->lane_bytes[i + 1] < wb->lane_bytes[best]) {
+      best = i + 1;
+      *sp = p->lanes[i];
+    }
+  }
+  return best;
+}
+
 static int
 wb_send (struct ssh_conn *c, struct wb_entry *e)
 {
-  struct sftp *s = c->sftp;
+  struct sftp *s;
   uint32_t id;
 
-  if (sftp_request_begin (c, SSH_FXP_WRITE, &id) == -1)
+  e->lane = pick_lane (c, &s);
+  if (sftp_lane_begin (c, s, SSH_FXP_WRITE, &id) == -1)
     return -1;
   e->sent = durable_now (c);
   sftp_wire_put_string (&s->out, s->handle, s->handle_len);
   sftp_wire_put_u64 (&s->out, e->offset);
+  c->wb->lane_bytes[e->lane] += e->len;
   /* The data goes from the ring, where it stays until the reply. */
-  return sftp_request_end_data (c, id, c->wb->ring + e->pos, e->len,
-                                wb_reply, e) == NULL ? -1 : 0;
+  return sftp_lane_end_data (c, s, id, c->wb->ring + e->pos, e->len,
+                             wb_reply, e) == NULL ? -1 : 0;
+}
+
+/* How many channels writes use on this session: channels=N, or as
+ * many as keep LANE_RATE bytes per second in flight over the round
+ * trip measured at open, each carrying the server's window (OpenSSH:
+ * 2 MiB), at most LANES_AUTO: one on a LAN.
+ */
+unsigned
+sftp_write_channels (struct ssh_conn *c)
+{
+  struct sftp *s = c->sftp;
+  unsigned long initial = 0;
+  uint64_t need;
+
+  if (params.channels > 0)
+    return params.channels;
+  libssh2_channel_window_write_ex (s->channel, &initial);
+  if (initial < SFTP_PACKET)
+    initial = SFTP_PACKET;
+  need = (uint64_t) LANE_RATE * (uint64_t) s->rtt_us / 1000000;
+  need = (need + initial - 1) / initial;
+  return need < 1 ? 1 : need > LANES_AUTO ? LANES_AUTO : need;
 }
 
 /* The window of this connection, made at its first write: the size
@@ -513,17 +565,21 @@ sftp_write_behind (struct ssh_conn *c, const char *buf, uint32_t count,
   }
   if (wb->failed)
     return report_failure (c, "write", false);
+  /* More channels, set up while these writes go on the first one. */
+  if (!s->lanes_started)
+    sftp_lanes_start (c, sftp_write_channels (c) - 1);
   while (pos < count) {
     uint32_t n = count - pos > wb->piece ? wb->piece : count - pos;
     struct wb_entry *e;
+    struct sftp *l;
     size_t at;
 
     /* Wait until the window has room, a request slot is free, the
      * output is not backed up, and no write in flight overlaps.
      */
     while (overlaps (wb, offset + pos, n) || !ring_room (wb, n, &at) ||
-           !sftp_slot_available (s) ||
-           sftp_output_pending (s) >= OBUF_HIGH) {
+           (pick_lane (c, &l), !sftp_slot_available (l)) ||
+           sftp_output_pending (l) >= OBUF_HIGH) {
       if (sftp_pump (c, NULL) == -1)
         goto err;
     }
@@ -658,6 +714,7 @@ sftp_write_resume (struct ssh_conn *c)
       hi = e->offset + e->len;
   }
   check = hi > lo && writelog_stale (wb->wlog, since, lo, hi - lo);
+  memset (wb->lane_bytes, 0, sizeof wb->lane_bytes);
   for (i = 0; i < wb->count; ++i) {
     struct wb_entry *e = ENTRY (wb, i);
     static const char lost[] = "lost with the connection, and another "

@@ -110,8 +110,14 @@ sftp_slot_available (struct sftp *s)
 int
 sftp_request_begin (struct ssh_conn *c, uint8_t type, uint32_t *id)
 {
-  struct sftp *s = c->sftp;
+  return sftp_lane_begin (c, c->sftp, type, id);
+}
 
+/* The same on channel s: c->sftp or one of its lanes. */
+int
+sftp_lane_begin (struct ssh_conn *c, struct sftp *s, uint8_t type,
+                 uint32_t *id)
+{
   if (!sftp_slot_available (s))
     return sftp_broken (c, "SFTP: request %" PRIu32 " still unanswered after "
                    "%u later requests", slot_for (s, s->next_id)->id,
@@ -128,10 +134,8 @@ sftp_request_begin (struct ssh_conn *c, uint8_t type, uint32_t *id)
  * NULL (connection broken) if the packet could not be built.
  */
 static struct slot *
-register_request (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
-                  void *arg)
+register_request (struct sftp *s, uint32_t id, sftp_reply_fn *fn, void *arg)
 {
-  struct sftp *s = c->sftp;
   struct slot *slot;
 
   slot = slot_for (s, id);
@@ -145,15 +149,22 @@ register_request (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
   return slot;
 }
 
+static struct slot *
+request_end (struct ssh_conn *c, struct sftp *s, uint32_t id,
+             sftp_reply_fn *fn, void *arg)
+{
+  if (sftp_wire_end (&s->out) == -1) {
+    sftp_broken (c, "building an SFTP request: %m");
+    return NULL;
+  }
+  return register_request (s, id, fn, arg);
+}
+
 struct slot *
 sftp_request_end (struct ssh_conn *c, uint32_t id, sftp_reply_fn *fn,
                   void *arg)
 {
-  if (sftp_wire_end (&c->sftp->out) == -1) {
-    sftp_broken (c, "building an SFTP request: %m");
-    return NULL;
-  }
-  return register_request (c, id, fn, arg);
+  return request_end (c, c->sftp, id, fn, arg);
 }
 
 /* The same for a request ending with a string of len bytes at data,
@@ -164,12 +175,20 @@ struct slot *
 sftp_request_end_data (struct ssh_conn *c, uint32_t id, const char *data,
                        uint32_t len, sftp_reply_fn *fn, void *arg)
 {
-  struct sftp *s = c->sftp;
+  return sftp_lane_end_data (c, c->sftp, id, data, len, fn, arg);
+}
+
+/* The same on channel s. */
+struct slot *
+sftp_lane_end_data (struct ssh_conn *c, struct sftp *s, uint32_t id,
+                    const char *data, uint32_t len, sftp_reply_fn *fn,
+                    void *arg)
+{
   struct out_ext *e;
 
   if (s->ext_count == OUT_EXT || len == 0) {   /* copy it then */
     sftp_wire_put_string (&s->out, data, len);
-    return sftp_request_end (c, id, fn, arg);
+    return request_end (c, s, id, fn, arg);
   }
   sftp_wire_put_u32 (&s->out, len);
   if (sftp_wire_end_extra (&s->out, len) == -1) {
@@ -183,7 +202,7 @@ sftp_request_end_data (struct ssh_conn *c, uint32_t id, const char *data,
   e->done = 0;
   s->ext_count++;
   s->ext_pending += len;
-  return register_request (c, id, fn, arg);
+  return register_request (s, id, fn, arg);
 }
 
 /* Bytes of requests not yet taken by libssh2. */
@@ -223,10 +242,9 @@ sftp_discard (struct sftp *s, sftp_reply_fn *fn, void *arg)
  * send a request (the rest of a short read).
  */
 static int
-dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
+dispatch (struct ssh_conn *c, struct sftp *s, uint8_t type, uint32_t id,
           const char *p, uint32_t len)
 {
-  struct sftp *s = c->sftp;
   struct slot *slot = slot_for (s, id);
   struct slot done;
 
@@ -241,9 +259,8 @@ dispatch (struct ssh_conn *c, uint8_t type, uint32_t id,
 
 /* A DATA reply whose data is all in dst (or dropped). */
 static int
-direct_done (struct ssh_conn *c)
+direct_done (struct ssh_conn *c, struct sftp *s)
 {
-  struct sftp *s = c->sftp;
   struct slot *slot = slot_for (s, s->direct_id);
   struct slot done = *slot;
 
@@ -313,9 +330,9 @@ input_want (struct sftp *s)
  * VERSION packet (which has no id) arrives.
  */
 static int
-parse_input (struct ssh_conn *c, struct sync_reply *version_reply)
+parse_input (struct ssh_conn *c, struct sftp *s,
+             struct sync_reply *version_reply)
 {
-  struct sftp *s = c->sftp;
   struct sftp_reader in;
   struct sftp_packet pkt;
   int r;
@@ -333,7 +350,7 @@ parse_input (struct ssh_conn *c, struct sync_reply *version_reply)
       version_reply->type = SSH_FXP_VERSION;
       version_reply->done = true;
     }
-    else if (dispatch (c, pkt.type, pkt.id, pkt.payload, pkt.len) == -1)
+    else if (dispatch (c, s, pkt.type, pkt.id, pkt.payload, pkt.len) == -1)
       return -1;
   }
   if (r == SFTP_WIRE_BAD_LENGTH)
@@ -352,17 +369,63 @@ parse_input (struct ssh_conn *c, struct sync_reply *version_reply)
   return 0;
 }
 
-/* Move bytes both ways until libssh2 would block.  Returns 1 if
- * anything moved, 0 if not, -1 on error.
+/* ---- Moving bytes ---- */
+
+/* What a channel was doing when libssh2 kept a packet half sent. */
+enum { STUCK_SEND, STUCK_RECV, STUCK_SETUP };
+
+/* After a libssh2 call on channel s (kind: what it did) that returned
+ * (eagain: LIBSSH2_ERROR_EAGAIN): when libssh2 is left with a packet
+ * of it half sent (it then waits to send, BLOCK_OUTBOUND), no other
+ * packet may be sent on the session until the same call is made again
+ * and gets it out: libssh2 refuses any other (LIBSSH2_ERROR_BAD_USE),
+ * even the window adjustment a read of another channel sends.
  */
-int
-sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
+static void
+note_call (struct ssh_conn *c, struct sftp *s, int kind, bool eagain)
 {
-  struct sftp *s = c->sftp;
+  struct sftp *p = c->sftp;
+
+  if (eagain && (libssh2_session_block_directions (c->session) &
+                 LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
+    p->stuck = s;
+    p->stuck_kind = kind;
+  }
+  else if (p->stuck == s && p->stuck_kind == kind)
+    p->stuck = NULL;
+}
+
+/* May channel s read, while another call has a packet half sent?
+ * Only if the read cannot make libssh2 send a window adjustment: it
+ * does when the window left is under 3/4 of the initial one plus what
+ * is asked.
+ */
+static bool
+read_allowed (struct ssh_conn *c, struct sftp *s, size_t want)
+{
+  unsigned long initial;
+  unsigned long window;
+
+  if (c->sftp->stuck == NULL ||
+      (c->sftp->stuck == s && c->sftp->stuck_kind == STUCK_RECV))
+    return true;
+  window = libssh2_channel_window_read_ex (s->channel, NULL, &initial);
+  return window >= initial / 4 * 3 + want;
+}
+
+/* Send what channel s has queued until libssh2 would block.  Returns
+ * 1 if anything moved, 0 if not, -1 on error.
+ */
+static int
+pump_out (struct ssh_conn *c, struct sftp *s)
+{
+  struct sftp *stuck = c->sftp->stuck;
   int moved = 0;
   ssize_t r;
   size_t n;
 
+  if (stuck && stuck != s)
+    return 0;
   for (;;) {
     struct out_ext *e = s->ext_count > 0 ? &s->ext[s->ext_first] : NULL;
     const char *p;
@@ -383,8 +446,14 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
     }
     if (n == 0)
       break;
+    /* No room in the server's window: wait for its adjustment (a
+     * half-sent packet is finished whatever the window says).
+     */
+    if (c->sftp->stuck != s && libssh2_channel_window_write (s->channel) == 0)
+      break;
     r = libssh2_channel_write (s->channel, p, n);
-    if (r == LIBSSH2_ERROR_EAGAIN)
+    note_call (c, s, STUCK_SEND, r == LIBSSH2_ERROR_EAGAIN);
+    if (r == LIBSSH2_ERROR_EAGAIN || r == 0)
       break;
     if (r < 0)
       return sftp_broken (c, "sending to the server: %s", session_error (c));
@@ -401,16 +470,37 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
       sftp_wire_sent (&s->out, r);
     moved = 1;
   }
+  return moved;
+}
+
+/* Read what channel s has received until libssh2 would block, and
+ * handle the replies.  Returns 1 if anything moved, 0 if not, -1 on
+ * error.
+ */
+static int
+pump_in (struct ssh_conn *c, struct sftp *s,
+         struct sync_reply *version_reply)
+{
+  int moved = 0;
+  ssize_t r;
 
   for (;;) {
-    if (s->direct_left > 0)     /* into dst, or dropped through ibuf */
-      r = libssh2_channel_read (s->channel,
-                                s->direct_dst ? s->direct_dst : s->ibuf,
-                                s->direct_dst || s->direct_left < IBUF_SIZE
-                                ? s->direct_left : IBUF_SIZE);
-    else
-      r = libssh2_channel_read (s->channel, s->ibuf + s->ilen,
-                                input_want (s));
+    size_t want;
+    char *dst;
+
+    if (s->direct_left > 0) {   /* into dst, or dropped through ibuf */
+      dst = s->direct_dst ? s->direct_dst : s->ibuf;
+      want = s->direct_dst || s->direct_left < IBUF_SIZE
+        ? s->direct_left : IBUF_SIZE;
+    }
+    else {
+      dst = s->ibuf + s->ilen;
+      want = input_want (s);
+    }
+    if (!read_allowed (c, s, want))
+      break;
+    r = libssh2_channel_read (s->channel, dst, want);
+    note_call (c, s, STUCK_RECV, r == LIBSSH2_ERROR_EAGAIN);
     if (r == LIBSSH2_ERROR_EAGAIN)
       break;
     if (r < 0)
@@ -425,13 +515,365 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
       s->direct_left -= r;
       if (s->direct_dst)
         s->direct_dst += r;
-      if (s->direct_left == 0 && direct_done (c) == -1)
+      if (s->direct_left == 0 && direct_done (c, s) == -1)
         return -1;
       continue;
     }
     s->ilen += r;
-    if (parse_input (c, version_reply) == -1)
+    if (parse_input (c, s, version_reply) == -1)
       return -1;
+  }
+  return moved;
+}
+
+/* Both ways on channel s. */
+static int
+pump_channel (struct ssh_conn *c, struct sftp *s,
+              struct sync_reply *version_reply)
+{
+  int out, in;
+
+  out = pump_out (c, s);
+  if (out == -1)
+    return -1;
+  in = pump_in (c, s, version_reply);
+  if (in == -1)
+    return -1;
+  return out | in;
+}
+
+/* ---- Lanes: more channels for write-behind ---- */
+
+static int sync_reply (struct ssh_conn *c, const struct slot *slot,
+                       uint8_t type, const char *p, uint32_t len);
+
+/* Is lane l pumped?  Once set up, and a retired one while replies to
+ * it are due.
+ */
+static bool
+lane_active (const struct sftp *l)
+{
+  return l->lane_state == LANE_INIT || l->lane_state == LANE_HANDSHAKE ||
+    l->lane_state == LANE_READY ||
+    (l->lane_state == LANE_FAILED && l->channel && l->nr_inflight > 0);
+}
+
+/* Lane l cannot be set up (the server may refuse more channels:
+ * OpenSSH's MaxSessions): writes go to the others.
+ */
+static void
+lane_failed (struct ssh_conn *c, struct sftp *l, const char *what,
+             const char *why)
+{
+  debug ("another SFTP channel for writes to %s: %s failed (%s); not "
+         "used", c->path, what, why);
+  l->lane_state = LANE_FAILED;
+}
+
+/* One step of setting up lane l, without waiting: open its channel
+ * (one lane at a time: libssh2 opens one channel at a time), start
+ * the sftp subsystem and send INIT, then, once the first channel has
+ * the file open (which create= may have had to make), OPEN (the
+ * replies are read by the pump, see lane_ready).  Returns 1 if it
+ * moved.
+ */
+static int
+lane_step (struct ssh_conn *c, struct sftp *l)
+{
+  int rc;
+  uint32_t id;
+
+  if (l->lane_state == LANE_OPEN) {
+    l->channel = libssh2_channel_open_ex (c->session, "session",
+                                          sizeof "session" - 1,
+                                          SFTP_WINDOW, SFTP_PACKET, NULL, 0);
+    if (l->channel == NULL) {
+      rc = libssh2_session_last_errno (c->session);
+      note_call (c, l, STUCK_SETUP, rc == LIBSSH2_ERROR_EAGAIN);
+      if (rc != LIBSSH2_ERROR_EAGAIN)
+        lane_failed (c, l, "opening an SSH channel", session_error (c));
+      return 0;
+    }
+    note_call (c, l, STUCK_SETUP, false);
+    /* Nothing has come on the channel yet: sends nothing. */
+    libssh2_channel_handle_extended_data2 (l->channel,
+                                           LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE);
+    l->lane_state = LANE_SUBSYSTEM;
+  }
+  if (l->lane_state == LANE_SUBSYSTEM) {
+    rc = libssh2_channel_process_startup (l->channel, "subsystem",
+                                          sizeof "subsystem" - 1,
+                                          "sftp", sizeof "sftp" - 1);
+    note_call (c, l, STUCK_SETUP, rc == LIBSSH2_ERROR_EAGAIN);
+    if (rc == LIBSSH2_ERROR_EAGAIN)
+      return 0;
+    if (rc != 0) {
+      lane_failed (c, l, "starting the sftp subsystem", session_error (c));
+      return 0;
+    }
+    sftp_wire_begin (&l->out, SSH_FXP_INIT);
+    sftp_wire_put_u32 (&l->out, SFTP_VERSION);
+    if (sftp_wire_end (&l->out) == -1)
+      return sftp_broken (c, "building an SFTP request: %m");
+    l->lane_state = LANE_INIT;
+  }
+  if (l->lane_state == LANE_INIT && c->sftp->handle_len > 0) {
+    if (sftp_lane_begin (c, l, SSH_FXP_OPEN, &id) == -1)
+      return -1;
+    sftp_wire_put_string (&l->out, c->path, strlen (c->path));
+    sftp_wire_put_u32 (&l->out, SSH_FXF_WRITE);
+    sftp_wire_put_u32 (&l->out, 0);
+    l->start_open.done = false;
+    if (request_end (c, l, id, sync_reply, &l->start_open) == NULL)
+      return -1;
+    l->lane_state = LANE_HANDSHAKE;
+    return 1;
+  }
+  return 0;
+}
+
+/* Lane l has had its VERSION and its OPEN reply: ready, or failed. */
+static void
+lane_ready (struct ssh_conn *c, struct sftp *l)
+{
+  struct sftp_reader exts;
+  const char *h;
+  uint32_t hlen;
+  int err;
+
+  if (l->lane_state != LANE_HANDSHAKE ||
+      (l->version == 0 && !l->lane_version.done) || !l->start_open.done)
+    return;
+  c->errbuf[0] = '\0';
+  if (l->version == 0 &&
+      (sftp_wire_version (l->lane_version.data, l->lane_version.len,
+                          &l->version, &exts) == -1 ||
+       l->version < SFTP_VERSION)) {
+    l->version = 0;
+    snprintf (c->errbuf, sizeof c->errbuf, "bad VERSION");
+  }
+  else if (sftp_check_reply_type (c, &l->start_open, SSH_FXP_HANDLE, "OPEN",
+                                  &err) == 0 &&
+           sftp_wire_handle (l->start_open.data, l->start_open.len,
+                             &h, &hlen) == -1)
+    snprintf (c->errbuf, sizeof c->errbuf, "bad HANDLE reply");
+  else if (!c->sftp->has_fsync)
+    snprintf (c->errbuf, sizeof c->errbuf, "the server has no "
+              "fsync@openssh.com, so there is no write-behind");
+  else if (l->start_open.type == SSH_FXP_HANDLE) {
+    memcpy (l->handle, h, hlen);
+    l->handle_len = hlen;
+    l->max_write = c->sftp->max_write;
+    l->max_read = c->sftp->max_read;
+    l->lane_state = LANE_READY;
+    c->sftp->ready_lanes++;
+    debug ("SFTP channel %u for writes to %s ready",
+           c->sftp->ready_lanes + 1, c->path);
+  }
+  if (l->lane_state != LANE_READY)
+    lane_failed (c, l, "the SFTP handshake", c->errbuf);
+  free (l->lane_version.data);
+  l->lane_version.data = NULL;
+  free (l->start_open.data);
+  l->start_open.data = NULL;
+  c->errbuf[0] = '\0';
+}
+
+/* Set up n more channels for writes to the file: without waiting,
+ * the pump does it while other requests go on.  Not for dir=: a
+ * channel opening the path later could meet a symlink swapped in
+ * after the checks (see sftp_open_file).
+ */
+void
+sftp_lanes_start (struct ssh_conn *c, unsigned n)
+{
+  struct sftp *p = c->sftp;
+
+  p->lanes_started = true;
+  if (c->readonly || c->in_dir || c->path == NULL)
+    return;
+  if (n > SFTP_MAX_CHANNELS - 1)
+    n = SFTP_MAX_CHANNELS - 1;
+  while (p->nr_lanes < n) {
+    struct sftp *l = calloc (1, sizeof *l);
+
+    if (l == NULL || (l->ibuf = malloc (IBUF_SIZE)) == NULL) {
+      free (l);
+      debug ("no memory for another SFTP channel");
+      break;
+    }
+    l->next_id = 1;
+    l->lane_state = LANE_OPEN;
+    p->lanes[p->nr_lanes++] = l;
+  }
+  if (n > 0)
+    debug ("opening %u more SFTP channels for writes to %s (round trip %"
+           PRIi64 " us)", n, c->path, p->rtt_us);
+}
+
+/* The file is opened again (sftp_refresh, before the first channel
+ * sends its OPEN): each ready lane closes its handle (the reply is
+ * dropped) and opens the path again once the first channel has it
+ * open (lane_step), so that every channel writes to the same file.
+ */
+int
+sftp_lanes_refresh (struct ssh_conn *c)
+{
+  struct sftp *p = c->sftp;
+  unsigned i;
+  uint32_t id;
+
+  for (i = 0; i < p->nr_lanes; ++i) {
+    struct sftp *l = p->lanes[i];
+
+    if (l->lane_state != LANE_READY)
+      continue;
+    if (sftp_lane_begin (c, l, SSH_FXP_CLOSE, &id) == -1)
+      return -1;
+    sftp_wire_put_string (&l->out, l->handle, l->handle_len);
+    if (request_end (c, l, id, NULL, NULL) == NULL)
+      return -1;
+    l->handle_len = 0;
+    l->lane_state = LANE_INIT;
+    p->ready_lanes--;
+  }
+  return 0;
+}
+
+/* Are lanes being set up?  (The keepalive thread pumps then.) */
+bool
+sftp_lanes_pending (struct ssh_conn *c)
+{
+  struct sftp *p = c->sftp;
+  unsigned i;
+
+  if (p == NULL)
+    return false;
+  for (i = 0; i < p->nr_lanes; ++i)
+    if (p->lanes[i]->lane_state < LANE_READY)
+      return true;
+  return false;
+}
+
+/* Free the lanes' memory; their channels go with the session. */
+void
+sftp_lanes_free (struct sftp *p)
+{
+  unsigned i;
+
+  for (i = 0; i < p->nr_lanes; ++i) {
+    struct sftp *l = p->lanes[i];
+
+    free (l->lane_version.data);
+    free (l->start_open.data);
+    sftp_wire_buf_free (&l->out);
+    free (l->ibuf);
+    free (l);
+  }
+  p->nr_lanes = p->ready_lanes = 0;
+}
+
+/* Has libssh2 received data for a lane that was not read yet?  A read
+ * of one channel reads the socket for all of them.
+ */
+static bool
+lanes_have_input (struct ssh_conn *c)
+{
+  struct sftp *p = c->sftp;
+  unsigned long avail = 0;
+  unsigned i;
+
+  libssh2_channel_window_read_ex (p->channel, &avail, NULL);
+  if (avail > 0)
+    return true;
+  for (i = 0; i < p->nr_lanes; ++i) {
+    if (!lane_active (p->lanes[i]))
+      continue;
+    libssh2_channel_window_read_ex (p->lanes[i]->channel, &avail, NULL);
+    if (avail > 0)
+      return true;
+  }
+  return false;
+}
+
+/* Resume the call that left a packet half sent. */
+static int
+pump_stuck (struct ssh_conn *c, struct sync_reply *version_reply)
+{
+  struct sftp *s = c->sftp->stuck;
+
+  switch (c->sftp->stuck_kind) {
+  case STUCK_SEND:
+    return pump_out (c, s);
+  case STUCK_RECV:
+    return pump_in (c, s, s == c->sftp ? version_reply :
+                    s->lane_state == LANE_HANDSHAKE ||
+                    s->lane_state == LANE_INIT ? &s->lane_version : NULL);
+  default:
+    return lane_step (c, s);
+  }
+}
+
+/* Move bytes both ways on every channel until libssh2 would block.
+ * Returns 1 if anything moved, 0 if not, -1 on error.
+ */
+int
+sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
+{
+  struct sftp *p = c->sftp;
+  int moved = 0, m, r;
+  unsigned i;
+
+  for (;;) {
+    m = 0;
+    if (p->stuck) {
+      if ((r = pump_stuck (c, version_reply)) == -1)
+        return -1;
+      m |= r;
+      if (p->stuck)
+        return moved | m;
+    }
+    /* Lanes being set up first: their packets are small, and they
+     * would wait behind the data otherwise.
+     */
+    for (i = 0; i < p->nr_lanes && !p->stuck; ++i) {
+      struct sftp *l = p->lanes[i];
+
+      /* One channel opening at a time. */
+      if (l->lane_state == LANE_SUBSYSTEM || l->lane_state == LANE_INIT ||
+          (l->lane_state == LANE_OPEN &&
+           (i == 0 || p->lanes[i - 1]->lane_state != LANE_OPEN))) {
+        if ((r = lane_step (c, l)) == -1)
+          return -1;
+        m |= r;
+      }
+    }
+    if ((r = pump_channel (c, p, version_reply)) == -1)
+      return -1;
+    m |= r;
+    for (i = 0; i < p->nr_lanes; ++i) {
+      struct sftp *l = p->lanes[i];
+
+      if (lane_active (l)) {
+        r = pump_channel (c, l, l->lane_state == LANE_HANDSHAKE ||
+                          l->lane_state == LANE_INIT ?
+                          &l->lane_version : NULL);
+        if (r >= 0)
+          lane_ready (c, l);
+      }
+      else
+        continue;
+      if (r == -1)
+        return -1;
+      m |= r;
+    }
+    moved |= m;
+    /* One channel: as far as libssh2 would go.  Several: again until
+     * nothing moves and nothing received is left for any of them.
+     */
+    if (p->nr_lanes == 0 || p->stuck ||
+        (m == 0 && !lanes_have_input (c)))
+      break;
   }
   return moved;
 }
@@ -490,33 +932,16 @@ sftp_pump (struct ssh_conn *c, struct sync_reply *version_reply)
   return r < 0 ? -1 : 0;
 }
 
-static int64_t
-now_us (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
-/* Wait for a reply; the fastest round trip seen sizes read-ahead. */
+/* Wait for a reply. */
 static int
 sync_request (struct ssh_conn *c, struct sync_reply *r)
 {
-  int64_t t;
-
   while (!r->done) {
     if (c->broken)
       return -1;
     if (sftp_pump (c, NULL) == -1)
       return -1;
   }
-  /* From when it was sent: a reply that waited for us counts longer
-   * than it was, never shorter.
-   */
-  t = now_us () - r->sent_us;
-  if (c->sftp->rtt_us == 0 || t < c->sftp->rtt_us)
-    c->sftp->rtt_us = t > 0 ? t : 1;
   return 0;
 }
 
@@ -698,7 +1123,6 @@ sftp_call_send (struct ssh_conn *c, uint32_t id, struct sync_reply *r)
 {
   r->done = false;
   r->data = NULL;
-  r->sent_us = now_us ();
   return sftp_request_end (c, id, sync_reply, r) == NULL ? -1 : 0;
 }
 

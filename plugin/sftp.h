@@ -69,6 +69,14 @@
 #define WB_MAX        (16 * 1024 * 1024)
 #define WB_ENTRIES    (NSLOTS / 2)
 #define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
+/* Lanes: more SFTP channels on the same SSH session for write-behind
+ * WRITEs, when one channel's window (OpenSSH: 2 MiB) cannot keep the
+ * link busy: as many as LANE_RATE bytes per second need over the
+ * round trip measured at open (channels=auto), at most LANES_AUTO, or
+ * exactly channels=N (up to SFTP_MAX_CHANNELS in ssh-plugin.h).
+ */
+#define LANE_RATE     (64 * 1024 * 1024) /* bytes per second */
+#define LANES_AUTO    4
 #define OUT_EXT       WB_ENTRIES         /* data sent from where it is */
 /* What the server chooses is bounded: */
 #define STATUS_MSG    100                /* a STATUS message, escaped */
@@ -95,7 +103,6 @@ struct sync_reply {
   uint8_t type;
   char *data;                   /* payload after type and id */
   uint32_t len;
-  int64_t sent_us;              /* when the request was sent */
 };
 
 struct write_op {
@@ -185,12 +192,33 @@ struct sftp {
   uint64_t seq_next;            /* where a sequential read would start */
   uint32_t ra_window;           /* current read-ahead beyond a request */
   uint32_t ra_target;           /* read-ahead for this link (RTT based) */
-  int64_t rtt_us;               /* smallest request round trip seen */
+  int64_t rtt_us;               /* the round trip, measured by opening
+                                   the channel */
 
   /* Set-up requests sent back to back (sftp_start); here so that a
    * late reply never lands in a stack frame that is gone.
    */
   struct sync_reply start_limits, start_lstat, start_open, start_stat;
+
+  /* Lanes (in the connection's first channel, c->sftp, only): the
+   * other channels, each a struct sftp of its own with its handle of
+   * the file, set up while writes go on (sftp_lanes_step).
+   */
+  struct sftp *lanes[SFTP_MAX_CHANNELS];
+  unsigned nr_lanes;            /* lanes[0..nr_lanes-1] (not c->sftp) */
+  unsigned ready_lanes;         /* of them ready for writes */
+  bool lanes_started;           /* asked for in this session */
+  /* A channel whose packet libssh2 has half sent: nothing else may
+   * send on the session until that same call is made again and
+   * finishes (libssh2 refuses any other packet meanwhile).
+   */
+  struct sftp *stuck;
+  int stuck_kind;
+  /* In a lane: how far its set-up is, and its VERSION (version is
+   * set once it came).  */
+  enum { LANE_OPEN, LANE_SUBSYSTEM, LANE_INIT, LANE_HANDSHAKE,
+         LANE_READY, LANE_FAILED } lane_state;
+  struct sync_reply lane_version;
 };
 
 /* sftp.c */
@@ -206,6 +234,15 @@ extern struct slot *sftp_request_end (struct ssh_conn *c, uint32_t id,
 extern struct slot *sftp_request_end_data (struct ssh_conn *c, uint32_t id,
                                            const char *data, uint32_t len,
                                            sftp_reply_fn *fn, void *arg);
+extern int sftp_lane_begin (struct ssh_conn *c, struct sftp *s, uint8_t type,
+                            uint32_t *id);
+extern struct slot *sftp_lane_end_data (struct ssh_conn *c, struct sftp *s,
+                                        uint32_t id, const char *data,
+                                        uint32_t len, sftp_reply_fn *fn,
+                                        void *arg);
+extern void sftp_lanes_start (struct ssh_conn *c, unsigned n);
+extern int sftp_lanes_refresh (struct ssh_conn *c);
+extern void sftp_lanes_free (struct sftp *s);
 extern size_t sftp_output_pending (struct sftp *s);
 extern unsigned sftp_discard (struct sftp *s, sftp_reply_fn *fn, void *arg);
 extern int sftp_pump_once (struct ssh_conn *c,
@@ -236,6 +273,7 @@ extern int sftp_write_behind (struct ssh_conn *c, const char *buf,
 extern int sftp_write_wait (struct ssh_conn *c, uint64_t offset,
                             uint64_t len);
 extern int sftp_write_resume (struct ssh_conn *c);
+extern unsigned sftp_write_channels (struct ssh_conn *c);
 
 /* sftp-io.c */
 extern void sftp_drop_queue (struct ssh_conn *c);

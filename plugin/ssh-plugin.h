@@ -90,6 +90,9 @@ struct ssh_params {
   bool compression;             /* compression=true: zlib */
   int64_t write_behind;         /* write-behind= bytes; -1 auto, 0 off */
   unsigned idle_keep;           /* idle-keep= seconds; 0 off */
+  unsigned channels;            /* channels= SFTP channels for writes;
+                                   0 auto (by the round trip) */
+#define SFTP_MAX_CHANNELS 16
 #define WRITE_BEHIND_MIN (64 * 1024)
 #define WRITE_BEHIND_MAX (1024 * 1024 * 1024)
   char *password;               /* password= (never logged) */
@@ -129,6 +132,7 @@ struct ssh_conn {
   struct timespec last_used;    /* CLOCK_MONOTONIC, for keepalives */
   unsigned reconnects;
   int sock;
+  bool tcp;                     /* sock is a TCP connection */
   pid_t proxy_pid;              /* proxycmd.c: the ProxyCommand; 0 none */
   uint64_t recv_bytes;          /* bytes libssh2 read from sock */
   uint64_t alive_mark;          /* recv_bytes when the last keepalive
@@ -301,6 +305,7 @@ extern void sftp_park (struct ssh_conn *c);
 extern int sftp_refresh (struct ssh_conn *c);
 extern int sftp_write_drain (struct ssh_conn *c);
 extern bool sftp_write_pending (struct ssh_conn *c);
+extern bool sftp_lanes_pending (struct ssh_conn *c);
 extern void sftp_write_abandon (struct ssh_conn *c);
 extern int sftp_write_errno (struct ssh_conn *c, uint32_t status,
                              uint64_t len);

@@ -19,6 +19,8 @@
 #   EXPLORER_STEPS     steps per trial at most (default 400)
 #   EXPLORER_TRIALS    number of trials at most (default: as time allows)
 #   EXPLORER_REPLAY    a schedule.json to replay (one trial)
+#   EXPLORER_CHANNELS  channels= for every trial (default: 1 in even
+#                      trials, 3 in odd ones)
 #   EXPLORER_FAULTS    kinds of fault to draw (fault-explorer.py
 #                      --faults; "" for none); default all, and motifs
 # A failure prints the trial's seed and schedule; reproduce it with
@@ -71,7 +73,7 @@ failed ()
     rm -rf "$keep"
     mkdir -p "$keep"
     cp state/* nbdkit.err "$keep/" 2>/dev/null || :
-    echo "FAIL: trial $k (seed $s): $1; schedule and nbdkit's messages in $keep"
+    echo "FAIL: trial $k (seed $s, EXPLORER_CHANNELS=$channels): $1; schedule and nbdkit's messages in $keep"
     exit 1
 }
 
@@ -91,9 +93,13 @@ while [ "$k" -lt "$trials" ]; do
           --retries "$retries")
     [ -z "${EXPLORER_REPLAY:-}" ] || args+=(--replay "$EXPLORER_REPLAY")
     [ -z "${EXPLORER_FAULTS+set}" ] || args+=(--faults "$EXPLORER_FAULTS")
+    # Every other trial writes over several SFTP channels (channels=),
+    # unless EXPLORER_CHANNELS says how many for all.
+    channels="${EXPLORER_CHANNELS:-$(( k % 2 ? 3 : 1 ))}"
+    echo "trial $k: seed $s, channels=$channels"
     r=0
     run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
-        timeout="$timeout" retries="$retries" \
+        timeout="$timeout" retries="$retries" channels="$channels" \
         --run "/usr/bin/python3 $srcdir/fault-explorer.py $(printf '%q ' "${args[@]}") \"\$uri\"" \
         2> nbdkit.err || r=$?
     [ "$r" -eq 0 ] || failed "status $r"

@@ -10,6 +10,8 @@
 #    them: 24 trials.
 # 2. Four connections, random and sequential reads, writes and
 #    flushes, checked against a model of what NBD promises.
+# 3. The same once more with each connection's writes spread over
+#    three SFTP channels (channels=3).
 
 set -e
 source "$(dirname "$0")/functions.sh"
@@ -129,3 +131,5 @@ PYEOF
 
 export REMOTE="$SSHD_DIR/disk.img"
 run_plugin path="$REMOTE" --run '/usr/bin/python3 coherence.py "$uri"'
+run_plugin path="$REMOTE" channels=3 \
+    --run '/usr/bin/python3 coherence.py "$uri"'
