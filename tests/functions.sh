@@ -190,6 +190,10 @@ _run_cleanup_hooks ()
     { local -; set +x; } 19>/dev/null 2>/dev/null
     local i
     set +e
+    # How long each test took, for run-tests' list of the slowest.
+    [ -z "${abs_top_builddir:-}" ] ||
+        echo "$(( SECONDS - _test_started )) ${0##*/}" \
+             >> "$abs_top_builddir/tests/durations.txt" 2>/dev/null
     trap '' INT QUIT TERM
     trap - EXIT
     cd / || :
@@ -211,6 +215,7 @@ _run_cleanup_hooks ()
     fi
     exit "$_exit_status"
 }
+_test_started=$SECONDS
 trap _run_cleanup_hooks EXIT
 trap 'exit 130' INT
 trap 'exit 131' QUIT
@@ -695,6 +700,13 @@ _try_start_sshd ()
         echo "PasswordAuthentication no"
         echo "KbdInteractiveAuthentication no"
         echo "UseDNS no"
+        # bash sources ~/.bashrc for commands run by sshd (also for the
+        # sftp subsystem, started as "bash -c sftp-server") unless it
+        # is a nested shell: root's .bashrc on these machines runs
+        # "pyenv init", which costs half a second per session and, when
+        # a test kills a session in the middle of it, leaves a lock
+        # that makes every later session wait 60 s.
+        echo "SetEnv SHLVL=1"
         [ -z "$subsystem" ] ||
             echo "Subsystem sftp /usr/lib/openssh/sftp-server"
         echo "LogLevel DEBUG"
