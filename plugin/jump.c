@@ -74,6 +74,11 @@ forward (void *arg)
   char down[32768], up[32768];   /* channel → fd, fd → channel */
   size_t dlen = 0, doff = 0, ulen = 0, uoff = 0;
   bool up_blocked = false;      /* the channel took no more of up */
+  /* A read or a write that left a packet half sent in libssh2, which
+   * refuses any other packet until the same call gets it out (even the
+   * window adjustment a read sends): only that call is made again.
+   */
+  bool recv_pending = false, send_pending = false;
   ssize_t r;
 
   for (;;) {
@@ -81,8 +86,11 @@ forward (void *arg)
     struct pollfd pfd[2];
     int dir;
 
-    if (dlen == 0) {
+    if (dlen == 0 && !send_pending) {
       r = libssh2_channel_read (h->channel, down, sizeof down);
+      recv_pending = r == LIBSSH2_ERROR_EAGAIN &&
+        (libssh2_session_block_directions (c->session) &
+         LIBSSH2_SESSION_BLOCK_OUTBOUND);
       if (r > 0) {
         dlen = r;
         doff = 0;
@@ -115,8 +123,11 @@ forward (void *arg)
         break;
     }
     up_blocked = false;
-    if (ulen > 0) {
+    if (ulen > 0 && !recv_pending) {
       r = libssh2_channel_write (h->channel, up + uoff, ulen);
+      send_pending = r == LIBSSH2_ERROR_EAGAIN &&
+        (libssh2_session_block_directions (c->session) &
+         LIBSSH2_SESSION_BLOCK_OUTBOUND);
       if (r > 0) {
         uoff += r;
         ulen -= r;

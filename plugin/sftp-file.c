@@ -501,35 +501,13 @@ sftp_start (struct ssh_conn *c)
   }
   clock_gettime (CLOCK_MONOTONIC, &t1);
   s->rtt_us = elapsed_us (&t0, &t1);
-  CALL_INT (c, rc, libssh2_channel_process_startup (s->channel, "subsystem",
-                                                    sizeof "subsystem" - 1,
-                                                    "sftp",
-                                                    sizeof "sftp" - 1));
-  if (rc != 0) {
-    nbdkit_error ("cannot start the sftp subsystem on %s port %u (is it "
-                  "enabled in sshd_config?): %s",
-                  c->host, c->port, session_error (c));
-    return -1;
-  }
-  /* The round trip: opening a channel is one, to sshd alone, and so
-   * is starting the subsystem (sshd answers once it has forked); the
-   * shorter of the two, as a busy host can delay either.  The replies
-   * to the requests sent with INIT also wait for sftp-server to start,
-   * so they cannot say what the link is.
-   */
-  clock_gettime (CLOCK_MONOTONIC, &t0);
-  if (elapsed_us (&t1, &t0) < s->rtt_us)
-    s->rtt_us = elapsed_us (&t1, &t0);
-  /* Writes on a long link need more channels: they are set up while
-   * the rest goes on (write-behind only).
-   */
-  if (params.write_behind != 0)
-    sftp_lanes_start (c, sftp_write_channels (c) - 1);
   CALL_INT (c, rc, libssh2_channel_handle_extended_data2
             (s->channel, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE));
 
-  /* One round trip for INIT, limits and (unless the file is to be
-   * created first) opening the file: sent back to back.
+  /* INIT, limits and (unless the file is to be created first) opening
+   * the file, queued back to back and sent right behind the subsystem
+   * request: sshd hands them to sftp-server once it has started it.
+   * One round trip for all, counting the subsystem's.
    */
   if (sftp_init_send (c) == -1 ||
       sftp_limits_send (c, &s->start_limits) == -1 ||
@@ -538,6 +516,42 @@ sftp_start (struct ssh_conn *c)
                   c->host, c->port, c->errbuf);
     return -1;
   }
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  while ((rc = libssh2_channel_process_startup (s->channel, "subsystem",
+                                                sizeof "subsystem" - 1,
+                                                "sftp",
+                                                sizeof "sftp" - 1)) ==
+         LIBSSH2_ERROR_EAGAIN) {
+    /* The request is out (not half sent): the queued packets follow. */
+    if (!(libssh2_session_block_directions (c->session) &
+          LIBSSH2_SESSION_BLOCK_OUTBOUND) &&
+        sftp_send_queued (c) == -1)
+      break;
+    if (session_wait (c) == -1) {
+      rc = LIBSSH2_ERROR_TIMEOUT;
+      break;
+    }
+  }
+  if (rc != 0) {
+    nbdkit_error ("cannot start the sftp subsystem on %s port %u (is it "
+                  "enabled in sshd_config?): %s",
+                  c->host, c->port, c->broken ? c->errbuf : session_error (c));
+    return -1;
+  }
+  /* The round trip: opening a channel is one, to sshd alone, and so
+   * is starting the subsystem (sshd answers once it has forked); the
+   * shorter of the two, as a busy host can delay either.  The replies
+   * to the SFTP requests also wait for sftp-server to start, so they
+   * cannot say what the link is.
+   */
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  if (elapsed_us (&t0, &t1) < s->rtt_us)
+    s->rtt_us = elapsed_us (&t0, &t1);
+  /* Writes on a long link need more channels: they are set up while
+   * the rest goes on (write-behind only).
+   */
+  if (params.write_behind != 0)
+    sftp_lanes_start (c, sftp_write_channels (c) - 1);
   if (sftp_handshake (c) == -1) {
     nbdkit_error ("SFTP handshake with %s port %u failed: %s",
                   c->host, c->port, c->errbuf);
@@ -621,36 +635,25 @@ sftp_refresh (struct ssh_conn *c)
   return sftp_request_end (c, id, NULL, NULL) == NULL ? -1 : 0;
 }
 
-/* Close the file and the channel.  On a broken connection the
- * socket is already shut down and only memory is freed.
+/* Forget the SFTP state of a session about to be closed: the file is
+ * not closed, nor the channels, one round trip each that nothing waits
+ * for (the writes were finished first, see conn.c finish): the
+ * server's sftp-servers close the file when the session goes, and
+ * libssh2 frees the channels with the session (session_close).
  */
 void
 sftp_stop (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
-  int rc;
 
   if (s == NULL)
     return;
-  /* A packet libssh2 has half sent goes out first. */
+  /* A packet libssh2 has half sent goes out first: the session's
+   * DISCONNECT is sent next.
+   */
   while (!c->broken && s->stuck)
     if (sftp_pump (c, NULL) == -1)
       break;
-  if (!c->broken && s->handle_len > 0) {
-    sftp_drop_queue (c);
-    if (close_handle (c, s->handle, s->handle_len) == -1)
-      debug ("close of %s: %s", c->path, c->errbuf);
-  }
-  if (s->channel) {
-    if (!c->broken) {
-      CALL_INT (c, rc, libssh2_channel_close (s->channel));
-      (void) rc;
-    }
-    /* Bounded: libssh2 only waits here for a live connection. */
-    for (rc = 0; rc < 100; ++rc)
-      if (libssh2_channel_free (s->channel) != LIBSSH2_ERROR_EAGAIN)
-        break;
-  }
   sftp_io_free (s);
   sftp_lanes_free (s);
   free (s->start_limits.data);

@@ -697,6 +697,7 @@ sftp_write_resume (struct ssh_conn *c)
   struct writebehind *wb = c->wb;
   uint64_t lo = UINT64_MAX, hi = 0, since = UINT64_MAX;
   unsigned i, n = 0;
+  struct sftp *l;
   bool check;
 
   if (wb == NULL || wb->count == 0)
@@ -727,7 +728,7 @@ sftp_write_resume (struct ssh_conn *c)
       note_failure (c, e, SSH_FX_CONNECTION_LOST, lost, sizeof lost - 1);
       continue;
     }
-    while (!sftp_slot_available (c->sftp)) {
+    while (pick_lane (c, &l), !sftp_slot_available (l)) {
       if (sftp_pump (c, NULL) == -1)
         return -1;
     }

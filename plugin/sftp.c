@@ -385,13 +385,21 @@ static void
 note_call (struct ssh_conn *c, struct sftp *s, int kind, bool eagain)
 {
   struct sftp *p = c->sftp;
+  bool waits_to_send = eagain &&
+    (libssh2_session_block_directions (c->session) &
+     LIBSSH2_SESSION_BLOCK_OUTBOUND);
 
-  if (eagain && (libssh2_session_block_directions (c->session) &
-                 LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
-    p->stuck = s;
-    p->stuck_kind = kind;
+  /* A call made while another has a packet half sent (a read, which
+   * sends nothing then) finds the direction still set: the packet is
+   * that other call's, which is the one to make again.
+   */
+  if (p->stuck == NULL) {
+    if (waits_to_send) {
+      p->stuck = s;
+      p->stuck_kind = kind;
+    }
   }
-  else if (p->stuck == s && p->stuck_kind == kind)
+  else if (p->stuck == s && p->stuck_kind == kind && !waits_to_send)
     p->stuck = NULL;
 }
 
@@ -526,6 +534,16 @@ pump_in (struct ssh_conn *c, struct sftp *s,
   return moved;
 }
 
+/* Send what the first channel has queued, without waiting and without
+ * reading (sftp_start, while the subsystem request waits for its
+ * reply).  Returns -1 if the connection broke.
+ */
+int
+sftp_send_queued (struct ssh_conn *c)
+{
+  return pump_out (c, c->sftp) == -1 ? -1 : 0;
+}
+
 /* Both ways on channel s. */
 static int
 pump_channel (struct ssh_conn *c, struct sftp *s,
@@ -640,10 +658,13 @@ lane_ready (struct ssh_conn *c, struct sftp *l)
   const char *h;
   uint32_t hlen;
   int err;
+  char saved[sizeof c->errbuf];
 
   if (l->lane_state != LANE_HANDSHAKE ||
       (l->version == 0 && !l->lane_version.done) || !l->start_open.done)
     return;
+  /* c->errbuf holds the lane's error for a moment only. */
+  memcpy (saved, c->errbuf, sizeof saved);
   c->errbuf[0] = '\0';
   if (l->version == 0 &&
       (sftp_wire_version (l->lane_version.data, l->lane_version.len,
@@ -660,6 +681,19 @@ lane_ready (struct ssh_conn *c, struct sftp *l)
   else if (!c->sftp->has_fsync)
     snprintf (c->errbuf, sizeof c->errbuf, "the server has no "
               "fsync@openssh.com, so there is no write-behind");
+  else if (l->start_open.type == SSH_FXP_HANDLE && l->lane_stale) {
+    /* Opened before sftp_lanes_refresh: the file at the path may be
+     * another one now.  Closed (the reply is dropped), opened again.
+     */
+    uint32_t id;
+
+    l->lane_stale = false;
+    l->lane_state = LANE_INIT;
+    if (sftp_lane_begin (c, l, SSH_FXP_CLOSE, &id) == 0) {
+      sftp_wire_put_string (&l->out, h, hlen);
+      request_end (c, l, id, NULL, NULL);
+    }
+  }
   else if (l->start_open.type == SSH_FXP_HANDLE) {
     memcpy (l->handle, h, hlen);
     l->handle_len = hlen;
@@ -670,13 +704,14 @@ lane_ready (struct ssh_conn *c, struct sftp *l)
     debug ("SFTP channel %u for writes to %s ready",
            c->sftp->ready_lanes + 1, c->path);
   }
-  if (l->lane_state != LANE_READY)
+  if (l->lane_state != LANE_READY && l->lane_state != LANE_INIT)
     lane_failed (c, l, "the SFTP handshake", c->errbuf);
   free (l->lane_version.data);
   l->lane_version.data = NULL;
   free (l->start_open.data);
   l->start_open.data = NULL;
-  c->errbuf[0] = '\0';
+  if (!c->broken)
+    memcpy (c->errbuf, saved, sizeof saved);
 }
 
 /* Set up n more channels for writes to the file: without waiting,
@@ -726,6 +761,9 @@ sftp_lanes_refresh (struct ssh_conn *c)
   for (i = 0; i < p->nr_lanes; ++i) {
     struct sftp *l = p->lanes[i];
 
+    /* An OPEN in flight may meet the old file: done again. */
+    if (l->lane_state == LANE_HANDSHAKE)
+      l->lane_stale = true;
     if (l->lane_state != LANE_READY)
       continue;
     if (sftp_lane_begin (c, l, SSH_FXP_CLOSE, &id) == -1)
@@ -830,8 +868,31 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
       if ((r = pump_stuck (c, version_reply)) == -1)
         return -1;
       m |= r;
-      if (p->stuck)
-        return moved | m;
+    }
+    if (p->stuck) {
+      /* Nothing else may be sent, but what can be read without
+       * sending is read: a peer that waits for us to read before it
+       * reads more (a ProxyCommand) would otherwise never take the
+       * rest of the half-sent packet.
+       */
+      if ((r = pump_in (c, p, version_reply)) == -1)
+        return -1;
+      m |= r;
+      for (i = 0; i < p->nr_lanes; ++i) {
+        struct sftp *l = p->lanes[i];
+
+        if (!lane_active (l))
+          continue;
+        r = pump_in (c, l, l->lane_state == LANE_HANDSHAKE ||
+                     l->lane_state == LANE_INIT ? &l->lane_version : NULL);
+        if (r == -1)
+          return -1;
+        m |= r;
+      }
+      moved |= m;
+      if (m == 0)
+        break;
+      continue;
     }
     /* Lanes being set up first: their packets are small, and they
      * would wait behind the data otherwise.

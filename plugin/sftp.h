@@ -219,6 +219,7 @@ struct sftp {
   enum { LANE_OPEN, LANE_SUBSYSTEM, LANE_INIT, LANE_HANDSHAKE,
          LANE_READY, LANE_FAILED } lane_state;
   struct sync_reply lane_version;
+  bool lane_stale;              /* its OPEN was sent before a refresh */
 };
 
 /* sftp.c */
@@ -248,6 +249,7 @@ extern unsigned sftp_discard (struct sftp *s, sftp_reply_fn *fn, void *arg);
 extern int sftp_pump_once (struct ssh_conn *c,
                            struct sync_reply *version_reply);
 extern int sftp_pump (struct ssh_conn *c, struct sync_reply *version_reply);
+extern int sftp_send_queued (struct ssh_conn *c);
 extern int sftp_sync_begin (struct ssh_conn *c, uint8_t type, uint32_t *id);
 extern int sftp_call (struct ssh_conn *c, uint32_t id, struct sync_reply *r);
 extern int sftp_call_extended (struct ssh_conn *c, const char *name,

@@ -18,6 +18,8 @@
 # 6. A warm session (idle-keep=) whose file was replaced by rename: the
 #    next client's writes go to the new file on every channel (each
 #    channel opens the path again).
+# 7. channels=auto over a 100 ms round trip (bench/delay-proxy): four
+#    channels in all, and the data right.
 
 set -e
 source "$(dirname "$0")/functions.sh"
@@ -168,3 +170,32 @@ expect_grep nbdkit.err "disk.img opened again)"
 # One session of four channels served both clients.
 [ $(( $(sessions) - s0 )) -eq 4 ]
 cmp final.expect "$remote"
+
+# --- 7. channels=auto over a 100 ms round trip (bench/delay-proxy, 50 ms
+# each way): three more channels, set up while the writes go on.
+delay_proxy="${abs_top_builddir:-$srcdir/..}/bench/delay-proxy"
+if [ ! -x "$delay_proxy" ]; then
+    requires cc
+    delay_proxy="$SSHD_DIR/delay-proxy"
+    cc -std=gnu11 -O2 -pthread -o "$delay_proxy" "$srcdir/../bench/delay-proxy.c"
+fi
+"$delay_proxy" 0 127.0.0.1 "$SSHD_PORT" 50 > delay.out 2> delay.err &
+delay_pid=$!
+cleanup_fn kill "$delay_pid"
+for (( i = 0; i < 100; ++i )); do
+    dport="$(sed -n 's/^port \([0-9]*\)$/\1/p' delay.out)"
+    [ -z "$dport" ] || break
+    sleep 0.1
+done
+[ -n "$dport" ]
+sed -n "s/^\[127.0.0.1\]:$SSHD_PORT /[127.0.0.1]:$dport /p" "$KNOWN_HOSTS" \
+    > delay_known_hosts
+[ -s delay_known_hosts ]
+truncate -s 8M "$remote"
+make_random_file local.img 8
+run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" host=127.0.0.1 port="$dport" \
+    known-hosts="$PWD/delay_known_hosts" path="$remote" idle-keep=0 \
+    --run 'nbdcopy --connections=1 --flush local.img "$uri"' 2> nbdkit.err || {
+    tail -50 nbdkit.err; exit 1; }
+compare_sha256 local.img "$remote"
+expect_grep nbdkit.err "opening 3 more SFTP channels"
