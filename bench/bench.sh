@@ -9,11 +9,14 @@
 #
 #   SIZE=MIB          test file for RTT 0 (default 1024, smaller if the
 #                     temporary directory is short of space)
-#   RTTS="0 10 50"    round trips to test, in ms; 0 = straight to sshd,
+#   RTTS="0 10 50 100"  round trips to test, in ms; 0 = straight to sshd,
 #                     otherwise through bench/delay-proxy adding RTT/2 per
 #                     direction
-#   RTT_SIZE=MIB      file size for every RTT > 0 (default: the largest
-#                     power of two <= 3200/RTT, at least 16, at most SIZE)
+#   SEQ_RTT_SIZE=128  file size in MiB of the sequential cases (seq-read,
+#                     seq-write, comp) at every RTT > 0, at most SIZE
+#   RTT_SIZE=MIB      file size of the other cases at every RTT > 0
+#                     (default: the largest power of two <= 3200/RTT, at
+#                     least 16, at most SIZE)
 #   REPEAT=3          repetitions; the table shows medians
 #   RAND_SECS=5       duration of each random-read and random-write run
 #   MULTI_CONN=default  the multi-conn nbdcopy runs: "default" = nbdcopy's
@@ -21,7 +24,11 @@
 #                     threads, which default to nproc), or N for
 #                     --connections=N --threads=N
 #   RUN_TIMEOUT=300   seconds allowed to any one run
-#   CONTENDERS="ours nbdkit-ssh ssh-cat sftp-get"
+#   PEER_MAX_RTT=50   above this RTT (ms), nbdkit-ssh is left out of the
+#                     sequential cases (about 1 MiB/s at 100 ms)
+#   CONTENDERS="ours nbdkit-ssh ssh-cat sftp-get"  (ssh-cat, the yardstick
+#                     of the sequential tables, runs whenever seq-read or
+#                     seq-write does)
 #   CASES="seq-read seq-write rand rand-write connect write4 comp"
 #   COMP_RTT=10       the RTT (one of RTTS) of the "comp" case: 1-connection
 #                     reads of zeros and of random data with compression=
@@ -51,12 +58,14 @@ top_builddir="${abs_top_builddir:-$PWD}"
 
 SIZE_GIVEN="${SIZE:+yes}"
 SIZE="${SIZE:-1024}"
-RTTS="${RTTS:-0 10 50}"
+RTTS="${RTTS:-0 10 50 100}"
+SEQ_RTT_SIZE="${SEQ_RTT_SIZE:-128}"
 RTT_SIZE="${RTT_SIZE:-}"
 REPEAT="${REPEAT:-3}"
 RAND_SECS="${RAND_SECS:-5}"
 MULTI_CONN="${MULTI_CONN:-default}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-300}"
+PEER_MAX_RTT="${PEER_MAX_RTT:-50}"
 CONTENDERS="${CONTENDERS:-ours nbdkit-ssh ssh-cat sftp-get}"
 CASES="${CASES:-seq-read seq-write rand rand-write connect write4 comp}"
 COMP_RTT="${COMP_RTT:-10}"
@@ -72,7 +81,7 @@ export PATH LC_ALL=C
 say () { printf '%s\n' "bench: $*" >&2; }
 die () { say "error: $*"; exit 1; }
 
-for v in SIZE REPEAT RUN_TIMEOUT IDLE_KEEP WRITE_CONNS; do
+for v in SIZE SEQ_RTT_SIZE REPEAT RUN_TIMEOUT IDLE_KEEP WRITE_CONNS; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
 [ "$MULTI_CONN" = default ] || [[ "$MULTI_CONN" =~ ^[1-9][0-9]*$ ]] ||
@@ -87,7 +96,7 @@ for r in $RTTS; do
     [ $(( r % 2 )) -eq 0 ] || say "warning: RTT $r is odd; the proxy adds $(( r / 2 * 2 )) ms"
 done
 
-for c in nbdkit nbdcopy ssh sftp timeout /usr/bin/python3; do
+for c in nbdkit nbdcopy ssh sftp timeout getconf /usr/bin/python3; do
     command -v "$c" >/dev/null 2>&1 || die "required tool $c missing"
 done
 
@@ -96,6 +105,7 @@ has () { [[ " $1 " == *" $2 "* ]]; }
 without () { local w out=; for w in $1; do [ "$w" = "$2" ] || out+="${out:+ }$w"; done; echo "$out"; }
 
 [[ "$COMP_RTT" =~ ^[0-9]+$ ]] || die "COMP_RTT must be a whole number of ms"
+[[ "$PEER_MAX_RTT" =~ ^[0-9]+$ ]] || die "PEER_MAX_RTT must be a whole number of ms"
 if has "$CASES" comp && ! has "$RTTS" "$COMP_RTT"; then
     say "RTT $COMP_RTT ms (COMP_RTT) is not in RTTS: skipping the compressed reads"
 fi
@@ -121,6 +131,12 @@ if [ -z "${PEER_PLUGIN:-}" ]; then
            ! ldd "$PEER_PLUGIN" 2>/dev/null | grep 'libssh\.so' >/dev/null; then
         PEER_PLUGIN=
     fi
+fi
+# ssh cat is what the sequential tables compare everything with.
+if { has "$CASES" seq-read || has "$CASES" seq-write; } &&
+       ! has "$CONTENDERS" ssh-cat; then
+    say "the sequential cases are compared with ssh cat: running ssh-cat too"
+    CONTENDERS+="${CONTENDERS:+ }ssh-cat"
 fi
 if has "$CONTENDERS" nbdkit-ssh && [ -z "$PEER_PLUGIN" ]; then
     say "nbdkit's libssh ssh plugin is not installed (Debian: nbdkit); skipping nbdkit-ssh"
@@ -219,13 +235,35 @@ size_for_rtt ()
     [ "$cap" -lt "$SIZE" ] && echo "$cap" || echo "$SIZE"
 }
 
+# The sequential cases (seq-read, seq-write, comp) at RTT > 0: the issue
+# states its goals for 128 MiB, connecting included.
+seq_size_for_rtt ()
+{
+    if [ "$1" -eq 0 ] || [ "$SEQ_RTT_SIZE" -ge "$SIZE" ]; then
+        echo "$SIZE"
+    else
+        echo "$SEQ_RTT_SIZE"
+    fi
+}
+
+has_seq () { has "$CASES" seq-read || has "$CASES" seq-write || has "$CASES" comp; }
+has_other () { has "$CASES" rand || has "$CASES" rand-write || has "$CASES" connect || has "$CASES" write4; }
+
+# The file sizes in use, one a line, each once.
+sizes_in_use ()
+{
+    local r
+    for r in $RTTS; do
+        if has_seq; then seq_size_for_rtt "$r"; fi
+        if has_other; then size_for_rtt "$r"; fi
+    done | sort -n -u
+}
+
 space_needed ()
 {
     # A source and a destination file of every size in use, plus 10%.
-    local -A seen=()
-    local r s total=0
-    for r in $RTTS; do seen[$(size_for_rtt "$r")]=1; done
-    for s in "${!seen[@]}"; do total=$(( total + 2 * s )); done
+    local s total=0
+    for s in $(sizes_in_use); do total=$(( total + 2 * s )); done
     echo $(( total + total / 10 + 64 ))
 }
 
@@ -252,11 +290,7 @@ SSH_OPTS=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes
           -o UserKnownHostsFile="$KH" -o GlobalKnownHostsFile=/dev/null
           -o Ciphers=aes128-ctr -o MACs=hmac-sha2-256)
 
-declare -A made=()
-for r in $RTTS; do
-    s="$(size_for_rtt "$r")"
-    [ -z "${made[$s]:-}" ] || continue
-    made[$s]=1
+for s in $(sizes_in_use); do
     say "creating $s MiB test files"
     make_random_file "$WORK/src-$s.img" "$s"
     cp "$WORK/src-$s.img" "$WORK/dst-$s.img"
@@ -299,25 +333,65 @@ start_proxy ()
 sessions () { grep -c 'Accepted publickey' "$SSHD_LOG" || :; }
 
 # ----------------------------------------------------------------------
-# Running one measurement.  Each sets R_OK R_SECS R_RSS R_SESS R_OUT.
+# Running one measurement.  Each sets R_OK R_SECS R_CPU R_RSS R_SESS R_OUT.
 
-URI="nbd+unix:///?socket=$WORK/nbd.sock"
+# The clients' NBD URI: inside the nbdkit --run command (captive.sh),
+# @URI@ in any argument becomes nbdkit's $uri (nbdkit >= 1.24 has $uri
+# and $nbd, the same URI; with -U - it names nbdkit's private socket).
+URI="@URI@"
 PLUGIN_EXTRA=()
 RAW="$WORK/raw.tsv"
-printf 'rtt\tcase\tcontender\trep\tvalue\tunit\tmib\tsecs\trss_kib\tsessions\tamp\tp50_us\n' > "$RAW"
+printf 'rtt\tcase\tcontender\trep\tvalue\tunit\tmib\tsecs\tcpu_s\tcpu_ms_mib\trss_kib\tsessions\tamp\tp50_us\n' > "$RAW"
+CLK_TCK="$(getconf CLK_TCK)"
+
+# The --run command of every nbdkit run: $1 = nbdkit's $uri.  It runs
+# the client (its arguments in client.argv, NUL-separated), then, nbdkit
+# still serving, writes the serving nbdkit's CPU time (utime + stime, in
+# clock ticks: fields 14 and 15 of /proc/PID/stat, all threads) and peak
+# RSS (VmHWM, KiB) to nbdkit.stats.  That process is the one in nbdkit's
+# -P file: with --run, nbdkit forks, and the process that runs the
+# command ($PPID here) only waits for it and for the serving child.
+export BENCH_WORK="$WORK"
+cat > "$WORK/captive.sh" <<'EOF'
+w="$BENCH_WORK"
+mapfile -d '' -t argv < "$w/client.argv"
+argv=("${argv[@]//@URI@/"$1"}")
+r=0
+"${argv[@]}" || r=$?
+npid="$(cat "$w/nbdkit.pid" 2>/dev/null)" || npid=
+if [ -n "$npid" ] && stat="$(cat "/proc/$npid/stat" 2>/dev/null)"; then
+    read -r -a f <<< "${stat##*) }"          # f[0] = field 3
+    hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$npid/status")"
+    echo "$(( f[11] + f[12] )) $hwm" > "$w/nbdkit.stats"
+fi
+exit "$r"
+EOF
 
 now () { date +%s.%N; }
 elapsed () { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
-# run_client CMD...: run under the timeout, time it.
+# run_client CMD...: run under the timeout, time it; R_CCPU = the CPU
+# time (user + system, s) of CMD and all it waited for (bash's "times"
+# in a subshell: its children's rusage).
 run_client ()
 {
     local t0 t1 r=0
+    rm -f "$WORK/times.out"
     t0="$(now)"
-    timeout -k 5 "$RUN_TIMEOUT" "$@" > "$WORK/client.out" 2> "$WORK/client.err" 19>&- || r=$?
+    (
+        r=0
+        timeout -k 5 "$RUN_TIMEOUT" "$@" > "$WORK/client.out" 2> "$WORK/client.err" 19>&- || r=$?
+        times > "$WORK/times.out"
+        exit "$r"
+    ) || r=$?
     t1="$(now)"
     R_SECS="$(elapsed "$t0" "$t1")"
     R_OUT="$(cat "$WORK/client.out")"
+    # "0m0.012s 0m0.004s" (the shell), then the same for its children.
+    R_CCPU="$(awk 'NR == 2 { t = 0
+                   for (i = 1; i <= 2; ++i) {
+                       split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
+                   printf "%.3f", t }' "$WORK/times.out" 2>/dev/null)" || R_CCPU=
     if [ "$r" -ne 0 ]; then
         R_OK=
         if [ "$r" -eq 124 ] || [ "$r" -eq 137 ]; then
@@ -329,12 +403,15 @@ run_client ()
     fi
 }
 
-# run_plugin CONTENDER ro|rw FILE CLIENT_CMD...: nbdkit in the
-# background on a Unix socket, the client against $URI, then nbdkit's
-# peak RSS, then stop nbdkit.
+# run_plugin CONTENDER ro|rw FILE CLIENT_CMD...: what a user runs,
+#   nbdkit -U - [-r] PLUGIN host=... path=FILE --run 'CLIENT_CMD'
+# with @URI@ in CLIENT_CMD standing for nbdkit's "$uri".  R_SECS is the
+# whole command, from nbdkit's start to its exit (after the client has
+# exited nbdkit stops the serving process and waits for it); R_CPU and
+# R_RSS are the serving nbdkit's, read when the client is done.
 run_plugin ()
 {
-    local who="$1" mode="$2" file="$3" plugin tpid npid='' i s0
+    local who="$1" mode="$2" file="$3" plugin s0 ticks rss
     shift 3
     case "$who" in
         ours) plugin="$PLUGIN" ;;
@@ -342,62 +419,57 @@ run_plugin ()
     esac
     local -a ro=()
     [ "$mode" = ro ] && ro=(-r)
-    # PLUGIN_EXTRA: more plugin parameters (compression=...).
-    rm -f "$WORK/nbd.sock" "$WORK/nbdkit.pid"
-    R_OK=1 R_SECS='' R_RSS='' R_SESS='' R_OUT=''
+    R_OK=1 R_SECS='' R_CPU='' R_RSS='' R_SESS='' R_OUT=''
+    rm -f "$WORK/nbdkit.pid" "$WORK/nbdkit.stats"
+    printf '%s\0' "$@" > "$WORK/client.argv"
     echo "=== $who $mode $file: $*" >> "$WORK/nbdkit.log"
-    timeout -k 5 $(( RUN_TIMEOUT + 60 )) \
-            nbdkit -f -U "$WORK/nbd.sock" -P "$WORK/nbdkit.pid" "${ro[@]}" \
-            "$plugin" host=127.0.0.1 port="$PORT" known-hosts="$KH" \
-            path="$file" "${PLUGIN_EXTRA[@]}" 2>>"$WORK/nbdkit.log" 19>&- &
-    tpid=$!
-    for (( i = 0; i < 200; ++i )); do
-        if [ -s "$WORK/nbdkit.pid" ] && [ -S "$WORK/nbd.sock" ]; then
-            npid="$(cat "$WORK/nbdkit.pid")"
-            break
-        fi
-        _pid_alive "$tpid" || break
-        sleep 0.05
-    done
-    if [ -z "$npid" ]; then
-        say "  nbdkit did not start:"; tail -n 5 "$WORK/nbdkit.log" >&2
-        R_OK=
-        stop_pid "$tpid"
-        return 0
-    fi
     s0="$(sessions)"
-    run_client "$@"
-    R_RSS="$(awk '/^VmHWM:/ { print $2 }' "/proc/$npid/status" 2>/dev/null)" || :
-    stop_pid "$npid"
-    stop_pid "$tpid"
+    # PLUGIN_EXTRA: more plugin parameters (compression=...).
+    # shellcheck disable=SC2016 # $uri is for nbdkit's --run shell
+    run_client nbdkit -U - -P "$WORK/nbdkit.pid" "${ro[@]}" \
+               "$plugin" host=127.0.0.1 port="$PORT" known-hosts="$KH" \
+               path="$file" "${PLUGIN_EXTRA[@]}" \
+               --run 'exec /bin/bash "$BENCH_WORK/captive.sh" "$uri"'
+    cat "$WORK/client.err" >> "$WORK/nbdkit.log"
     R_SESS=$(( $(sessions) - s0 ))
+    if read -r ticks rss < "$WORK/nbdkit.stats" 2>/dev/null; then
+        R_CPU="$(awk -v t="$ticks" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", t / hz }')"
+        R_RSS="$rss"
+    elif [ -n "$R_OK" ]; then
+        say "  no nbdkit figures (CPU, RSS) for this run"
+    fi
 }
 
-# run_ssh CMD...: an OpenSSH client command (ssh cat, sftp).
+# run_ssh CMD...: an OpenSSH client command (ssh cat, sftp); R_CPU is
+# the client's (for sftp, with the ssh it runs).
 run_ssh ()
 {
     local s0
-    R_OK=1 R_SECS='' R_RSS='' R_SESS='' R_OUT=''
+    R_OK=1 R_SECS='' R_CPU='' R_RSS='' R_SESS='' R_OUT=''
     s0="$(sessions)"
     run_client "$@"
+    R_CPU="$R_CCPU"
     R_SESS=$(( $(sessions) - s0 ))
 }
 
 record ()   # rtt case contender rep unit mib [amp p50]
 {
     local rtt="$1" case="$2" who="$3" rep="$4" unit="$5" mib="$6"
-    local amp="${7:-}" p50="${8:-}" value=NA
+    local amp="${7:-}" p50="${8:-}" value=NA cpu_mib=''
     if [ -n "$R_OK" ]; then
         if [ "$unit" = MiB/s ]; then
             value="$(awk -v m="$mib" -v s="$R_SECS" 'BEGIN { printf "%.1f", m / s }')"
         else
             value="$R_VALUE"
         fi
+        if [ -n "$mib" ] && [ -n "${R_CPU:-}" ]; then
+            cpu_mib="$(awk -v m="$mib" -v c="$R_CPU" 'BEGIN { printf "%.2f", c * 1000 / m }')"
+        fi
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
            "$rtt" "$case" "$who" "$rep" "$value" "$unit" "$mib" "${R_SECS:-}" \
-           "${R_RSS:-}" "${R_SESS:-}" "$amp" "$p50" >> "$RAW"
-    say "  rtt $rtt rep $rep $case $who: $value $unit${R_SECS:+ (${R_SECS}s}${R_RSS:+, rss ${R_RSS} KiB}${R_SESS:+, $R_SESS ssh sessions}${amp:+, amp $amp}${p50:+, p50 ${p50}us}${R_SECS:+)}"
+           "${R_CPU:-}" "$cpu_mib" "${R_RSS:-}" "${R_SESS:-}" "$amp" "$p50" >> "$RAW"
+    say "  rtt $rtt rep $rep $case $who: $value $unit${R_SECS:+ (${R_SECS}s}${R_CPU:+, cpu ${R_CPU}s}${cpu_mib:+ = $cpu_mib ms/MiB}${R_RSS:+, rss ${R_RSS} KiB}${R_SESS:+, $R_SESS ssh sessions}${amp:+, amp $amp}${p50:+, p50 ${p50}us}${R_SECS:+)}"
 }
 
 kv () { printf '%s\n' "$R_OUT" | tr ' ' '\n' | sed -n "s/^$1=//p" | tail -n 1; }
@@ -536,13 +608,29 @@ META="$WORK/meta.txt"
         echo "write4: $WRITE_CONNS connections, each writing its part sequentially, 256 KiB x 4 in flight, then a flush each"
     fi
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
-    echo "settings: SIZE=$SIZE RTTS=\"$RTTS\" REPEAT=$REPEAT MULTI_CONN=$MULTI_CONN RAND_SECS=$RAND_SECS"
+    echo "settings: SIZE=$SIZE SEQ_RTT_SIZE=$SEQ_RTT_SIZE RTTS=\"$RTTS\" REPEAT=$REPEAT MULTI_CONN=$MULTI_CONN RAND_SECS=$RAND_SECS PEER_MAX_RTT=$PEER_MAX_RTT RUN_TIMEOUT=$RUN_TIMEOUT"
     for r in $RTTS; do
-        echo "file size at RTT $r ms: $(size_for_rtt "$r") MiB"
+        line="file size at RTT $r ms:"
+        has_seq && line+=" $(seq_size_for_rtt "$r") MiB (sequential cases)"
+        has_seq && has_other && line+=","
+        has_other && line+=" $(size_for_rtt "$r") MiB (other cases)"
+        echo "$line"
     done
+    if has_seq; then
+        echo "sequential cases timed from nbdkit's start to its exit: nbdkit -U - [-r] PLUGIN ... --run 'nbdcopy ... \"\$uri\" null:' (reads), --run 'nbdcopy --flush FILE \"\$uri\"' (writes); ssh cat: the ssh process, uploads with 'cat > FILE && sync FILE'"
+    fi
+    echo "CPU: the plugins' = the serving nbdkit process's user + system time (at the end of the --run command); ssh cat's and sftp get's = the client's (ssh; sftp with its ssh)"
+    if has "$CONTENDERS" nbdkit-ssh && has_seq; then
+        for r in $RTTS; do
+            if [ "$r" -gt "$PEER_MAX_RTT" ]; then
+                echo "nbdkit-ssh not run in the sequential cases at RTT > $PEER_MAX_RTT ms (PEER_MAX_RTT)"
+                break
+            fi
+        done
+    fi
     echo "ssh cat and sftp get: -o Ciphers=aes128-ctr -o MACs=hmac-sha2-256"
     if has "$CASES" comp && has "$RTTS" "$COMP_RTT"; then
-        echo "compressed reads: RTT $COMP_RTT ms, $(size_for_rtt "$COMP_RTT") MiB of zeros and of random data"
+        echo "compressed reads: RTT $COMP_RTT ms, $(seq_size_for_rtt "$COMP_RTT") MiB of zeros and of random data"
     fi
 } > "$META"
 cat "$META" >&2
@@ -561,17 +649,34 @@ for rtt in $RTTS; do
         start_proxy "$rtt"
         say "RTT $rtt ms: delay-proxy pid $PROXY_PID on port $PORT"
     fi
+    # The other cases (rand, rand-write, connect, write4) use mib, src
+    # and dst; the sequential ones (seq-read, seq-write, comp) smib,
+    # ssrc and sdst.
     mib="$(size_for_rtt "$rtt")"
     src="$WORK/src-$mib.img"
     dst="$WORK/dst-$mib.img"
+    smib="$(seq_size_for_rtt "$rtt")"
+    ssrc="$WORK/src-$smib.img"
+    sdst="$WORK/dst-$smib.img"
     # nbdcopy hands work to its connections in 128 MiB slices: below
     # 256 MiB one connection does everything, so multi-conn means nothing.
     do_multi=
-    if [ "$mib" -ge 256 ]; then
+    if [ "$smib" -ge 256 ]; then
         do_multi=1
-    else
-        say "RTT $rtt ms: $mib MiB file < 256 MiB, skipping the multi-conn nbdcopy runs"
+    elif has "$CASES" seq-read || has "$CASES" seq-write; then
+        say "RTT $rtt ms: $smib MiB file < 256 MiB, skipping the multi-conn nbdcopy runs"
     fi
+    # nbdkit's libssh plugin is very slow at high RTT (about 1 MiB/s at
+    # 100 ms): not in the sequential cases above PEER_MAX_RTT.
+    seq_plugins=("${plugins[@]}")
+    if [ "$rtt" -gt "$PEER_MAX_RTT" ] && has "$CONTENDERS" nbdkit-ssh && has_seq; then
+        say "RTT $rtt ms > PEER_MAX_RTT=$PEER_MAX_RTT ms: nbdkit-ssh left out of the sequential cases"
+        seq_plugins=()
+        for w in "${plugins[@]}"; do [ "$w" = nbdkit-ssh ] || seq_plugins+=("$w"); done
+    fi
+    # The remote command of the ssh cat upload: as durable as nbdcopy
+    # --flush (the plugins' flush is an fsync of the file on the server).
+    put_cmd="cat > $(printf %q "$sdst") && sync $(printf %q "$sdst")"
 
     for (( rep = 1; rep <= REPEAT; ++rep )); do
         # Alternate who goes first, so that order effects cancel out.
@@ -579,46 +684,52 @@ for rtt in $RTTS; do
         if [ $(( rep % 2 )) -eq 0 ] && [ ${#plugins[@]} -eq 2 ]; then
             order=("${plugins[1]}" "${plugins[0]}")
         fi
+        seq_order=("${seq_plugins[@]}")
+        if [ $(( rep % 2 )) -eq 0 ] && [ ${#seq_plugins[@]} -eq 2 ]; then
+            seq_order=("${seq_plugins[1]}" "${seq_plugins[0]}")
+        fi
 
+        # Sequential cases: the whole nbdkit --run command is timed
+        # (run_plugin), writes end with nbdcopy --flush.
         if has "$CASES" seq-read; then
-            for w in "${order[@]}"; do
-                run_plugin "$w" ro "$src" nbdcopy --connections=1 "$URI" null:
-                record "$rtt" seq-read-1 "$w" "$rep" MiB/s "$mib"
+            for w in "${seq_order[@]}"; do
+                run_plugin "$w" ro "$ssrc" nbdcopy --connections=1 "$URI" null:
+                record "$rtt" seq-read-1 "$w" "$rep" MiB/s "$smib"
             done
-            for w in "${order[@]}"; do
+            for w in "${seq_order[@]}"; do
                 [ -n "$do_multi" ] || break
-                run_plugin "$w" ro "$src" nbdcopy "${multi[@]}" "$URI" null:
-                record "$rtt" seq-read-N "$w" "$rep" MiB/s "$mib"
+                run_plugin "$w" ro "$ssrc" nbdcopy "${multi[@]}" "$URI" null:
+                record "$rtt" seq-read-N "$w" "$rep" MiB/s "$smib"
             done
             if has "$CONTENDERS" ssh-cat; then
                 run_ssh sh -c 'exec ssh "$@" > /dev/null' sh "${SSH_OPTS[@]}" \
-                        -p "$PORT" root@127.0.0.1 cat "$src"
-                record "$rtt" seq-read-stream ssh-cat "$rep" MiB/s "$mib"
+                        -p "$PORT" root@127.0.0.1 cat "$ssrc"
+                record "$rtt" seq-read-stream ssh-cat "$rep" MiB/s "$smib"
             fi
             if has "$CONTENDERS" sftp-get; then
                 run_ssh sftp -q "${SSH_OPTS[@]}" -P "$PORT" \
-                        "root@127.0.0.1:$src" /dev/null
-                record "$rtt" seq-read-stream sftp-get "$rep" MiB/s "$mib"
+                        "root@127.0.0.1:$ssrc" /dev/null
+                record "$rtt" seq-read-stream sftp-get "$rep" MiB/s "$smib"
             fi
         fi
 
         if has "$CASES" seq-write; then
-            for w in "${order[@]}"; do
-                sync "$dst"
-                run_plugin "$w" rw "$dst" nbdcopy --connections=1 "$src" "$URI"
-                record "$rtt" seq-write-1 "$w" "$rep" MiB/s "$mib"
+            for w in "${seq_order[@]}"; do
+                sync "$sdst"
+                run_plugin "$w" rw "$sdst" nbdcopy --flush --connections=1 "$ssrc" "$URI"
+                record "$rtt" seq-write-1 "$w" "$rep" MiB/s "$smib"
             done
-            for w in "${order[@]}"; do
+            for w in "${seq_order[@]}"; do
                 [ -n "$do_multi" ] || break
-                sync "$dst"
-                run_plugin "$w" rw "$dst" nbdcopy "${multi[@]}" "$src" "$URI"
-                record "$rtt" seq-write-N "$w" "$rep" MiB/s "$mib"
+                sync "$sdst"
+                run_plugin "$w" rw "$sdst" nbdcopy --flush "${multi[@]}" "$ssrc" "$URI"
+                record "$rtt" seq-write-N "$w" "$rep" MiB/s "$smib"
             done
             if has "$CONTENDERS" ssh-cat; then
-                sync "$dst"
-                run_ssh sh -c 'exec ssh "$@" < "$0"' "$src" "${SSH_OPTS[@]}" \
-                        -p "$PORT" root@127.0.0.1 "cat > $dst"
-                record "$rtt" seq-write-stream ssh-cat "$rep" MiB/s "$mib"
+                sync "$sdst"
+                run_ssh sh -c 'exec ssh "$@" < "$0"' "$ssrc" "${SSH_OPTS[@]}" \
+                        -p "$PORT" root@127.0.0.1 "$put_cmd"
+                record "$rtt" seq-write-stream ssh-cat "$rep" MiB/s "$smib"
             fi
         fi
 
@@ -653,14 +764,14 @@ for rtt in $RTTS; do
         # zlib) and random data (the worst), one connection.
         if has "$CASES" comp && [ "$rtt" -eq "$COMP_RTT" ]; then
             for data in zeros rand; do
-                f="$src"
-                [ "$data" = rand ] || f="$WORK/zeros-$mib.img"
+                f="$ssrc"
+                [ "$data" = rand ] || f="$WORK/zeros-$smib.img"
                 for c in false true; do
-                    for w in "${order[@]}"; do
+                    for w in "${seq_order[@]}"; do
                         PLUGIN_EXTRA=(compression="$c")
                         run_plugin "$w" ro "$f" nbdcopy --connections=1 "$URI" null:
                         PLUGIN_EXTRA=()
-                        record "$rtt" "comp-$data-$c" "$w" "$rep" MiB/s "$mib"
+                        record "$rtt" "comp-$data-$c" "$w" "$rep" MiB/s "$smib"
                     done
                 done
             done

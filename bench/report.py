@@ -61,6 +61,13 @@ def ratio(a, b):
     return "%.2fx" % (a / b)
 
 
+def cpu(rtt, case, who):
+    """Median CPU ms per MiB (None if not recorded: older raw files)."""
+    if not any(r.get("cpu_ms_mib") for r in runs(rtt, case, who)):
+        return None
+    return med(rtt, case, who, "cpu_ms_mib")[0]
+
+
 def unit_of(case):
     for r in raw:
         if r["case"] == case and r["unit"]:
@@ -68,11 +75,15 @@ def unit_of(case):
     return "MiB/s"
 
 
-def size_of(rtt):
+def size_of(rtt, case=None):
     for r in raw:
-        if r["rtt"] == rtt and r["mib"]:
+        if r["rtt"] == rtt and r["mib"] and case in (None, r["case"]):
             return r["mib"]
     return ""
+
+
+def ran(case, who):
+    return any(r["case"] == case and r["contender"] == who for r in raw)
 
 
 def multi_label(case):
@@ -104,32 +115,92 @@ LABELS = [
     ("comp-rand-true", "read random, compression=true", None),
 ]
 
-# Table 1: throughput / IOPS with ratios.
-head1 = ["case", "RTT ms", "MiB", "unit", "ours", "nbdkit-ssh", "ssh cat",
-         "sftp get", "ours/nbdkit-ssh", "ours/ssh cat", "ours/sftp get"]
-rows1 = []
+def note_failures(rtt, case, label, whos):
+    for who in whos:
+        _, ok, n = med(rtt, case, who)
+        line = ("%s at RTT %s: %s failed in %d of %d runs"
+                % (label, rtt, who, n - ok, n))
+        if n and ok < n and line not in incomplete:
+            incomplete.append(line)
+
+
 incomplete = []
+
+# Sequential tables, one per case (direction, connections): rows = RTT;
+# every contender's MiB/s and CPU ms/MiB, ours divided by ssh cat (same
+# direction, same RTT: the anchor) and by each other contender.
+SEQ = [case for case in LABELS if case[0].startswith("seq-")]
+seq_tables = []
+for case, label, stream in SEQ:
+    if not any(r["case"] == case for r in raw):
+        continue
+    others = [("ssh cat", stream, "ssh-cat"),
+              ("nbdkit-ssh", case, "nbdkit-ssh"),
+              ("sftp get", stream, "sftp-get")]
+    others = [o for o in others if ran(o[1], o[2])]
+    head = ["RTT ms", "MiB", "ours MiB/s", "ours CPU ms/MiB"]
+    for name, _, _ in others:
+        head += ["%s MiB/s" % name, "%s CPU ms/MiB" % name, "ours/%s" % name]
+    rows = []
+    for rtt in rtts:
+        ours = med(rtt, case, "ours")[0]
+        if ours is None and not any(runs(rtt, c, w) for _, c, w in others):
+            continue
+        note_failures(rtt, case, label, ("ours", "nbdkit-ssh"))
+        note_failures(rtt, stream, label.split(",")[0], ("ssh-cat", "sftp-get"))
+        row = [rtt, size_of(rtt, case) or size_of(rtt, stream),
+               fmt(ours), fmt(cpu(rtt, case, "ours"))]
+        for _, c, w in others:
+            v = med(rtt, c, w)[0]
+            row += [fmt(v), fmt(cpu(rtt, c, w)), ratio(ours, v)]
+        rows.append(row)
+    if rows:
+        seq_tables.append((label, head, rows))
+
+# Compressed reads (comp): ours and nbdkit-ssh, over the same file size
+# as the seq-read rows of that RTT, so ssh cat (download) is the anchor.
+head_comp = ["RTT ms", "MiB", "data", "compression", "ours MiB/s",
+             "ours CPU ms/MiB", "nbdkit-ssh MiB/s", "nbdkit-ssh CPU ms/MiB",
+             "ours/nbdkit-ssh", "ssh cat MiB/s", "ours/ssh cat"]
+rows_comp = []
 for rtt in rtts:
-    for case, label, stream in LABELS:
-        ours, _, _ = med(rtt, case, "ours")
-        peer, _, _ = med(rtt, case, "nbdkit-ssh")
-        cat = sftp = None
-        if stream:
-            cat, _, _ = med(rtt, stream, "ssh-cat")
-            sftp, _, _ = med(rtt, stream, "sftp-get")
+    for case, label, _ in LABELS:
+        if not case.startswith("comp-"):
+            continue
+        ours = med(rtt, case, "ours")[0]
+        peer = med(rtt, case, "nbdkit-ssh")[0]
         if ours is None and peer is None:
             continue
-        for who in ("ours", "nbdkit-ssh"):
-            _, ok, n = med(rtt, case, who)
-            if n and ok < n:
-                incomplete.append("%s at RTT %s: %s failed in %d of %d runs"
-                                  % (label, rtt, who, n - ok, n))
+        note_failures(rtt, case, label, ("ours", "nbdkit-ssh"))
+        cat = med(rtt, "seq-read-stream", "ssh-cat")[0]
+        if size_of(rtt, "seq-read-stream") not in ("", size_of(rtt, case)):
+            cat = None
+        _, data, comp = case.split("-")
+        rows_comp.append([rtt, size_of(rtt, case),
+                          "zeros" if data == "zeros" else "random", comp,
+                          fmt(ours), fmt(cpu(rtt, case, "ours")), fmt(peer),
+                          fmt(cpu(rtt, case, "nbdkit-ssh")), ratio(ours, peer),
+                          fmt(cat), ratio(ours, cat)])
+
+# The other cases: random I/O, connect, write4, against nbdkit-ssh.
+head1 = ["case", "RTT ms", "MiB", "unit", "ours", "ours CPU ms/MiB",
+         "nbdkit-ssh", "nbdkit-ssh CPU ms/MiB", "ours/nbdkit-ssh"]
+rows1 = []
+for rtt in rtts:
+    for case, label, _ in LABELS:
+        if case.startswith("seq-") or case.startswith("comp-"):
+            continue
+        ours, _, _ = med(rtt, case, "ours")
+        peer, _, _ = med(rtt, case, "nbdkit-ssh")
+        if ours is None and peer is None:
+            continue
+        note_failures(rtt, case, label, ("ours", "nbdkit-ssh"))
         unit = unit_of(case)
         digits = 3 if unit == "s" else None
-        rows1.append([label, rtt, size_of(rtt) if unit == "MiB/s" else "",
-                      unit, fmt(ours, digits), fmt(peer, digits), fmt(cat),
-                      fmt(sftp), ratio(ours, peer), ratio(ours, cat),
-                      ratio(ours, sftp)])
+        rows1.append([label, rtt, size_of(rtt, case) if unit == "MiB/s" else "",
+                      unit, fmt(ours, digits), fmt(cpu(rtt, case, "ours")),
+                      fmt(peer, digits), fmt(cpu(rtt, case, "nbdkit-ssh")),
+                      ratio(ours, peer)])
 
 # Connection set-up in round trips (RTT > 0).
 head_rt = ["case", "RTT ms", "ours s", "ours RTs", "ours RTs net",
@@ -180,10 +251,11 @@ for rtt in rtts:
             rows2.append(row)
 
 # Per-run results (text only).
-head3 = ["RTT", "case", "contender", "rep", "value", "unit", "secs",
-         "RSS KiB", "sessions", "server B/B", "p50 us"]
+head3 = ["RTT", "case", "contender", "rep", "value", "unit", "MiB", "secs",
+         "CPU s", "CPU ms/MiB", "RSS KiB", "sessions", "server B/B", "p50 us"]
 rows3 = [[r["rtt"], r["case"], r["contender"], r["rep"], r["value"], r["unit"],
-          r["secs"], r["rss_kib"], r["sessions"], r["amp"], r["p50_us"]]
+          r["mib"], r["secs"], r.get("cpu_s", ""), r.get("cpu_ms_mib", ""),
+          r["rss_kib"], r["sessions"], r["amp"], r["p50_us"]]
          for r in raw]
 
 
@@ -204,16 +276,30 @@ def md_table(head, rows):
 
 
 NOTES = [
-    "MiB/s = file size / wall time of the whole client command (SSH "
-    "connection set-up included); medians over the repetitions.",
-    "ssh cat / sftp get columns: one OpenSSH stream "
-    "(`ssh cat FILE`, `sftp get`; writes: `ssh 'cat > FILE'`), "
-    "shown next to both the 1-connection and the multi-conn rows.",
+    "Medians over the repetitions. Sequential tables (seq read, seq write, "
+    "read zeros / random): MiB/s = file size / wall time of the whole "
+    "command a user runs, for the plugins `nbdkit -U - [-r] PLUGIN ... "
+    "--run 'nbdcopy ...'` from nbdkit's start to its exit (SSH set-up, "
+    "nbdcopy, nbdkit's shutdown; writes are `nbdcopy --flush`, so the data "
+    "is on the server's disk before the clock stops), for ssh cat and "
+    "sftp get the OpenSSH client process.",
+    "ssh cat: `ssh ... cat FILE > /dev/null` (read), `ssh ... 'cat > FILE "
+    "&& sync FILE' < FILE` (write: fsynced on the server, as durable as "
+    "the plugins' flush); sftp get: `sftp ... FILE /dev/null`.",
+    "ours/X = ours MiB/s / X's MiB/s (or IOPS, or seconds for connect) at "
+    "the same RTT in the same run: above 1 = ours faster (connect: below "
+    "1 = ours faster). In the sequential tables ssh cat in the same "
+    "direction is the yardstick.",
+    "CPU ms/MiB = CPU time (user + system) per MiB moved: for the plugins "
+    "the serving nbdkit process's own (all its threads, read from /proc "
+    "when the client is done; nbdcopy's not counted), for ssh cat and sftp "
+    "get the client's (ssh; sftp with the ssh it runs). sshd's and "
+    "sftp-server's are in none.",
     "RTT > 0 goes through bench/delay-proxy (RTT/2 each way, "
     "bandwidth not limited); RTT 0 connects straight to sshd.",
     "server B/B = bytes sftp-server read (rchar, file + request "
     "packets) per byte the client asked for, random-read cases.",
-    "RSS = nbdkit's VmHWM at the end of the run.",
+    "RSS = the serving nbdkit's VmHWM when the client is done.",
     "Multi-conn rows appear only where the file is at least 256 MiB: "
     "nbdcopy hands out work in 128 MiB slices, so below that one "
     "connection does all of it.",
@@ -237,7 +323,8 @@ NOTES = [
     "not included). The issue's goal: RSS <= 128 MiB at 50 ms.",
     "read zeros / read random: nbdcopy --connections=1 of a file of zeros "
     "or of random data, with compression=false and compression=true "
-    "(zlib, both plugins take the parameter), at one RTT (COMP_RTT).",
+    "(zlib, both plugins take the parameter), at one RTT (COMP_RTT); "
+    "ssh cat there is the download of the random file (no compression).",
 ]
 
 txt = []
@@ -250,24 +337,26 @@ for line in meta:
     md.append("- " + line)
 txt.append("")
 md.append("")
-txt.append("Throughput and IOPS (median):")
-txt.append(text_table(head1, rows1))
-md.append(md_table(head1, rows1))
-txt.append("")
-md.append("")
-txt.append("Resources (median):")
-txt.append(text_table(head2, rows2))
-md.append(md_table(head2, rows2))
-txt.append("")
-md.append("")
-if rows_rt:
-    txt.append("Connection set-up in round trips (median s / RTT):")
-    md.append("Connection set-up in round trips (median s / RTT):")
-    md.append("")
-    txt.append(text_table(head_rt, rows_rt))
-    md.append(md_table(head_rt, rows_rt))
+
+
+def table(title, head, rows):
+    if not rows:
+        return
+    txt.append(title + ":")
+    txt.append(text_table(head, rows))
     txt.append("")
+    md.append("**" + title + "**")
     md.append("")
+    md.append(md_table(head, rows))
+    md.append("")
+
+
+for label, head, rows in seq_tables:
+    table("%s, whole command (median)" % label, head, rows)
+table("Compressed reads, whole command (median)", head_comp, rows_comp)
+table("Random I/O, connect, write4 (median)", head1, rows1)
+table("Resources (median)", head2, rows2)
+table("Connection set-up in round trips (median s / RTT)", head_rt, rows_rt)
 for n in NOTES + incomplete:
     txt.append("- " + n.replace("`", ""))
     md.append("- " + n)
