@@ -153,6 +153,11 @@ forward (void *arg)
       (dlen == 0 || (up_blocked && (dir & LIBSSH2_SESSION_BLOCK_INBOUND)) ?
        POLLIN : 0) |
       (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND ? POLLOUT : 0);
+    /* A packet half sent: only the socket taking more can help (what
+     * arrives is not read meanwhile, so waiting for it would spin).
+     */
+    if (send_pending || recv_pending)
+      pfd[0].events = POLLOUT;
     pfd[1].fd = h->fd;
     pfd[1].events = (ulen == 0 ? POLLIN : 0) | (dlen > 0 ? POLLOUT : 0);
     if (poll (pfd, 2, 1000) == -1 && errno != EINTR)

@@ -179,6 +179,13 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
     goto dead;
   if (r == 1)
     kind = "SFTP FSTAT";
+  else if (c->sftp != NULL)
+    /* Requests in flight (or no file open yet): no SSH keepalive on
+     * a session whose channels the SFTP engine drives, as libssh2
+     * cannot finish a keepalive packet it sent only in part, and no
+     * other packet may go out until it does.
+     */
+    return;
   else {
     r = libssh2_keepalive_send (c->session, &next);
     /* libssh2 also times keepalives, in whole seconds of wall-clock

@@ -357,8 +357,8 @@ counting_recv (libssh2_socket_t sock, void *buf, size_t len, int flags,
  * write.
  */
 static ssize_t
-logging_send (libssh2_socket_t sock, const void *buf, size_t len, int flags,
-              void **abstract)
+counting_send (libssh2_socket_t sock, const void *buf, size_t len, int flags,
+               void **abstract)
 {
   struct ssh_conn *c = *abstract;
   ssize_t r = send (sock, buf, len, flags);
@@ -369,6 +369,7 @@ logging_send (libssh2_socket_t sock, const void *buf, size_t len, int flags,
       debug_at (3, "%s port %u: send: %s", c->host, c->port, strerror (-r));
     return r;
   }
+  c->sent_bytes += r;
   debug_at (3, "%s port %u: sent %zd bytes", c->host, c->port, r);
   return r;
 }
@@ -410,15 +411,13 @@ session_open (struct ssh_conn *c, const char *known_hostkeys)
 #ifdef HAVE_LIBSSH2_SESSION_CALLBACK_SET2
   libssh2_session_callback_set2 (c->session, LIBSSH2_CALLBACK_RECV,
                                  (libssh2_cb_generic *) counting_recv);
-  if (ssh_debug_log >= 3)
-    libssh2_session_callback_set2 (c->session, LIBSSH2_CALLBACK_SEND,
-                                   (libssh2_cb_generic *) logging_send);
+  libssh2_session_callback_set2 (c->session, LIBSSH2_CALLBACK_SEND,
+                                 (libssh2_cb_generic *) counting_send);
 #else
   libssh2_session_callback_set (c->session, LIBSSH2_CALLBACK_RECV,
                                 (void *) counting_recv);
-  if (ssh_debug_log >= 3)
-    libssh2_session_callback_set (c->session, LIBSSH2_CALLBACK_SEND,
-                                  (void *) logging_send);
+  libssh2_session_callback_set (c->session, LIBSSH2_CALLBACK_SEND,
+                                (void *) counting_send);
 #endif
   if (ssh_debug_log >= 4) {
     libssh2_trace_sethandler (c->session, c, trace_handler);

@@ -523,8 +523,8 @@ sftp_start (struct ssh_conn *c)
                                                 sizeof "sftp" - 1)) ==
          LIBSSH2_ERROR_EAGAIN) {
     /* The request is out (not half sent): the queued packets follow. */
-    if (!(libssh2_session_block_directions (c->session) &
-          LIBSSH2_SESSION_BLOCK_OUTBOUND) &&
+    if ((!(libssh2_session_block_directions (c->session) &
+           LIBSSH2_SESSION_BLOCK_OUTBOUND) || s->stuck == s) &&
         sftp_send_queued (c) == -1)
       break;
     if (session_wait (c) == -1) {

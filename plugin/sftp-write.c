@@ -482,6 +482,11 @@ sftp_write_channels (struct ssh_conn *c)
 
   if (params.channels > 0)
     return params.channels;
+  /* Below LANE_MIN_RTT one channel: a busy machine can make loopback
+   * look like a few tens of milliseconds.
+   */
+  if (s->rtt_us < LANE_MIN_RTT)
+    return 1;
   libssh2_channel_window_write_ex (s->channel, &initial);
   if (initial < SFTP_PACKET)
     initial = SFTP_PACKET;

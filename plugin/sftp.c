@@ -455,10 +455,15 @@ pump_out (struct ssh_conn *c, struct sftp *s)
     if (n == 0)
       break;
     /* No room in the server's window: wait for its adjustment (a
-     * half-sent packet is finished whatever the window says).
+     * half-sent packet is finished whatever the window says).  The
+     * adjustment may be read by any channel's read: the pump looks
+     * again (window_opened).
      */
-    if (c->sftp->stuck != s && libssh2_channel_window_write (s->channel) == 0)
+    if (c->sftp->stuck != s &&
+        libssh2_channel_window_write (s->channel) == 0) {
+      s->window_shut = true;
       break;
+    }
     r = libssh2_channel_write (s->channel, p, n);
     note_call (c, s, STUCK_SEND, r == LIBSSH2_ERROR_EAGAIN);
     if (r == LIBSSH2_ERROR_EAGAIN || r == 0)
@@ -572,7 +577,7 @@ static bool
 lane_active (const struct sftp *l)
 {
   return l->lane_state == LANE_INIT || l->lane_state == LANE_HANDSHAKE ||
-    l->lane_state == LANE_READY ||
+    l->lane_state == LANE_VERIFY || l->lane_state == LANE_READY ||
     (l->lane_state == LANE_FAILED && l->channel && l->nr_inflight > 0);
 }
 
@@ -604,7 +609,7 @@ lane_step (struct ssh_conn *c, struct sftp *l)
   if (l->lane_state == LANE_OPEN) {
     l->channel = libssh2_channel_open_ex (c->session, "session",
                                           sizeof "session" - 1,
-                                          SFTP_WINDOW, SFTP_PACKET, NULL, 0);
+                                          LANE_WINDOW, SFTP_PACKET, NULL, 0);
     if (l->channel == NULL) {
       rc = libssh2_session_last_errno (c->session);
       note_call (c, l, STUCK_SETUP, rc == LIBSSH2_ERROR_EAGAIN);
@@ -695,16 +700,30 @@ lane_ready (struct ssh_conn *c, struct sftp *l)
     }
   }
   else if (l->start_open.type == SSH_FXP_HANDLE) {
+    /* Is it the file the first channel has open?  FSTAT of both
+     * handles, in the same round trip (see lane_verified).
+     */
+    uint32_t id;
+    struct sftp *p = c->sftp;
+
     memcpy (l->handle, h, hlen);
     l->handle_len = hlen;
-    l->max_write = c->sftp->max_write;
-    l->max_read = c->sftp->max_read;
-    l->lane_state = LANE_READY;
-    c->sftp->ready_lanes++;
-    debug ("SFTP channel %u for writes to %s ready",
-           c->sftp->ready_lanes + 1, c->path);
+    l->start_stat.done = l->start_lstat.done = false;
+    if (sftp_lane_begin (c, l, SSH_FXP_FSTAT, &id) == 0) {
+      sftp_wire_put_string (&l->out, l->handle, l->handle_len);
+      request_end (c, l, id, sync_reply, &l->start_stat);
+    }
+    if (!c->broken && sftp_slot_available (p) &&
+        sftp_lane_begin (c, p, SSH_FXP_FSTAT, &id) == 0) {
+      sftp_wire_put_string (&p->out, p->handle, p->handle_len);
+      request_end (c, p, id, sync_reply, &l->start_lstat);
+    }
+    else
+      snprintf (c->errbuf, sizeof c->errbuf, "no request slot free");
+    if (!c->broken && c->errbuf[0] == '\0')
+      l->lane_state = LANE_VERIFY;
   }
-  if (l->lane_state != LANE_READY && l->lane_state != LANE_INIT)
+  if (l->lane_state == LANE_HANDSHAKE)
     lane_failed (c, l, "the SFTP handshake", c->errbuf);
   free (l->lane_version.data);
   l->lane_version.data = NULL;
@@ -712,6 +731,64 @@ lane_ready (struct ssh_conn *c, struct sftp *l)
   l->start_open.data = NULL;
   if (!c->broken)
     memcpy (c->errbuf, saved, sizeof saved);
+}
+
+/* Lane l has the FSTAT replies of its handle and of the first
+ * channel's: the same file (as far as SFTP v3 can tell: type, size,
+ * owner, permissions, modification time), or the lane is not used.
+ * The file may have been replaced at the path between the first
+ * channel's OPEN and the lane's.
+ */
+static void
+lane_verified (struct ssh_conn *c, struct sftp *l)
+{
+  struct sftp_attrs a, b;
+  const char *why = NULL;
+
+  if (l->lane_state != LANE_VERIFY || !l->start_stat.done ||
+      !l->start_lstat.done)
+    return;
+  if (l->start_stat.type != SSH_FXP_ATTRS ||
+      l->start_lstat.type != SSH_FXP_ATTRS ||
+      sftp_wire_attrs (l->start_stat.data, l->start_stat.len, &a) == -1 ||
+      sftp_wire_attrs (l->start_lstat.data, l->start_lstat.len, &b) == -1)
+    why = "FSTAT failed";
+  else if (a.flags != b.flags ||
+           ((a.flags & SSH_FILEXFER_ATTR_SIZE) && a.size != b.size) ||
+           ((a.flags & SSH_FILEXFER_ATTR_UIDGID) &&
+            (a.uid != b.uid || a.gid != b.gid)) ||
+           ((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) &&
+            a.permissions != b.permissions) ||
+           ((a.flags & SSH_FILEXFER_ATTR_ACMODTIME) &&
+            (a.mtime > b.mtime ? a.mtime - b.mtime : b.mtime - a.mtime) > 2))
+    why = "it opened another file than the first channel (the file at "
+      "the path was replaced)";
+  free (l->start_stat.data);
+  free (l->start_lstat.data);
+  l->start_stat.data = l->start_lstat.data = NULL;
+  if (why) {
+    lane_failed (c, l, "checking the file", why);
+    return;
+  }
+  if (l->lane_stale) {
+    /* Checked before sftp_lanes_refresh: opened again. */
+    uint32_t id;
+
+    l->lane_stale = false;
+    l->lane_state = LANE_INIT;
+    if (sftp_lane_begin (c, l, SSH_FXP_CLOSE, &id) == 0) {
+      sftp_wire_put_string (&l->out, l->handle, l->handle_len);
+      request_end (c, l, id, NULL, NULL);
+    }
+    l->handle_len = 0;
+    return;
+  }
+  l->max_write = c->sftp->max_write;
+  l->max_read = c->sftp->max_read;
+  l->lane_state = LANE_READY;
+  c->sftp->ready_lanes++;
+  debug ("SFTP channel %u for writes to %s ready",
+         c->sftp->ready_lanes + 1, c->path);
 }
 
 /* Set up n more channels for writes to the file: without waiting,
@@ -762,7 +839,7 @@ sftp_lanes_refresh (struct ssh_conn *c)
     struct sftp *l = p->lanes[i];
 
     /* An OPEN in flight may meet the old file: done again. */
-    if (l->lane_state == LANE_HANDSHAKE)
+    if (l->lane_state == LANE_HANDSHAKE || l->lane_state == LANE_VERIFY)
       l->lane_stale = true;
     if (l->lane_state != LANE_READY)
       continue;
@@ -804,11 +881,39 @@ sftp_lanes_free (struct sftp *p)
 
     free (l->lane_version.data);
     free (l->start_open.data);
+    free (l->start_stat.data);
+    free (l->start_lstat.data);
     sftp_wire_buf_free (&l->out);
     free (l->ibuf);
     free (l);
   }
   p->nr_lanes = p->ready_lanes = 0;
+}
+
+/* Has a channel that stopped sending for want of window got some since
+ * (an adjustment read by any channel's read)?
+ */
+static bool
+window_opened (struct sftp *s)
+{
+  if (!s->window_shut)
+    return false;
+  s->window_shut = false;
+  return libssh2_channel_window_write (s->channel) > 0 &&
+    sftp_output_pending (s) > 0;
+}
+
+static bool
+windows_opened (struct ssh_conn *c)
+{
+  struct sftp *p = c->sftp;
+  bool any = window_opened (p);
+  unsigned i;
+
+  for (i = 0; i < p->nr_lanes; ++i)
+    if (lane_active (p->lanes[i]) && window_opened (p->lanes[i]))
+      any = true;
+  return any;
 }
 
 /* Has libssh2 received data for a lane that was not read yet?  A read
@@ -919,8 +1024,10 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
         r = pump_channel (c, l, l->lane_state == LANE_HANDSHAKE ||
                           l->lane_state == LANE_INIT ?
                           &l->lane_version : NULL);
-        if (r >= 0)
+        if (r >= 0) {
           lane_ready (c, l);
+          lane_verified (c, l);
+        }
       }
       else
         continue;
@@ -929,11 +1036,15 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
       m |= r;
     }
     moved |= m;
-    /* One channel: as far as libssh2 would go.  Several: again until
-     * nothing moves and nothing received is left for any of them.
+    /* Again until nothing moves, no channel whose window opened has
+     * output, and (several channels) nothing received is left for any
+     * of them.
      */
-    if (p->nr_lanes == 0 || p->stuck ||
-        (m == 0 && !lanes_have_input (c)))
+    if (p->stuck)
+      break;
+    if (windows_opened (c))
+      continue;
+    if (p->nr_lanes == 0 || (m == 0 && !lanes_have_input (c)))
       break;
   }
   return moved;
@@ -984,12 +1095,31 @@ sftp_ping (struct ssh_conn *c)
 int
 sftp_pump (struct ssh_conn *c, struct sync_reply *version_reply)
 {
+  struct sftp *p = c->sftp;
   int r = sftp_pump_once (c, version_reply);
+  struct timespec now;
 
   if (r == 0) {
+    /* A half-sent packet that never goes out (the socket takes bytes
+     * but libssh2 keeps saying it waits to send): bounded like any
+     * silence, by timeout=.
+     */
+    if (p->stuck && params.timeout > 0) {
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      if (p->stuck_since.tv_sec == 0 || c->sent_bytes != p->stuck_sent) {
+        p->stuck_since = now;
+        p->stuck_sent = c->sent_bytes;
+      }
+      else if (now.tv_sec - p->stuck_since.tv_sec > (time_t) params.timeout)
+        return sftp_broken (c, "timed out after %u seconds sending to the "
+                            "server (timeout=%u)", params.timeout,
+                            params.timeout);
+    }
     if (session_wait (c) == -1)
       return sftp_broken (c, NULL);
   }
+  else
+    p->stuck_since.tv_sec = 0;
   return r < 0 ? -1 : 0;
 }
 

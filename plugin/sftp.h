@@ -71,12 +71,19 @@
 #define OBUF_HIGH     (1024 * 1024)      /* stop queueing writes above */
 /* Lanes: more SFTP channels on the same SSH session for write-behind
  * WRITEs, when one channel's window (OpenSSH: 2 MiB) cannot keep the
- * link busy: as many as LANE_RATE bytes per second need over the
- * round trip measured at open (channels=auto), at most LANES_AUTO, or
- * exactly channels=N (up to SFTP_MAX_CHANNELS in ssh-plugin.h).
+ * link busy: from a round trip of LANE_MIN_RTT up, as many as
+ * LANE_RATE bytes per second need over the round trip measured at
+ * open (channels=auto), at most LANES_AUTO, or exactly channels=N (up
+ * to SFTP_MAX_CHANNELS in ssh-plugin.h).
  */
 #define LANE_RATE     (64 * 1024 * 1024) /* bytes per second */
+#define LANE_MIN_RTT  40000              /* microseconds */
 #define LANES_AUTO    4
+/* What a lane lets the server send ahead: replies to WRITEs are small,
+ * and a lane not read yet (still being set up, or failed) holds no more
+ * than this of what a server sends unasked.
+ */
+#define LANE_WINDOW   (256 * 1024)
 #define OUT_EXT       WB_ENTRIES         /* data sent from where it is */
 /* What the server chooses is bounded: */
 #define STATUS_MSG    100                /* a STATUS message, escaped */
@@ -202,7 +209,7 @@ struct sftp {
 
   /* Lanes (in the connection's first channel, c->sftp, only): the
    * other channels, each a struct sftp of its own with its handle of
-   * the file, set up while writes go on (sftp_lanes_step).
+   * the file, set up while writes go on (lane_step in sftp.c).
    */
   struct sftp *lanes[SFTP_MAX_CHANNELS];
   unsigned nr_lanes;            /* lanes[0..nr_lanes-1] (not c->sftp) */
@@ -214,10 +221,15 @@ struct sftp {
    */
   struct sftp *stuck;
   int stuck_kind;
+  struct timespec stuck_since;  /* since when the pump moved nothing
+                                   and sent no byte while stuck (0:
+                                   it moved) */
+  uint64_t stuck_sent;          /* c->sent_bytes then */
+  bool window_shut;             /* stopped sending: no window left */
   /* In a lane: how far its set-up is, and its VERSION (version is
    * set once it came).  */
   enum { LANE_OPEN, LANE_SUBSYSTEM, LANE_INIT, LANE_HANDSHAKE,
-         LANE_READY, LANE_FAILED } lane_state;
+         LANE_VERIFY, LANE_READY, LANE_FAILED } lane_state;
   struct sync_reply lane_version;
   bool lane_stale;              /* its OPEN was sent before a refresh */
 };

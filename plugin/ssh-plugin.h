@@ -135,6 +135,7 @@ struct ssh_conn {
   bool tcp;                     /* sock is a TCP connection */
   pid_t proxy_pid;              /* proxycmd.c: the ProxyCommand; 0 none */
   uint64_t recv_bytes;          /* bytes libssh2 read from sock */
+  uint64_t sent_bytes;          /* bytes libssh2 wrote to sock */
   uint64_t alive_mark;          /* recv_bytes when the last keepalive
                                    was sent */
   unsigned alive_unanswered;    /* keepalives sent since the server
