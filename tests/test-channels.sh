@@ -20,12 +20,14 @@
 #    channel opens the path again).
 # 7. channels=auto over a 100 ms round trip (bench/delay-proxy): four
 #    channels in all, and the data right.
+# 8. Four channels through a ProxyCommand (ssh -W): writes and reads
+#    back (a peer that reads only as we read).
 
 set -e
 source "$(dirname "$0")/functions.sh"
 set -x
 
-requires nbdcopy cmp
+requires nbdcopy cmp ssh
 requires_libnbd_python
 start_sshd
 cd "$SSHD_DIR"
@@ -199,3 +201,21 @@ run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" host=127.0.0.1 port="$dport" \
     tail -50 nbdkit.err; exit 1; }
 compare_sha256 local.img "$remote"
 expect_grep nbdkit.err "opening 3 more SFTP channels"
+
+# --- 8. Four channels through a ProxyCommand (ssh -W, which reads its
+# input only as we read its output): 8 MiB written and read back.  A
+# read that took over the half-sent packet of another call hung here
+# until the timeout.
+cat > pc.conf <<CONF
+Host viaproxy
+    HostName 127.0.0.1
+    Port $SSHD_PORT
+    ProxyCommand ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN_HOSTS -i $CLIENT_KEY -p %p -W %h:%p %r@%h
+CONF
+truncate -s 8M "$remote"
+make_random_file local.img 8
+run_nbdkit -U - "$PLUGIN" config="$SSHD_DIR/pc.conf" host=viaproxy \
+    known-hosts="$KNOWN_HOSTS" path="$remote" channels=4 timeout=30 \
+    --run 'nbdcopy --flush local.img "$uri" && nbdcopy "$uri" back.img'
+compare_sha256 local.img "$remote"
+compare_sha256 local.img back.img
