@@ -612,7 +612,7 @@ sftp_refresh (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
   char old[SFTP_MAX_HANDLE];
-  uint32_t old_len, id;
+  uint32_t old_len;
 
   if (s == NULL || s->handle_len == 0 || sftp_poll (c) == -1 ||
       open_file_send (c) == -1)
@@ -628,11 +628,7 @@ sftp_refresh (struct ssh_conn *c)
     s->handle_len = old_len;
     return -1;
   }
-  /* The reply is dropped when it comes (no handler). */
-  if (sftp_request_begin (c, SSH_FXP_CLOSE, &id) == -1)
-    return -1;
-  sftp_wire_put_string (&s->out, old, old_len);
-  return sftp_request_end (c, id, NULL, NULL) == NULL ? -1 : 0;
+  return sftp_close_nowait (c, s, old, old_len);
 }
 
 /* Forget the SFTP state of a session about to be closed: the file is

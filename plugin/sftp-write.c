@@ -560,7 +560,6 @@ int
 sftp_write_behind (struct ssh_conn *c, const char *buf, uint32_t count,
                    uint64_t offset)
 {
-  struct sftp *s = c->sftp;
   struct writebehind *wb = wb_get (c);
   uint64_t pos = 0;
 
@@ -570,9 +569,6 @@ sftp_write_behind (struct ssh_conn *c, const char *buf, uint32_t count,
   }
   if (wb->failed)
     return report_failure (c, "write", false);
-  /* More channels, set up while these writes go on the first one. */
-  if (!s->lanes_started)
-    sftp_lanes_start (c, sftp_write_channels (c) - 1);
   while (pos < count) {
     uint32_t n = count - pos > wb->piece ? wb->piece : count - pos;
     struct wb_entry *e;

@@ -205,6 +205,21 @@ sftp_lane_end_data (struct ssh_conn *c, struct sftp *s, uint32_t id,
   return register_request (s, id, fn, arg);
 }
 
+/* CLOSE handle on channel s without waiting: the reply is dropped
+ * when it comes (no handler).  -1 if the connection broke.
+ */
+int
+sftp_close_nowait (struct ssh_conn *c, struct sftp *s, const char *handle,
+                   uint32_t hlen)
+{
+  uint32_t id;
+
+  if (sftp_lane_begin (c, s, SSH_FXP_CLOSE, &id) == -1)
+    return -1;
+  sftp_wire_put_string (&s->out, handle, hlen);
+  return request_end (c, s, id, NULL, NULL) == NULL ? -1 : 0;
+}
+
 /* Bytes of requests not yet taken by libssh2. */
 size_t
 sftp_output_pending (struct sftp *s)
@@ -581,6 +596,14 @@ lane_active (const struct sftp *l)
     (l->lane_state == LANE_FAILED && l->channel && l->nr_inflight > 0);
 }
 
+/* Where lane l's VERSION goes while it may come. */
+static struct sync_reply *
+lane_version_reply (struct sftp *l)
+{
+  return l->lane_state == LANE_INIT || l->lane_state == LANE_HANDSHAKE ?
+    &l->lane_version : NULL;
+}
+
 /* Lane l cannot be set up (the server may refuse more channels:
  * OpenSSH's MaxSessions): writes go to the others.
  */
@@ -686,19 +709,6 @@ lane_ready (struct ssh_conn *c, struct sftp *l)
   else if (!c->sftp->has_fsync)
     snprintf (c->errbuf, sizeof c->errbuf, "the server has no "
               "fsync@openssh.com, so there is no write-behind");
-  else if (l->start_open.type == SSH_FXP_HANDLE && l->lane_stale) {
-    /* Opened before sftp_lanes_refresh: the file at the path may be
-     * another one now.  Closed (the reply is dropped), opened again.
-     */
-    uint32_t id;
-
-    l->lane_stale = false;
-    l->lane_state = LANE_INIT;
-    if (sftp_lane_begin (c, l, SSH_FXP_CLOSE, &id) == 0) {
-      sftp_wire_put_string (&l->out, h, hlen);
-      request_end (c, l, id, NULL, NULL);
-    }
-  }
   else if (l->start_open.type == SSH_FXP_HANDLE) {
     /* Is it the file the first channel has open?  FSTAT of both
      * handles, in the same round trip (see lane_verified).
@@ -766,21 +776,18 @@ lane_verified (struct ssh_conn *c, struct sftp *l)
   free (l->start_stat.data);
   free (l->start_lstat.data);
   l->start_stat.data = l->start_lstat.data = NULL;
-  if (why) {
-    lane_failed (c, l, "checking the file", why);
-    return;
-  }
   if (l->lane_stale) {
-    /* Checked before sftp_lanes_refresh: opened again. */
-    uint32_t id;
-
+    /* Opened before sftp_lanes_refresh: the file at the path may be
+     * another one now.  Closed, opened again.
+     */
     l->lane_stale = false;
     l->lane_state = LANE_INIT;
-    if (sftp_lane_begin (c, l, SSH_FXP_CLOSE, &id) == 0) {
-      sftp_wire_put_string (&l->out, l->handle, l->handle_len);
-      request_end (c, l, id, NULL, NULL);
-    }
+    sftp_close_nowait (c, l, l->handle, l->handle_len);
     l->handle_len = 0;
+    return;
+  }
+  if (why) {
+    lane_failed (c, l, "checking the file", why);
     return;
   }
   l->max_write = c->sftp->max_write;
@@ -801,7 +808,6 @@ sftp_lanes_start (struct ssh_conn *c, unsigned n)
 {
   struct sftp *p = c->sftp;
 
-  p->lanes_started = true;
   if (c->readonly || c->in_dir || c->path == NULL)
     return;
   if (n > SFTP_MAX_CHANNELS - 1)
@@ -833,7 +839,6 @@ sftp_lanes_refresh (struct ssh_conn *c)
 {
   struct sftp *p = c->sftp;
   unsigned i;
-  uint32_t id;
 
   for (i = 0; i < p->nr_lanes; ++i) {
     struct sftp *l = p->lanes[i];
@@ -843,10 +848,7 @@ sftp_lanes_refresh (struct ssh_conn *c)
       l->lane_stale = true;
     if (l->lane_state != LANE_READY)
       continue;
-    if (sftp_lane_begin (c, l, SSH_FXP_CLOSE, &id) == -1)
-      return -1;
-    sftp_wire_put_string (&l->out, l->handle, l->handle_len);
-    if (request_end (c, l, id, NULL, NULL) == NULL)
+    if (sftp_close_nowait (c, l, l->handle, l->handle_len) == -1)
       return -1;
     l->handle_len = 0;
     l->lane_state = LANE_INIT;
@@ -950,8 +952,7 @@ pump_stuck (struct ssh_conn *c, struct sync_reply *version_reply)
     return pump_out (c, s);
   case STUCK_RECV:
     return pump_in (c, s, s == c->sftp ? version_reply :
-                    s->lane_state == LANE_HANDSHAKE ||
-                    s->lane_state == LANE_INIT ? &s->lane_version : NULL);
+                    lane_version_reply (s));
   default:
     return lane_step (c, s);
   }
@@ -988,9 +989,7 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
 
         if (!lane_active (l))
           continue;
-        r = pump_in (c, l, l->lane_state == LANE_HANDSHAKE ||
-                     l->lane_state == LANE_INIT ? &l->lane_version : NULL);
-        if (r == -1)
+        if ((r = pump_in (c, l, lane_version_reply (l))) == -1)
           return -1;
         m |= r;
       }
@@ -1020,20 +1019,13 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
     for (i = 0; i < p->nr_lanes; ++i) {
       struct sftp *l = p->lanes[i];
 
-      if (lane_active (l)) {
-        r = pump_channel (c, l, l->lane_state == LANE_HANDSHAKE ||
-                          l->lane_state == LANE_INIT ?
-                          &l->lane_version : NULL);
-        if (r >= 0) {
-          lane_ready (c, l);
-          lane_verified (c, l);
-        }
-      }
-      else
+      if (!lane_active (l))
         continue;
-      if (r == -1)
+      if ((r = pump_channel (c, l, lane_version_reply (l))) == -1)
         return -1;
       m |= r;
+      lane_ready (c, l);
+      lane_verified (c, l);
     }
     moved |= m;
     /* Again until nothing moves, no channel whose window opened has

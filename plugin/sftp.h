@@ -214,7 +214,6 @@ struct sftp {
   struct sftp *lanes[SFTP_MAX_CHANNELS];
   unsigned nr_lanes;            /* lanes[0..nr_lanes-1] (not c->sftp) */
   unsigned ready_lanes;         /* of them ready for writes */
-  bool lanes_started;           /* asked for in this session */
   /* A channel whose packet libssh2 has half sent: nothing else may
    * send on the session until that same call is made again and
    * finishes (libssh2 refuses any other packet meanwhile).
@@ -254,6 +253,8 @@ extern struct slot *sftp_lane_end_data (struct ssh_conn *c, struct sftp *s,
                                         uint32_t len, sftp_reply_fn *fn,
                                         void *arg);
 extern void sftp_lanes_start (struct ssh_conn *c, unsigned n);
+extern int sftp_close_nowait (struct ssh_conn *c, struct sftp *s,
+                              const char *handle, uint32_t hlen);
 extern int sftp_lanes_refresh (struct ssh_conn *c);
 extern void sftp_lanes_free (struct sftp *s);
 extern size_t sftp_output_pending (struct sftp *s);

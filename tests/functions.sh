@@ -57,6 +57,10 @@
 #                       known-hosts= through it); stop_fault_proxy
 #   stop_sshd           stop the last start_sshd's sshd and agent (before
 #                       calling start_sshd again)
+#   write_proxy_command_config FILE
+#                       an ssh_config for config=FILE: Host viaproxy
+#                       reaches the test sshd through ProxyCommand
+#                       "ssh -W" (the common real-world command)
 #
 # start_sshd exports SSHD_DIR SSHD_PORT SSHD_LOG SSHD_CONFIG SSH_AUTH_SOCK
 # SSH_AGENT_PID KNOWN_HOSTS CLIENT_KEY HOST_KEY HOST_KEY_PUB HOST_FP_SHA256
@@ -867,6 +871,18 @@ stop_fault_proxy ()
         kill -KILL "$_FAULT_PROXY_PID" 2>/dev/null || :
     wait "$_FAULT_PROXY_PID" 2>/dev/null || :
     _FAULT_PROXY_PID=
+}
+
+# write_proxy_command_config FILE: an ssh_config in which host viaproxy
+# is the test sshd, reached through ProxyCommand "ssh -W %h:%p".
+write_proxy_command_config ()
+{
+    cat > "$1" <<CONF
+Host viaproxy
+    HostName 127.0.0.1
+    Port $SSHD_PORT
+    ProxyCommand ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN_HOSTS -i $CLIENT_KEY -p %p -W %h:%p %r@%h
+CONF
 }
 
 # start_fault_proxy LOG ARGS...: start tests/fault-proxy in front of the

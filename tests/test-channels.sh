@@ -206,12 +206,7 @@ expect_grep nbdkit.err "opening 3 more SFTP channels"
 # input only as we read its output): 8 MiB written and read back.  A
 # read that took over the half-sent packet of another call hung here
 # until the timeout.
-cat > pc.conf <<CONF
-Host viaproxy
-    HostName 127.0.0.1
-    Port $SSHD_PORT
-    ProxyCommand ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN_HOSTS -i $CLIENT_KEY -p %p -W %h:%p %r@%h
-CONF
+write_proxy_command_config pc.conf
 truncate -s 8M "$remote"
 make_random_file local.img 8
 run_nbdkit -U - "$PLUGIN" config="$SSHD_DIR/pc.conf" host=viaproxy \

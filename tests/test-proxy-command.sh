@@ -16,12 +16,7 @@ start_sshd
 cd "$SSHD_DIR"
 make_random_file disk.img 4
 
-cat > pc.conf <<CONF
-Host viaproxy
-    HostName 127.0.0.1
-    Port $SSHD_PORT
-    ProxyCommand ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$KNOWN_HOSTS -i $CLIENT_KEY -p %p -W %h:%p %r@%h
-CONF
+write_proxy_command_config pc.conf
 
 before="$(grep -c server_request_direct_tcpip "$SSHD_LOG" || :)"
 run_nbdkit -v -D ssh.log=1 -U - "$PLUGIN" config="$SSHD_DIR/pc.conf" \
