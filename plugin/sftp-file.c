@@ -663,35 +663,80 @@ sftp_stop (struct ssh_conn *c)
   c->sftp = NULL;
 }
 
-/* fsync@openssh.com on the open file (what: the request that asks,
- * for the messages).  Success makes every write the server
- * acknowledged before it durable, on every connection (durable.c); a
- * failed fsync may have lost some of them, which every connection's
- * next flush is told.
+/* fsync@openssh.com on channel s's handle of the open file, reply to
+ * r.  -1 if the connection broke.
+ */
+static int
+fsync_send (struct ssh_conn *c, struct sftp *s, struct sync_reply *r)
+{
+  static const char name[] = "fsync@openssh.com";
+  uint32_t id;
+
+  if (sftp_lane_begin (c, s, SSH_FXP_EXTENDED, &id) == -1)
+    return -1;
+  sftp_wire_put_string (&s->out, name, sizeof name - 1);
+  sftp_wire_put_string (&s->out, s->handle, s->handle_len);
+  return sftp_lane_call_send (c, s, id, r);
+}
+
+/* fsync@openssh.com on the open file, on every channel that may have
+ * written to it (the first one and the lanes ready for writes), all in
+ * one round trip: on Linux one fsync covers the file whichever handle
+ * wrote, but a server's file system may flush per handle (FUSE passes
+ * the handle along).  what: the request that asks, for the messages.
+ * Success makes every write the server acknowledged before it durable,
+ * on every connection (durable.c); a failed fsync may have lost some
+ * of them, which every connection's next flush is told.
  */
 int
 sftp_fsync (struct ssh_conn *c, const char *what)
 {
-  struct sync_reply r = { .done = false };
-  static const char name[] = "fsync@openssh.com";
+  struct sftp *p = c->sftp;
+  struct sync_reply r[1 + SFTP_MAX_CHANNELS];
+  struct sftp *on[1 + SFTP_MAX_CHANNELS];
+  unsigned i, n = 0;
   uint64_t t;
-  int err, ret;
+  int err = 0, ret = 0, broke = 0;
 
-  if (!c->sftp->has_fsync) {
+  if (!p->has_fsync) {
     nbdkit_error ("%s: the server does not support fsync@openssh.com",
                   what);
     nbdkit_set_error (ENOTSUP);
     return -1;
   }
   t = durable_now (c);
-  if (sftp_call_extended (c, name, true, &r) == -1) {
+  /* The first channel's slot may be taken by a request in flight. */
+  while (!sftp_slot_available (p)) {
+    if (c->broken || sftp_pump (c, NULL) == -1) {
+      broke = 1;
+      break;
+    }
+  }
+  on[n++] = p;
+  for (i = 0; i < p->nr_lanes; ++i)
+    if (p->lanes[i]->lane_state == LANE_READY)
+      on[n++] = p->lanes[i];
+  for (i = 0; i < n; ++i)
+    r[i].data = NULL;
+  for (i = 0; i < n && !broke; ++i)
+    if (fsync_send (c, on[i], &r[i]) == -1)
+      broke = 1;
+  for (i = 0; i < n && !broke; ++i)
+    if (sftp_reply_wait (c, &r[i]) == -1)
+      broke = 1;
+  if (broke) {
+    for (i = 0; i < n; ++i)
+      free (r[i].data);
     nbdkit_error ("fsync of remote file %s failed: %s",
                   c->path, c->errbuf);
     nbdkit_set_error (EIO);
     return -1;
   }
-  ret = sftp_expect_ok (c, &r, "fsync", &err);
-  free (r.data);
+  for (i = 0; i < n; ++i) {
+    if (ret == 0 && sftp_expect_ok (c, &r[i], "fsync", &err) == -1)
+      ret = -1;
+    free (r[i].data);
+  }
   if (ret == -1) {
     char text[sizeof ((struct durable_event *) 0)->text];
 

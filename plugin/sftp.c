@@ -269,6 +269,7 @@ dispatch (struct ssh_conn *c, struct sftp *s, uint8_t type, uint32_t id,
   done = *slot;
   slot->busy = false;
   s->nr_inflight--;
+  c->sftp->replies++;
   return done.fn ? done.fn (c, &done, type, p, len) : 0;
 }
 
@@ -281,6 +282,7 @@ direct_done (struct ssh_conn *c, struct sftp *s)
 
   slot->busy = false;
   s->nr_inflight--;
+  c->sftp->replies++;
   if (s->direct_dst == NULL || done.fn == NULL)
     return 0;
   return done.fn (c, &done, SFTP_DATA_PLACED, done.dst, s->direct_len);
@@ -545,11 +547,14 @@ pump_in (struct ssh_conn *c, struct sftp *s,
         s->direct_dst += r;
       if (s->direct_left == 0 && direct_done (c, s) == -1)
         return -1;
-      continue;
     }
-    s->ilen += r;
-    if (parse_input (c, s, version_reply) == -1)
-      return -1;
+    else {
+      s->ilen += r;
+      if (parse_input (c, s, version_reply) == -1)
+        return -1;
+    }
+    if (c->sftp->replies != c->sftp->pump_replies)
+      break;                    /* a reply came: let its waiter see it */
   }
   return moved;
 }
@@ -958,7 +963,8 @@ pump_stuck (struct ssh_conn *c, struct sync_reply *version_reply)
   }
 }
 
-/* Move bytes both ways on every channel until libssh2 would block.
+/* Move bytes both ways on every channel until libssh2 would block or
+ * a reply came (its waiter goes on at once; the caller pumps again).
  * Returns 1 if anything moved, 0 if not, -1 on error.
  */
 int
@@ -968,6 +974,7 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
   int moved = 0, m, r;
   unsigned i;
 
+  p->pump_replies = p->replies;
   for (;;) {
     m = 0;
     if (p->stuck) {
@@ -994,7 +1001,7 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
         m |= r;
       }
       moved |= m;
-      if (m == 0)
+      if (m == 0 || p->replies != p->pump_replies)
         break;
       continue;
     }
@@ -1032,7 +1039,7 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
      * output, and (several channels) nothing received is left for any
      * of them.
      */
-    if (p->stuck)
+    if (p->stuck || p->replies != p->pump_replies)
       break;
     if (windows_opened (c))
       continue;
@@ -1048,9 +1055,16 @@ sftp_pump_once (struct ssh_conn *c, struct sync_reply *version_reply)
 int
 sftp_poll (struct ssh_conn *c)
 {
+  int r;
+
   if (c->broken || c->sftp == NULL)
     return c->broken ? -1 : 0;
-  return sftp_pump_once (c, NULL) < 0 ? -1 : 0;
+  /* Each pass returns after a reply; replies are bounded by the
+   * requests in flight.
+   */
+  while ((r = sftp_pump_once (c, NULL)) > 0)
+    ;
+  return r < 0 ? -1 : 0;
 }
 
 /* For the keepalive thread, on an idle connection: ask the SFTP server
@@ -1304,9 +1318,19 @@ sync_reply (struct ssh_conn *c, const struct slot *slot, uint8_t type,
 int
 sftp_call_send (struct ssh_conn *c, uint32_t id, struct sync_reply *r)
 {
+  return sftp_lane_call_send (c, c->sftp, id, r);
+}
+
+/* The same on channel s (c->sftp or a lane), for a request begun by
+ * sftp_lane_begin.
+ */
+int
+sftp_lane_call_send (struct ssh_conn *c, struct sftp *s, uint32_t id,
+                     struct sync_reply *r)
+{
   r->done = false;
   r->data = NULL;
-  return sftp_request_end (c, id, sync_reply, r) == NULL ? -1 : 0;
+  return request_end (c, s, id, sync_reply, r) == NULL ? -1 : 0;
 }
 
 /* Wait for the reply of a request sent by sftp_call_send. */

@@ -40,7 +40,7 @@
 #ifndef SSH_PLUGIN_SFTP_H
 #define SSH_PLUGIN_SFTP_H
 
-#define SFTP_WINDOW   (16 * 1024 * 1024) /* credit only: >= RA_MAX */
+#define SFTP_WINDOW   (32 * 1024 * 1024) /* credit only: >= RA_MAX */
 #define SFTP_PACKET   32768              /* SSH channel max packet */
 #define DEFAULT_CHUNK 32768              /* every server must take this */
 #define MAX_CHUNK     SFTP_MAX_CHUNK
@@ -49,10 +49,10 @@
 /* Read-ahead is sized to the link: about what RA_RATE bytes per second
  * keep in flight over the round trip measured at start-up, between
  * RA_FLOOR and RA_MAX.  Loopback gets RA_FLOOR (little memory per
- * connection), a 50 ms link gets RA_MAX.
+ * connection), an 80 ms link gets RA_MAX.
  */
 #define RA_FLOOR      (2 * 1024 * 1024)
-#define RA_MAX        (16 * 1024 * 1024)
+#define RA_MAX        (32 * 1024 * 1024)
 #define RA_RATE       (400 * 1024 * 1024) /* bytes per second */
 /* Chunks are kept for reuse (not freed) while a connection's chunks
  * hold up to its read-ahead target and this much more: a request
@@ -224,6 +224,14 @@ struct sftp {
                                    and sent no byte while stuck (0:
                                    it moved) */
   uint64_t stuck_sent;          /* c->sent_bytes then */
+  /* Replies handled on every channel (in c->sftp), and their count
+   * when the current sftp_pump_once began: a pump returns once one
+   * came, so that a waiter gets its reply as soon as it is in, not
+   * after everything a fast server keeps sending (up to the whole
+   * read-ahead) was read too.
+   */
+  uint64_t replies;
+  uint64_t pump_replies;
   bool window_shut;             /* stopped sending: no window left */
   /* In a lane: how far its set-up is, and its VERSION (version is
    * set once it came).  */
@@ -273,6 +281,8 @@ extern int sftp_expect_ok (struct ssh_conn *c, struct sync_reply *r,
                            const char *what, int *err);
 extern int sftp_call_send (struct ssh_conn *c, uint32_t id,
                            struct sync_reply *r);
+extern int sftp_lane_call_send (struct ssh_conn *c, struct sftp *s,
+                                uint32_t id, struct sync_reply *r);
 extern int sftp_reply_wait (struct ssh_conn *c, struct sync_reply *r);
 extern int sftp_init_send (struct ssh_conn *c);
 extern int sftp_handshake (struct ssh_conn *c);
