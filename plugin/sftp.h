@@ -260,11 +260,12 @@ extern struct slot *sftp_lane_end_data (struct ssh_conn *c, struct sftp *s,
                                         uint32_t id, const char *data,
                                         uint32_t len, sftp_reply_fn *fn,
                                         void *arg);
-extern void sftp_lanes_start (struct ssh_conn *c, unsigned n);
 extern int sftp_close_nowait (struct ssh_conn *c, struct sftp *s,
                               const char *handle, uint32_t hlen);
-extern int sftp_lanes_refresh (struct ssh_conn *c);
-extern void sftp_lanes_free (struct sftp *s);
+/* The call that may leave a packet half sent (sftp_note_call). */
+enum { STUCK_SEND, STUCK_RECV, STUCK_SETUP };
+extern void sftp_note_call (struct ssh_conn *c, struct sftp *s, int kind,
+                            bool eagain);
 extern size_t sftp_output_pending (struct sftp *s);
 extern unsigned sftp_discard (struct sftp *s, sftp_reply_fn *fn, void *arg);
 extern int sftp_pump_once (struct ssh_conn *c,
@@ -289,6 +290,15 @@ extern int sftp_handshake (struct ssh_conn *c);
 extern int sftp_limits_send (struct ssh_conn *c, struct sync_reply *r);
 extern int sftp_limits (struct ssh_conn *c, struct sync_reply *r);
 extern int sftp_check_usable (struct ssh_conn *c, const char *what);
+
+/* sftp-lanes.c */
+extern bool sftp_lane_active (const struct sftp *l);
+extern struct sync_reply *sftp_lane_version_reply (struct sftp *l);
+extern int sftp_lane_step (struct ssh_conn *c, struct sftp *l);
+extern void sftp_lane_replies (struct ssh_conn *c, struct sftp *l);
+extern void sftp_lanes_start (struct ssh_conn *c, unsigned n);
+extern int sftp_lanes_refresh (struct ssh_conn *c);
+extern void sftp_lanes_free (struct sftp *s);
 
 /* sftp-write.c */
 extern int sftp_write_sync (struct ssh_conn *c, const char *buf,
