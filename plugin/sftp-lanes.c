@@ -306,7 +306,7 @@ sftp_lanes_start (struct ssh_conn *c, unsigned n)
 /* The file is opened again (sftp_refresh, before the first channel
  * sends its OPEN): each ready lane closes its handle (the reply is
  * dropped) and opens the path again once the first channel has it
- * open (lane_step), so that every channel writes to the same file.
+ * open (sftp_lane_step), so that every channel writes to the same file.
  */
 int
 sftp_lanes_refresh (struct ssh_conn *c)

@@ -209,7 +209,7 @@ struct sftp {
 
   /* Lanes (in the connection's first channel, c->sftp, only): the
    * other channels, each a struct sftp of its own with its handle of
-   * the file, set up while writes go on (lane_step in sftp.c).
+   * the file, set up while writes go on (sftp_lane_step in sftp-lanes.c).
    */
   struct sftp *lanes[SFTP_MAX_CHANNELS];
   unsigned nr_lanes;            /* lanes[0..nr_lanes-1] (not c->sftp) */
