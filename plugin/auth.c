@@ -86,16 +86,18 @@ tried_add (struct tried *t, const char *fs, ...)
 static void
 blob_type (const unsigned char *blob, size_t len, char *out, size_t outlen)
 {
+  struct sftp_reader r;
+  const char *type;
   uint32_t n;
 
-  snprintf (out, outlen, "unknown");
-  if (len < 4)
-    return;
-  n = wire_get_be32 (blob);
-  if (n > len - 4 || n >= outlen)
-    return;
-  memcpy (out, blob + 4, n);
-  out[n] = '\0';
+  sftp_wire_reader (&r, blob, len);
+  type = sftp_wire_get_string (&r, &n);
+  if (r.bad || n >= outlen)
+    snprintf (out, outlen, "unknown");
+  else {
+    memcpy (out, type, n);
+    out[n] = '\0';
+  }
 }
 
 /* Find a private key file's type without decrypting it: PEM headers,
@@ -108,9 +110,12 @@ key_file_type (const char *file, char *out, size_t outlen)
   static const char magic[] = "openssh-key-v1";
   char text[16384], b64[16384];
   unsigned char bin[12288];
-  size_t n = 0, i, j = 0, pos;
+  size_t n = 0, i, j = 0;
   ssize_t r;
   int fd, len, k;
+  struct sftp_reader rd;
+  const char *blob;
+  uint32_t bloblen;
 
   snprintf (out, outlen, "unknown");
   fd = open (file, O_RDONLY | O_CLOEXEC);
@@ -136,26 +141,18 @@ key_file_type (const char *file, char *out, size_t outlen)
     if (text[i] != '\n' && text[i] != '\r')
       b64[j++] = text[i];
   len = base64_decode (b64, j, bin, sizeof bin);
-  if (len < (int) sizeof magic)
+  if (len < (int) sizeof magic || memcmp (bin, magic, sizeof magic) != 0)
     goto out;
-  if (memcmp (bin, magic, sizeof magic) != 0)
-    goto out;
-  /* magic, cipher, kdf name, kdf options, number of keys, public key */
-  pos = sizeof magic;
-  for (k = 0; k < 3; ++k) {
-    uint32_t sl;
-
-    if (pos + 4 > (size_t) len)
-      goto out;
-    sl = wire_get_be32 (bin + pos);
-    if (sl > (size_t) len - pos - 4)
-      goto out;
-    pos += 4 + sl;
-  }
-  pos += 4;                     /* number of keys */
-  if (pos + 4 > (size_t) len)
-    goto out;
-  blob_type (bin + pos + 4, len - pos - 4, out, outlen);
+  /* After the magic: cipher, kdf name, kdf options, number of keys,
+   * then the first public key (a string holding the key blob).
+   */
+  sftp_wire_reader (&rd, bin + sizeof magic, len - sizeof magic);
+  for (k = 0; k < 3; ++k)
+    sftp_wire_get_string (&rd, &bloblen);
+  sftp_wire_get_u32 (&rd);
+  blob = sftp_wire_get_string (&rd, &bloblen);
+  if (!rd.bad)
+    blob_type ((const unsigned char *) blob, bloblen, out, outlen);
  out:
   OPENSSL_cleanse (text, sizeof text);
   OPENSSL_cleanse (b64, sizeof b64);
