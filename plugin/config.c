@@ -29,9 +29,11 @@
  * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
  */
 
-/* Every parameter: .config (config_param), .config_complete
- * (config_complete: uri=, ssh_config, defaults and checks) and the
- * --help text.  The result is the global params, read-only once
+/* Every parameter: param_table (one entry each: its kind, where its
+ * value goes, whether it was given, its --help text), .config
+ * (config_param, by the table), .config_complete (config_complete:
+ * uri=, ssh_config, defaults and checks) and the --help text (made
+ * from the table).  The result is the global params, read-only once
  * nbdkit starts serving.
  */
 
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <assert.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -62,19 +65,15 @@ struct ssh_params params = {
   .create_mode = 0600,
 };
 
-static bool write_behind_set, idle_keep_set, channels_set;
-static bool port_set, timeout_set, verify_set, retries_set, keepalive_set;
-static bool keepalive_count_set;
-static bool create_set, create_size_set, create_mode_set;
-static bool compression_set;
-
 static const char *uri_param;           /* uri= as given */
 static struct ssh_uri uri;              /* parsed, owned */
 static const char *config_file;         /* config= as given; "" = none */
 static const char *config_path;         /* config= expanded, absolute */
-static bool config_set;
-static const char **kh_args, **id_args; /* known-hosts=, identity= as */
-static size_t nr_kh_args, nr_id_args;   /* given, expanded once final */
+struct file_args {                      /* known-hosts=, identity= as */
+  const char **v;                       /* given, expanded once final */
+  size_t n;
+};
+static struct file_args kh_args, id_args;
 static struct ssh_host_config sshcfg;   /* what applies to host */
 static char **owned;                    /* strings to free at unload */
 static size_t nr_owned;
@@ -135,8 +134,8 @@ config_free (void)
   free (default_user);
   free (home);
   free (pw_home);
-  free (kh_args);
-  free (id_args);
+  free (kh_args.v);
+  free (id_args.v);
   free_owned ();
   for (size_t i = 0; i < params.nr_jumps; ++i) {
     free (params.jumps[i].user);
@@ -173,26 +172,11 @@ append_path (char ***list, size_t *n, const char *value, const char *key)
   return 0;
 }
 
-static int
-set_once (const char **var, const char *key, const char *value)
-{
-  if (*var != NULL) {
-    nbdkit_error ("'%s' given twice ('%s' and '%s')", key, *var, value);
-    return -1;
-  }
-  if (*value == '\0') {
-    nbdkit_error ("'%s' must not be empty", key);
-    return -1;
-  }
-  *var = value;
-  return 0;
-}
-
 /* Keep a known-hosts= or identity= value as given: its %-sequences
  * are expanded once the host, port and user are final.
  */
 static int
-add_arg (const char ***list, size_t *n, const char *key, const char *value)
+add_arg (struct file_args *args, const char *key, const char *value)
 {
   const char **l;
 
@@ -200,13 +184,13 @@ add_arg (const char ***list, size_t *n, const char *key, const char *value)
     nbdkit_error ("%s: the file name must not be empty", key);
     return -1;
   }
-  l = realloc (*list, (*n + 1) * sizeof *l);
+  l = realloc (args->v, (args->n + 1) * sizeof *l);
   if (l == NULL) {
     nbdkit_error ("realloc: %m");
     return -1;
   }
-  l[(*n)++] = value;
-  *list = l;
+  l[args->n++] = value;
+  args->v = l;
   return 0;
 }
 
@@ -227,17 +211,6 @@ parse_decimal (const char *key, const char *value,
     return -1;
   }
   *out = n;
-  return 0;
-}
-
-static int
-twice (bool *seen, const char *key)
-{
-  if (*seen) {
-    nbdkit_error ("'%s' given twice", key);
-    return -1;
-  }
-  *seen = true;
   return 0;
 }
 
@@ -267,192 +240,329 @@ add_jump (const char *value)
   return 0;
 }
 
-/* Numeric parameters: bounds, where the value goes, and whether it
- * was given (a parameter may be given once).
+/* The parameters whose values need more than their kind's parsing
+ * (struct param below).  Each is called once per value; "given twice"
+ * is checked before, by config_param.
  */
-static const struct numeric_param {
-  const char *key;
-  unsigned long min, max;
-  unsigned *value;
-  bool *set;
-} numeric_params[] = {
-  { "port",            1, 65535,       &params.port,            &port_set },
-  { "timeout",         0, 86400 * 365, &params.timeout,         &timeout_set },
-  { "retries",         0, 100,         &params.retries,         &retries_set },
-  { "keepalive",       0, 86400,       &params.keepalive,
-    &keepalive_set },
-  { "keepalive-count", 0, 1000000,     &params.keepalive_count,
-    &keepalive_count_set },
-  { "idle-keep",       0, 3600,        &params.idle_keep,       &idle_keep_set },
+
+/* host-key=FINGERPRINT */
+static int
+parse_host_key (const char *key, const char *value)
+{
+  char err[256];
+
+  if (fingerprint_parse (value, &params.host_key, err, sizeof err) == -1) {
+    nbdkit_error ("%s", err);
+    return -1;
+  }
+  params.have_host_key = true;
+  return 0;
+}
+
+/* config=FILE, or empty: no ssh_config at all. */
+static int
+parse_config (const char *key, const char *value)
+{
+  config_file = value;          /* expanded in apply_ssh_config */
+  return 0;
+}
+
+static int
+parse_jump (const char *key, const char *value)
+{
+  return add_jump (value);
+}
+
+/* channels=auto|N */
+static int
+parse_channels (const char *key, const char *value)
+{
+  int n;
+
+  if (strcmp (value, "auto") == 0) {
+    params.channels = 0;
+    return 0;
+  }
+  n = 0;
+  if (strspn (value, "0123456789") == strlen (value) &&
+      strlen (value) <= 2)
+    n = atoi (value);
+  if (n < 1 || n > SFTP_MAX_CHANNELS) {
+    nbdkit_error ("channels=%s: must be auto or a number of SFTP "
+                  "channels from 1 to %d", value, SFTP_MAX_CHANNELS);
+    return -1;
+  }
+  params.channels = n;
+  return 0;
+}
+
+/* write-behind=SIZE, 0 or WRITE_BEHIND_MIN to WRITE_BEHIND_MAX. */
+static int
+parse_write_behind (const char *key, const char *value)
+{
+  int64_t n;
+
+  if (!(*value >= '0' && *value <= '9')) {
+    nbdkit_error ("write-behind=%s: not a size (such as 8M; 0 turns "
+                  "write-behind off)", value);
+    return -1;
+  }
+  if ((n = nbdkit_parse_size (value)) == -1)
+    return -1;
+  if (n != 0 && (n < WRITE_BEHIND_MIN || n > WRITE_BEHIND_MAX)) {
+    nbdkit_error ("write-behind=%s: the window must be 0 (off) or "
+                  "between 64K and 1G", value);
+    return -1;
+  }
+  params.write_behind = n;
+  return 0;
+}
+
+static int
+parse_create_size (const char *key, const char *value)
+{
+  params.create_size = nbdkit_parse_size (value);
+  return params.create_size == -1 ? -1 : 0;
+}
+
+/* create-mode=MODE, octal, at most 07777. */
+static int
+parse_create_mode (const char *key, const char *value)
+{
+  if (*value == '\0' || strlen (value) > 5 ||
+      value[strspn (value, "01234567")] != '\0' ||
+      strtoul (value, NULL, 8) > 07777) {
+    nbdkit_error ("create-mode=%s: not an octal file mode (e.g. 0600)",
+                  value);
+    return -1;
+  }
+  params.create_mode = strtoul (value, NULL, 8);
+  return 0;
+}
+
+/* Every parameter, once, in the order of --help (config_help_init).
+ * To add one: an entry here, a row in README.md's parameter table and
+ * an =item under the man page's PARAMETERS (tests/test-param-docs.sh
+ * checks that the three name the same parameters).
+ *
+ * A parameter may be given once unless .repeat: config_param refuses
+ * it the second time ("'KEY' given twice") and records in .given that
+ * it was given; the rest of this file asks given ("KEY").
+ */
+enum param_kind {
+  PARAM_STRING,         /* not empty: *str = value */
+  PARAM_FILES,          /* local file names, kept as given in *files:
+                           %-expanded (expand_path_param) once host,
+                           port and user are final */
+  PARAM_BOOL,           /* nbdkit_parse_bool: *flag */
+  PARAM_NUMBER,         /* decimal digits, from min to max: *number */
+  PARAM_SECRET,         /* nbdkit_read_password (PW, -, +FILE, -FD):
+                           *secret, never logged */
+  PARAM_SPECIAL,        /* parse (key, value) */
 };
+
+struct param {
+  const char *key;
+  enum param_kind kind;
+  union {                       /* where the value goes, by kind */
+    const char **str;
+    struct file_args *files;
+    bool *flag;
+    unsigned *number;
+    char **secret;
+    int (*parse) (const char *key, const char *value);
+  };
+  unsigned long min, max;       /* PARAM_NUMBER */
+  bool repeat;                  /* may be given more than once */
+  const char *arg;              /* --help: what follows KEY= */
+  const char *help;             /* --help: what it does */
+  bool given;                   /* set by config_param (and apply_uri) */
+};
+
+static struct param param_table[] = {
+  { "host", PARAM_STRING, .str = &params.host, .arg = "<HOST>",
+    .help = "(required) SSH server name, address, or ssh_config Host "
+    "alias." },
+  /* CONFIG_MAGIC_KEY: nbdkit ssh host=H /srv/disk.img */
+  { "path", PARAM_STRING, .str = &params.path, .arg = "<PATH>",
+    .help = "(required) Remote file to serve." },
+  { "uri", PARAM_STRING, .str = &uri_param,
+    .arg = "ssh://[USER@]HOST[:PORT]/PATH[?host_key_check=...]",
+    .help = "Instead of host, port, user and path." },
+  { "config", PARAM_SPECIAL, .parse = parse_config, .arg = "<FILE>",
+    .help = "ssh_config file (default ~/.ssh/config and "
+    "/etc/ssh/ssh_config; empty: none). config=, known-hosts= and "
+    "identity= expand ~ and %d (~/.ssh) %u (local user) %l (local host) "
+    "%h %r %p (remote host, user, port) %%." },
+  { "port", PARAM_NUMBER, .number = &params.port, .min = 1, .max = 65535,
+    .arg = "<PORT>", .help = "SSH port (default 22)." },
+  { "user", PARAM_STRING, .str = &params.user, .arg = "<USER>",
+    .help = "Remote user (default: the local user)." },
+  { "known-hosts", PARAM_FILES, .files = &kh_args, .repeat = true,
+    .arg = "<FILE>",
+    .help = "known_hosts file (may repeat; default ~/.ssh/known_hosts, "
+    "/etc/ssh/ssh_known_hosts)." },
+  { "verify-remote-host", PARAM_BOOL, .flag = &params.verify_remote_host,
+    .arg = "false", .help = "Do not verify the host key (insecure)." },
+  { "host-key", PARAM_SPECIAL, .parse = parse_host_key,
+    .arg = "<FINGERPRINT>",
+    .help = "Pin the host key: SHA256:<base64> as printed by ssh-keygen "
+    "-l, or md5:/sha1:/sha256:<hex>." },
+  { "identity", PARAM_FILES, .files = &id_args, .repeat = true,
+    .arg = "<FILE>",
+    .help = "Private key file, tried after the agent (may repeat; "
+    "default ~/.ssh/id_ed25519, id_ecdsa, id_rsa)." },
+  { "identity-passphrase", PARAM_SECRET, .secret = &params.passphrase,
+    .arg = "<PASSPHRASE>",
+    .help = "Passphrase of encrypted identity files (PW, - to prompt, "
+    "+FILE, -FD)." },
+  { "password", PARAM_SECRET, .secret = &params.password,
+    .arg = "<PASSWORD>",
+    .help = "Password for password and keyboard-interactive auth (PW, "
+    "-, +FILE, -FD)." },
+  { "timeout", PARAM_NUMBER, .number = &params.timeout,
+    .min = 0, .max = 86400 * 365, .arg = "<SECS>",
+    .help = "Timeout for connecting and for each wait on the server "
+    "(default 60; 0 = none)." },
+  { "jump", PARAM_SPECIAL, .parse = parse_jump, .repeat = true,
+    .arg = "[USER@]HOST[:PORT]",
+    .help = "Connect through this jump host (may repeat for a chain, "
+    "like ssh -J)." },
+  { "jump-password", PARAM_SECRET, .secret = &params.jump_password,
+    .arg = "<PASSWORD>",
+    .help = "Password for the jump hosts (password= is only sent to the "
+    "target host)." },
+  { "dir", PARAM_STRING, .str = &params.dir, .arg = "<DIR>",
+    .help = "Serve every regular file of a remote directory, one export "
+    "per file (instead of path=)." },
+  { "compression", PARAM_BOOL, .flag = &params.compression, .arg = "true",
+    .help = "Compress the SSH connection (zlib), for slow links (default "
+    "false)." },
+  { "create", PARAM_BOOL, .flag = &params.create, .arg = "true",
+    .help = "Create (or replace) the remote file." },
+  { "create-size", PARAM_SPECIAL, .parse = parse_create_size,
+    .arg = "<SIZE>", .help = "Its size (required with create=true)." },
+  { "create-mode", PARAM_SPECIAL, .parse = parse_create_mode,
+    .arg = "<MODE>", .help = "Its permissions (default 0600)." },
+  { "ciphers", PARAM_STRING, .str = &params.ciphers, .arg = "<LIST>",
+    .help = "Ciphers to offer, in order (overrides the built-in "
+    "preference)." },
+  { "macs", PARAM_STRING, .str = &params.macs, .arg = "<LIST>",
+    .help = "MACs to offer, in order." },
+  { "kex", PARAM_STRING, .str = &params.kex, .arg = "<LIST>",
+    .help = "Key exchange methods to offer, in order." },
+  { "retries", PARAM_NUMBER, .number = &params.retries,
+    .min = 0, .max = 100, .arg = "<N>",
+    .help = "Reconnect attempts when the connection breaks during a "
+    "request (default 3)." },
+  { "keepalive", PARAM_NUMBER, .number = &params.keepalive,
+    .min = 0, .max = 86400, .arg = "<SECS>",
+    .help = "Send keepalives after this long idle (default 30; 0 = "
+    "off)." },
+  { "keepalive-count", PARAM_NUMBER, .number = &params.keepalive_count,
+    .min = 0, .max = 1000000, .arg = "<N>",
+    .help = "Unanswered keepalives before the server counts as dead "
+    "(default 3; 0 = never)." },
+  { "idle-keep", PARAM_NUMBER, .number = &params.idle_keep,
+    .min = 0, .max = 3600, .arg = "<SECS>",
+    .help = "Keep a closed connection's SSH session and open file this "
+    "long for the next NBD connection to the same export (default 5; "
+    "0 = off)." },
+  { "write-behind", PARAM_SPECIAL, .parse = parse_write_behind,
+    .arg = "<SIZE>",
+    .help = "Bytes of writes acknowledged before the server confirms "
+    "them (default: sized to the round trip, 1M-16M; 0 = off)." },
+  { "channels", PARAM_SPECIAL, .parse = parse_channels,
+    .arg = "auto|<N>",
+    .help = "SFTP channels of the session that carry write-behind writes "
+    "(auto: by the round trip, 1 on a LAN, up to 4; at most 16)." },
+};
+
+#define NR_PARAMS (sizeof param_table / sizeof param_table[0])
+
+static struct param *
+param_find (const char *key)
+{
+  size_t i;
+
+  for (i = 0; i < NR_PARAMS; ++i)
+    if (strcmp (param_table[i].key, key) == 0)
+      return &param_table[i];
+  return NULL;
+}
+
+/* Was KEY given?  (port= and verify-remote-host= also by uri=.) */
+static bool
+given (const char *key)
+{
+  struct param *p = param_find (key);
+
+  assert (p != NULL);
+  return p->given;
+}
+
+static void
+set_given (const char *key)
+{
+  struct param *p = param_find (key);
+
+  assert (p != NULL);
+  p->given = true;
+}
 
 /* .config: one key=value from the command line. */
 int
 config_param (const char *key, const char *value)
 {
-  size_t i;
+  struct param *p = param_find (key);
+  unsigned long n;
+  int r;
 
-  for (i = 0; i < sizeof numeric_params / sizeof numeric_params[0]; ++i) {
-    const struct numeric_param *np = &numeric_params[i];
-    unsigned long n;
-
-    if (strcmp (key, np->key) != 0)
-      continue;
-    if (twice (np->set, key) == -1 ||
-        parse_decimal (key, value, np->min, np->max, &n) == -1)
-      return -1;
-    *np->value = n;
-    return 0;
-  }
-
-  if (strcmp (key, "host") == 0)
-    return set_once (&params.host, key, value);
-  else if (strcmp (key, "path") == 0)
-    return set_once (&params.path, key, value);
-  else if (strcmp (key, "user") == 0)
-    return set_once (&params.user, key, value);
-  else if (strcmp (key, "known-hosts") == 0)
-    return add_arg (&kh_args, &nr_kh_args, key, value);
-  else if (strcmp (key, "identity") == 0)
-    return add_arg (&id_args, &nr_id_args, key, value);
-  else if (strcmp (key, "verify-remote-host") == 0) {
-    int r;
-
-    if (twice (&verify_set, key) == -1)
-      return -1;
-    r = nbdkit_parse_bool (value);
-    if (r == -1)
-      return -1;
-    params.verify_remote_host = r;
-    return 0;
-  }
-  else if (strcmp (key, "host-key") == 0) {
-    char err[256];
-
-    if (params.have_host_key) {
-      nbdkit_error ("'host-key' given twice");
-      return -1;
-    }
-    if (fingerprint_parse (value, &params.host_key,
-                                  err, sizeof err) == -1) {
-      nbdkit_error ("%s", err);
-      return -1;
-    }
-    params.have_host_key = true;
-    return 0;
-  }
-  else if (strcmp (key, "password") == 0 ||
-           strcmp (key, "jump-password") == 0 ||
-           strcmp (key, "identity-passphrase") == 0) {
-    char **secret = key[0] == 'p' ? &params.password :
-      key[0] == 'j' ? &params.jump_password : &params.passphrase;
-
-    if (*secret) {
-      nbdkit_error ("'%s' given twice", key);
-      return -1;
-    }
-    /* PW, - (prompt), +FILE or -FD; the value is never logged. */
-    return nbdkit_read_password (value, secret);
-  }
-  else if (strcmp (key, "ciphers") == 0)
-    return set_once (&params.ciphers, key, value);
-  else if (strcmp (key, "macs") == 0)
-    return set_once (&params.macs, key, value);
-  else if (strcmp (key, "kex") == 0)
-    return set_once (&params.kex, key, value);
-  else if (strcmp (key, "uri") == 0)
-    return set_once (&uri_param, key, value);
-  else if (strcmp (key, "config") == 0) {
-    if (twice (&config_set, key) == -1)
-      return -1;
-    config_file = value;        /* expanded in apply_ssh_config */
-    return 0;
-  }
-  else if (strcmp (key, "jump") == 0)
-    return add_jump (value);
-  else if (strcmp (key, "dir") == 0)
-    return set_once (&params.dir, key, value);
-  else if (strcmp (key, "compression") == 0) {
-    int r;
-
-    if (twice (&compression_set, key) == -1 ||
-        (r = nbdkit_parse_bool (value)) == -1)
-      return -1;
-    params.compression = r;
-    return 0;
-  }
-  else if (strcmp (key, "create") == 0) {
-    int r;
-
-    if (twice (&create_set, key) == -1 || (r = nbdkit_parse_bool (value)) == -1)
-      return -1;
-    params.create = r;
-    return 0;
-  }
-  else if (strcmp (key, "channels") == 0) {
-    int n;
-
-    if (twice (&channels_set, key) == -1)
-      return -1;
-    if (strcmp (value, "auto") == 0) {
-      params.channels = 0;
-      return 0;
-    }
-    n = 0;
-    if (strspn (value, "0123456789") == strlen (value) &&
-        strlen (value) <= 2)
-      n = atoi (value);
-    if (n < 1 || n > SFTP_MAX_CHANNELS) {
-      nbdkit_error ("channels=%s: must be auto or a number of SFTP "
-                    "channels from 1 to %d", value, SFTP_MAX_CHANNELS);
-      return -1;
-    }
-    params.channels = n;
-    return 0;
-  }
-  else if (strcmp (key, "write-behind") == 0) {
-    int64_t n;
-
-    if (twice (&write_behind_set, key) == -1)
-      return -1;
-    if (!(*value >= '0' && *value <= '9')) {
-      nbdkit_error ("write-behind=%s: not a size (such as 8M; 0 turns "
-                    "write-behind off)", value);
-      return -1;
-    }
-    if ((n = nbdkit_parse_size (value)) == -1)
-      return -1;
-    if (n != 0 && (n < WRITE_BEHIND_MIN || n > WRITE_BEHIND_MAX)) {
-      nbdkit_error ("write-behind=%s: the window must be 0 (off) or "
-                    "between 64K and 1G", value);
-      return -1;
-    }
-    params.write_behind = n;
-    return 0;
-  }
-  else if (strcmp (key, "create-size") == 0) {
-    if (twice (&create_size_set, key) == -1 ||
-        (params.create_size = nbdkit_parse_size (value)) == -1)
-      return -1;
-    return 0;
-  }
-  else if (strcmp (key, "create-mode") == 0) {
-    if (twice (&create_mode_set, key) == -1)
-      return -1;
-    if (*value == '\0' || strlen (value) > 5 ||
-        value[strspn (value, "01234567")] != '\0' ||
-        strtoul (value, NULL, 8) > 07777) {
-      nbdkit_error ("create-mode=%s: not an octal file mode (e.g. 0600)",
-                    value);
-      return -1;
-    }
-    params.create_mode = strtoul (value, NULL, 8);
-    return 0;
-  }
-  else {
+  if (p == NULL) {
     nbdkit_error ("unknown parameter '%s'", key);
     return -1;
   }
+  if (p->given && !p->repeat) {
+    if (p->kind == PARAM_STRING)
+      nbdkit_error ("'%s' given twice ('%s' and '%s')", key, *p->str, value);
+    else
+      nbdkit_error ("'%s' given twice", key);
+    return -1;
+  }
+
+  switch (p->kind) {
+  case PARAM_STRING:
+    if (*value == '\0') {
+      nbdkit_error ("'%s' must not be empty", key);
+      return -1;
+    }
+    *p->str = value;
+    break;
+  case PARAM_FILES:
+    if (add_arg (p->files, key, value) == -1)
+      return -1;
+    break;
+  case PARAM_BOOL:
+    if ((r = nbdkit_parse_bool (value)) == -1)
+      return -1;
+    *p->flag = r;
+    break;
+  case PARAM_NUMBER:
+    if (parse_decimal (key, value, p->min, p->max, &n) == -1)
+      return -1;
+    *p->number = n;
+    break;
+  case PARAM_SECRET:
+    if (nbdkit_read_password (value, p->secret) == -1)
+      return -1;
+    break;
+  case PARAM_SPECIAL:
+    if (p->parse (key, value) == -1)
+      return -1;
+    break;
+  }
+  p->given = true;
+  return 0;
 }
 
 /* The local user name and home directory, for defaults. */
@@ -568,15 +678,15 @@ expand_path_params (void)
 {
   size_t i;
 
-  for (i = 0; i < nr_kh_args; ++i) {
-    const char *f = expand_path_param ("known-hosts", kh_args[i]);
+  for (i = 0; i < kh_args.n; ++i) {
+    const char *f = expand_path_param ("known-hosts", kh_args.v[i]);
 
     if (f == NULL || append_path (&params.known_hosts, &params.nr_known_hosts,
                                   f, "known-hosts") == -1)
       return -1;
   }
-  for (i = 0; i < nr_id_args; ++i) {
-    const char *f = expand_path_param ("identity", id_args[i]);
+  for (i = 0; i < id_args.n; ++i) {
+    const char *f = expand_path_param ("identity", id_args.v[i]);
 
     if (f == NULL || append_path (&params.identities, &params.nr_identities,
                                   f, "identity") == -1)
@@ -592,7 +702,7 @@ apply_uri (void)
   char err[512];
   const char *hkc;
 
-  if (params.host || params.path || params.user || port_set ||
+  if (params.host || params.path || params.user || given ("port") ||
       params.dir) {
     nbdkit_error ("uri= cannot be combined with host=, path=, port=, "
                   "user= or dir=: the URI gives them");
@@ -608,20 +718,20 @@ apply_uri (void)
     params.user = uri.user;
   if (uri.port > 0) {
     params.port = uri.port;
-    port_set = true;
+    set_given ("port");
   }
   hkc = uri.host_key_check;
   if (hkc == NULL || strcmp (hkc, "yes") == 0 ||
       strcmp (hkc, "known_hosts") == 0)
     return 0;
   if (strcmp (hkc, "no") == 0) {
-    if (verify_set && params.verify_remote_host) {
+    if (given ("verify-remote-host") && params.verify_remote_host) {
       nbdkit_error ("uri= says host_key_check=no but "
                     "verify-remote-host=true was given");
       return -1;
     }
     params.verify_remote_host = false;
-    verify_set = true;
+    set_given ("verify-remote-host");
     return 0;
   }
   if (params.have_host_key) {
@@ -716,11 +826,11 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
   const char *alias = params.host;
 
   sshconfig_init (&sshcfg);
-  if (config_set && *config_file == '\0') {
+  if (given ("config") && *config_file == '\0') {
     debug ("config= is empty: not reading any ssh_config");
     return 0;
   }
-  if (config_set) {
+  if (given ("config")) {
     /* As libssh does: expanded before the file is read, with the
      * host, user and port of the command line.
      */
@@ -762,7 +872,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     debug ("ssh_config: %s is HostName %s", alias, h);
     params.host = h;
   }
-  if (sshcfg.port > 0 && !port_set)
+  if (sshcfg.port > 0 && !given ("port"))
     params.port = sshcfg.port;
   if (sshcfg.user && !params.user)
     params.user = sshcfg.user;
@@ -790,8 +900,8 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
       return -1;
     *known_hosts_given = true;
   }
-  if (sshcfg.strict_host_key_checking == 0 && !verify_set &&
-      !params.have_host_key) {
+  if (sshcfg.strict_host_key_checking == 0 &&
+      !given ("verify-remote-host") && !params.have_host_key) {
     /* As in OpenSSH, a host not in known_hosts is let in, but a key
      * that contradicts known_hosts (or is revoked) is still refused:
      * only verify-remote-host=false turns checking off.
@@ -805,11 +915,11 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     debug ("ssh_config: StrictHostKeyChecking %s is treated as yes "
            "(the plugin never adds keys to known_hosts)",
            sshcfg.strict_host_key_checking_word);
-  if (sshcfg.connect_timeout >= 0 && !timeout_set)
+  if (sshcfg.connect_timeout >= 0 && !given ("timeout"))
     params.timeout = sshcfg.connect_timeout;
-  if (sshcfg.server_alive_interval >= 0 && !keepalive_set)
+  if (sshcfg.server_alive_interval >= 0 && !given ("keepalive"))
     params.keepalive = sshcfg.server_alive_interval;
-  if (sshcfg.server_alive_count_max >= 0 && !keepalive_count_set)
+  if (sshcfg.server_alive_count_max >= 0 && !given ("keepalive-count"))
     params.keepalive_count = sshcfg.server_alive_count_max;
   if (sshcfg.proxy_jump && params.nr_jumps == 0) {
     char *list = own (strdup (sshcfg.proxy_jump)), *p, *save = NULL;
@@ -917,8 +1027,8 @@ check_compression (void)
 int
 config_complete (void)
 {
-  bool identities_given = nr_id_args > 0;
-  bool known_hosts_given = nr_kh_args > 0;
+  bool identities_given = given ("identity");
+  bool known_hosts_given = given ("known-hosts");
 
   if (resolve_home_and_user () == -1)
     return -1;
@@ -961,17 +1071,18 @@ config_complete (void)
       nbdkit_error ("create=true works with path=, not with dir=");
       return -1;
     }
-    if (!create_size_set) {
+    if (!given ("create-size")) {
       nbdkit_error ("create=true needs create-size= (the size of the new "
                     "remote file)");
       return -1;
     }
   }
-  else if (create_size_set || create_mode_set) {
+  else if (given ("create-size") || given ("create-mode")) {
     nbdkit_error ("create-size and create-mode need create=true");
     return -1;
   }
-  if (params.have_host_key && verify_set && !params.verify_remote_host) {
+  if (params.have_host_key && given ("verify-remote-host") &&
+      !params.verify_remote_host) {
     nbdkit_error ("host-key and verify-remote-host=false contradict "
                   "each other: give one of them");
     return -1;
@@ -999,63 +1110,99 @@ config_complete (void)
   return 0;
 }
 
-/* .config_help */
-const char config_help[] =
-  "host=<HOST>     (required) SSH server name, address, or ssh_config\n"
-  "                           Host alias.\n"
-  "[path=]<PATH>   (required) Remote file to serve.\n"
-  "uri=ssh://[USER@]HOST[:PORT]/PATH[?host_key_check=...]\n"
-  "                           Instead of host, port, user and path.\n"
-  "config=<FILE>              ssh_config file (default ~/.ssh/config\n"
-  "                           and /etc/ssh/ssh_config; empty: none).\n"
-  "                           config=, known-hosts= and identity= expand\n"
-  "                           ~ and %d (~/.ssh) %u (local user) %l (local\n"
-  "                           host) %h %r %p (remote host, user, port) %%.\n"
-  "port=<PORT>                SSH port (default 22).\n"
-  "user=<USER>                Remote user (default: the local user).\n"
-  "known-hosts=<FILE>         known_hosts file (may repeat; default\n"
-  "                           ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts).\n"
-  "verify-remote-host=false   Do not verify the host key (insecure).\n"
-  "host-key=<FINGERPRINT>     Pin the host key: SHA256:<base64> as printed\n"
-  "                           by ssh-keygen -l, or md5:/sha1:/sha256:<hex>.\n"
-  "identity=<FILE>            Private key file, tried after the agent\n"
-  "                           (may repeat; default ~/.ssh/id_ed25519,\n"
-  "                           id_ecdsa, id_rsa).\n"
-  "identity-passphrase=<PASSPHRASE>  Passphrase of encrypted identity\n"
-  "                           files (PW, - to prompt, +FILE, -FD).\n"
-  "password=<PASSWORD>        Password for password and keyboard-\n"
-  "                           interactive auth (PW, -, +FILE, -FD).\n"
-  "timeout=<SECS>             Timeout for connecting and for each wait\n"
-  "                           on the server (default 60; 0 = none).\n"
-  "jump=[USER@]HOST[:PORT]    Connect through this jump host (may\n"
-  "                           repeat for a chain, like ssh -J).\n"
-  "jump-password=<PASSWORD>   Password for the jump hosts (password=\n"
-  "                           is only sent to the target host).\n"
-  "dir=<DIR>                  Serve every regular file of a remote\n"
-  "                           directory, one export per file (instead\n"
-  "                           of path=).\n"
-  "compression=true           Compress the SSH connection (zlib), for\n"
-  "                           slow links (default false).\n"
-  "create=true                Create (or replace) the remote file.\n"
-  "create-size=<SIZE>         Its size (required with create=true).\n"
-  "create-mode=<MODE>         Its permissions (default 0600).\n"
-  "ciphers=<LIST>             Ciphers to offer, in order (overrides\n"
-  "                           the built-in preference).\n"
-  "macs=<LIST>                MACs to offer, in order.\n"
-  "kex=<LIST>                 Key exchange methods to offer, in order.\n"
-  "retries=<N>                Reconnect attempts when the connection\n"
-  "                           breaks during a request (default 3).\n"
-  "keepalive=<SECS>           Send keepalives after this long idle\n"
-  "                           (default 30; 0 = off).\n"
-  "keepalive-count=<N>        Unanswered keepalives before the server\n"
-  "                           counts as dead (default 3; 0 = never).\n"
-  "idle-keep=<SECS>           Keep a closed connection's SSH session and\n"
-  "                           open file this long for the next NBD\n"
-  "                           connection to the same export (default 5;\n"
-  "                           0 = off).\n"
-  "write-behind=<SIZE>        Bytes of writes acknowledged before the\n"
-  "                           server confirms them (default: sized to\n"
-  "                           the round trip, 1M-16M; 0 = off).\n"
-  "channels=auto|<N>          SFTP channels of the session that carry\n"
-  "                           write-behind writes (auto: by the round\n"
-  "                           trip, 1 on a LAN, up to 4; at most 16).";
+/* .config_help: the --help text, made from param_table by
+ * config_help_init (at load).  nbdkit copies the plugin struct, this
+ * pointer included, before load: so a buffer of fixed address.
+ */
+char config_help[8192];
+
+#define HELP_COLUMN 27          /* where the text of a parameter begins */
+#define HELP_WIDTH 74           /* the longest line, unless one word is */
+
+struct help_buf {
+  size_t len;
+  bool overflow;
+};
+
+static void
+help_put (struct help_buf *h, const char *s, size_t n)
+{
+  if (h->overflow || h->len + n >= sizeof config_help) {
+    h->overflow = true;
+    return;
+  }
+  memcpy (config_help + h->len, s, n);
+  h->len += n;
+  config_help[h->len] = '\0';
+}
+
+static void
+help_pad (struct help_buf *h, size_t from, size_t to)
+{
+  for (; from < to; ++from)
+    help_put (h, " ", 1);
+}
+
+/* KEY=ARG (the magic key as [KEY=]ARG), then the help text from
+ * HELP_COLUMN on, wrapped at HELP_WIDTH; a KEY=ARG too long for its
+ * column has a line of its own.
+ */
+static void
+help_param (struct help_buf *h, const struct param *p)
+{
+  char left[128];
+  const char *s = p->help;
+  size_t col;
+
+  if (strcmp (p->key, CONFIG_MAGIC_KEY) == 0)
+    snprintf (left, sizeof left, "[%s=]%s", p->key, p->arg);
+  else
+    snprintf (left, sizeof left, "%s=%s", p->key, p->arg);
+  col = strlen (left);
+  help_put (h, left, col);
+  if (col + 2 > HELP_COLUMN) {
+    help_put (h, "\n", 1);
+    col = 0;
+  }
+  help_pad (h, col, HELP_COLUMN);
+  col = HELP_COLUMN;
+  while (*s) {
+    size_t n = strcspn (s, " ");
+
+    if (col > HELP_COLUMN) {
+      if (col + 1 + n > HELP_WIDTH) {
+        help_put (h, "\n", 1);
+        help_pad (h, 0, HELP_COLUMN);
+        col = HELP_COLUMN;
+      }
+      else {
+        help_put (h, " ", 1);
+        col++;
+      }
+    }
+    help_put (h, s, n);
+    col += n;
+    s += n;
+    s += strspn (s, " ");
+  }
+}
+
+/* Fill config_help from the table.  Returns -1 if it does not fit. */
+int
+config_help_init (void)
+{
+  struct help_buf h = { 0 };
+  size_t i;
+
+  for (i = 0; i < NR_PARAMS; ++i) {
+    if (i > 0)
+      help_put (&h, "\n", 1);
+    help_param (&h, &param_table[i]);
+  }
+  if (h.overflow) {
+    nbdkit_error ("the --help text is longer than %zu bytes",
+                  sizeof config_help - 1);
+    return -1;
+  }
+  return 0;
+}

@@ -101,7 +101,10 @@ struct ssh_params {
   const char *home;             /* local home directory, or NULL */
 };
 extern struct ssh_params params;
-extern const char config_help[];
+/* nbdkit ssh host=H PATH is path=PATH */
+#define CONFIG_MAGIC_KEY "path"
+extern char config_help[];
+extern int config_help_init (void);
 extern int config_param (const char *key, const char *value);
 extern int config_complete (void);
 extern void config_free (void);

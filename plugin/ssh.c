@@ -67,6 +67,8 @@ ssh_load (void)
     nbdkit_error ("cannot initialise libssh2");
     exit (EXIT_FAILURE);
   }
+  if (config_help_init () == -1)
+    exit (EXIT_FAILURE);
 }
 
 static void
@@ -613,7 +615,7 @@ static struct nbdkit_plugin plugin = {
   .config             = config_param,
   .config_complete    = config_complete,
   .config_help        = config_help,
-  .magic_config_key   = "path",
+  .magic_config_key   = CONFIG_MAGIC_KEY,
   .get_ready          = ssh_get_ready,
   .after_fork         = ssh_after_fork,
   .dump_plugin        = ssh_dump_plugin,
