@@ -27,7 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers.h"
+#include "fingerprint.h"
+#include "uri.h"
 #include "fuzz-common.h"
 
 static bool

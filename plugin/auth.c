@@ -51,6 +51,10 @@
 #include <pthread.h>
 
 #include "ssh-plugin.h"
+#include "base64.h"
+#include "sftp-wire.h"
+#include "sshconfig.h"
+#include "wire.h"
 
 /* libssh2 before 1.11 signs RSA keys only with ssh-rsa (SHA-1), which
  * OpenSSH 8.8 and later refuse by default.

@@ -48,7 +48,9 @@
 #include <openssl/crypto.h>
 
 #include "ssh-plugin.h"
-#include "parsers.h"
+#include "fingerprint.h"
+#include "sshconfig.h"
+#include "uri.h"
 
 struct ssh_params params = {
   .port = 22,

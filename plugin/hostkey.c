@@ -41,7 +41,9 @@
 #include <errno.h>
 
 #include "ssh-plugin.h"
-#include "parsers.h"
+#include "fingerprint.h"
+#include "knownhosts.h"
+#include "sshconfig.h"
 
 static const char *
 hostkey_type_name (int type)

@@ -46,7 +46,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "parsers.h"
+#include "base64.h"
+#include "knownhosts.h"
+#include "sshconfig.h"
+#include "wire.h"
 
 #define HASH_MAGIC "|1|"
 #define SHA1_LEN 20

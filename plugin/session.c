@@ -53,6 +53,7 @@
 #include <netinet/tcp.h>
 
 #include "ssh-plugin.h"
+#include "sshconfig.h"
 
 /* Preferred algorithms.  libssh2 drops names it does not know, so
  * newer libraries get AES-GCM while 1.10 falls back to AES-CTR.

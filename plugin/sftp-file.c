@@ -45,6 +45,7 @@
 
 #include "ssh-plugin.h"
 #include "sftp.h"
+#include "sftp-wire.h"
 #include "writelog.h"
 
 /* OPEN path with pflags, or OPENDIR when pflags is -1; the handle goes

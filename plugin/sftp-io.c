@@ -53,6 +53,7 @@
 
 #include "ssh-plugin.h"
 #include "sftp.h"
+#include "sftp-wire.h"
 #include "writelog.h"
 
 /* A chunk for [offset, offset+len): a spare one, or a new one.  Spare

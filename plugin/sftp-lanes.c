@@ -49,6 +49,7 @@
 
 #include "ssh-plugin.h"
 #include "sftp.h"
+#include "sftp-wire.h"
 
 /* Is lane l pumped?  Once set up, and a retired one while replies to
  * it are due.

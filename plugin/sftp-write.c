@@ -58,6 +58,7 @@
 
 #include "ssh-plugin.h"
 #include "sftp.h"
+#include "sftp-wire.h"
 #include "writelog.h"
 
 /* One WRITE of the window, in the order sent. */

@@ -51,6 +51,8 @@
 
 #include "ssh-plugin.h"
 #include "sftp.h"
+#include "sftp-wire.h"
+#include "wire.h"
 
 /* ---- Errors ---- */
 

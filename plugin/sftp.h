@@ -40,6 +40,8 @@
 #ifndef SSH_PLUGIN_SFTP_H
 #define SSH_PLUGIN_SFTP_H
 
+#include "sftp-wire.h"
+
 #define SFTP_WINDOW   (32 * 1024 * 1024) /* credit only: >= RA_MAX */
 #define SFTP_PACKET   32768              /* SSH channel max packet */
 #define DEFAULT_CHUNK 32768              /* every server must take this */

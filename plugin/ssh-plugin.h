@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parsers.h"
+#include "fingerprint.h"
 
 #include <pthread.h>
 #include <time.h>
