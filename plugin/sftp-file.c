@@ -44,7 +44,7 @@
 #include <sys/stat.h>
 
 #include "ssh-plugin.h"
-#include "sftp.h"
+#include "sftp-int.h"
 #include "sftp-wire.h"
 #include "writelog.h"
 

@@ -48,7 +48,7 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
-#include "sftp.h"
+#include "sftp-int.h"
 #include "sftp-wire.h"
 
 /* Is lane l pumped?  Once set up, and a retired one while replies to

@@ -57,7 +57,7 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
-#include "sftp.h"
+#include "sftp-int.h"
 #include "sftp-wire.h"
 #include "writelog.h"
 

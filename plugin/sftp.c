@@ -50,7 +50,7 @@
 #include <time.h>
 
 #include "ssh-plugin.h"
-#include "sftp.h"
+#include "sftp-int.h"
 #include "sftp-wire.h"
 #include "wire.h"
 

@@ -37,8 +37,8 @@
  * calls is declared in ssh-plugin.h (sftp_start, sftp_pread, ...).
  */
 
-#ifndef SSH_PLUGIN_SFTP_H
-#define SSH_PLUGIN_SFTP_H
+#ifndef SSH_PLUGIN_SFTP_INT_H
+#define SSH_PLUGIN_SFTP_INT_H
 
 #include "sftp-wire.h"
 
@@ -317,4 +317,4 @@ extern void sftp_drop_queue (struct ssh_conn *c);
 extern void sftp_io_start (struct ssh_conn *c);
 extern void sftp_io_free (struct sftp *s);
 
-#endif /* SSH_PLUGIN_SFTP_H */
+#endif /* SSH_PLUGIN_SFTP_INT_H */
