@@ -50,8 +50,14 @@
 
 #include <pthread.h>
 
+#include <openssl/crypto.h>
+
 #include "ssh-plugin.h"
+#include "auth.h"
 #include "base64.h"
+#include "blockcache.h"
+#include "params.h"
+#include "session.h"
 #include "sftp-wire.h"
 #include "sshconfig.h"
 #include "wire.h"

@@ -62,6 +62,7 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "blockcache.h"
 
 #define BLOCKCACHE_MAX   (4 * 1024 * 1024) /* free bytes kept */
 #define SMALLEST         64

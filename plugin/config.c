@@ -49,6 +49,7 @@
 
 #include "ssh-plugin.h"
 #include "fingerprint.h"
+#include "params.h"
 #include "sshconfig.h"
 #include "uri.h"
 

@@ -47,6 +47,15 @@
 #include <unistd.h>
 
 #include "ssh-plugin.h"
+#include "auth.h"
+#include "conn.h"
+#include "durable.h"
+#include "hostkey.h"
+#include "jump.h"
+#include "params.h"
+#include "proxycmd.h"
+#include "session.h"
+#include "sftp.h"
 
 /* Connect (over TCP unless c->sock is already given), handshake,
  * verify the host key and authenticate.  Returns -1 after one

@@ -42,7 +42,10 @@
 
 #include "ssh-plugin.h"
 #include "fingerprint.h"
+#include "hostkey.h"
 #include "knownhosts.h"
+#include "params.h"
+#include "session.h"
 #include "sshconfig.h"
 
 static const char *

@@ -49,6 +49,9 @@
 #include <sys/socket.h>
 
 #include "ssh-plugin.h"
+#include "jump.h"
+#include "params.h"
+#include "session.h"
 
 struct hop {
   struct ssh_conn conn;         /* the hop's own session */

@@ -53,6 +53,11 @@
 #include <time.h>
 
 #include "ssh-plugin.h"
+#include "conn.h"
+#include "keepalive.h"
+#include "params.h"
+#include "session.h"
+#include "sftp.h"
 
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ssh_conn **conns;

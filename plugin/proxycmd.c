@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 
 #include "ssh-plugin.h"
+#include "params.h"
+#include "proxycmd.h"
 
 /* In the child: the socket as stdin and stdout, nothing else open
  * beyond stderr, default signal handling, then the shell.  Only

@@ -53,6 +53,9 @@
 #include <netinet/tcp.h>
 
 #include "ssh-plugin.h"
+#include "blockcache.h"
+#include "params.h"
+#include "session.h"
 #include "sshconfig.h"
 
 /* Preferred algorithms.  libssh2 drops names it does not know, so

@@ -44,6 +44,10 @@
 #include <sys/stat.h>
 
 #include "ssh-plugin.h"
+#include "durable.h"
+#include "params.h"
+#include "session.h"
+#include "sftp.h"
 #include "sftp-int.h"
 #include "sftp-wire.h"
 #include "writelog.h"

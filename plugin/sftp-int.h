@@ -34,13 +34,23 @@
  * and sftp-file.c (starting SFTP, the file, dir=, fsync, closing).
  * Calls go one way: sftp-file.c -> sftp-io.c -> sftp-write.c ->
  * sftp.c.  What the rest of the plugin
- * calls is declared in ssh-plugin.h (sftp_start, sftp_pread, ...).
+ * calls is declared in sftp.h (sftp_start, sftp_pread, ...).
  */
 
 #ifndef SSH_PLUGIN_SFTP_INT_H
 #define SSH_PLUGIN_SFTP_INT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <libssh2.h>
+
+#include "params.h"             /* SFTP_MAX_CHANNELS */
 #include "sftp-wire.h"
+
+struct ssh_conn;
 
 #define SFTP_WINDOW   (32 * 1024 * 1024) /* credit only: >= RA_MAX */
 #define SFTP_PACKET   32768              /* SSH channel max packet */
@@ -76,7 +86,7 @@
  * link busy: from a round trip of LANE_MIN_RTT up, as many as
  * LANE_RATE bytes per second need over the round trip measured at
  * open (channels=auto), at most LANES_AUTO, or exactly channels=N (up
- * to SFTP_MAX_CHANNELS in ssh-plugin.h).
+ * to SFTP_MAX_CHANNELS in params.h).
  */
 #define LANE_RATE     (64 * 1024 * 1024) /* bytes per second */
 #define LANE_MIN_RTT  40000              /* microseconds */

@@ -52,6 +52,8 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "params.h"
+#include "sftp.h"
 #include "sftp-int.h"
 #include "sftp-wire.h"
 #include "writelog.h"

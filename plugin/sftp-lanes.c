@@ -48,6 +48,9 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "params.h"
+#include "session.h"
+#include "sftp.h"
 #include "sftp-int.h"
 #include "sftp-wire.h"
 

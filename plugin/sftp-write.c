@@ -57,6 +57,9 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "durable.h"
+#include "params.h"
+#include "sftp.h"
 #include "sftp-int.h"
 #include "sftp-wire.h"
 #include "writelog.h"

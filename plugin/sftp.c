@@ -50,6 +50,9 @@
 #include <time.h>
 
 #include "ssh-plugin.h"
+#include "params.h"
+#include "session.h"
+#include "sftp.h"
 #include "sftp-int.h"
 #include "sftp-wire.h"
 #include "wire.h"

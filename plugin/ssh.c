@@ -49,6 +49,12 @@
 #include <openssl/opensslv.h>
 
 #include "ssh-plugin.h"
+#include "auth.h"
+#include "conn.h"
+#include "durable.h"
+#include "keepalive.h"
+#include "params.h"
+#include "sftp.h"
 #include "sftp-wire.h"
 
 /* -D ssh.log=N (1-4), see ssh-plugin.h */
