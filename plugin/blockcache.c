@@ -226,9 +226,9 @@ blockcache_free (struct ssh_conn *c)
 
   if (bc == NULL)
     return;
-  debug ("libssh2 block cache: %" PRIu64 " allocations, %" PRIu64
-         " from the cache, at most %zu bytes kept", bc->allocs, bc->hits,
-         bc->peak);
+  ssh_debug ("libssh2 block cache: %" PRIu64 " allocations, %" PRIu64
+             " from the cache, at most %zu bytes kept", bc->allocs, bc->hits,
+             bc->peak);
   for (i = 0; i < NCLASSES; ++i) {
     union header *b, *next;
 

@@ -557,7 +557,7 @@ expand_path_param (const char *key, const char *value)
     return NULL;
   }
   if (strcmp (r, value) != 0)
-    debug ("%s=%s is %s", key, value, r);
+    ssh_debug ("%s=%s is %s", key, value, r);
   abs = nbdkit_absolute_path (r);
   free (r);
   return abs ? own (abs) : NULL;
@@ -670,7 +670,7 @@ check_names (void)
 static void
 config_debug (const char *msg)
 {
-  debug ("ssh_config: %s", msg);
+  ssh_debug ("ssh_config: %s", msg);
 }
 
 /* Expand ~ and %tokens in a value from ssh_config and keep it. */
@@ -720,7 +720,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
 
   sshconfig_init (&sshcfg);
   if (config_set && *config_file == '\0') {
-    debug ("config= is empty: not reading any ssh_config");
+    ssh_debug ("config= is empty: not reading any ssh_config");
     return 0;
   }
   if (config_set) {
@@ -762,7 +762,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
 
     if (h == NULL)
       return -1;
-    debug ("ssh_config: %s is HostName %s", alias, h);
+    ssh_debug ("ssh_config: %s is HostName %s", alias, h);
     params.host = h;
   }
   if (sshcfg.port > 0 && !port_set)
@@ -799,15 +799,16 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
      * that contradicts known_hosts (or is revoked) is still refused:
      * only verify-remote-host=false turns checking off.
      */
-    debug ("ssh_config: StrictHostKeyChecking %s: hosts not in "
-           "known_hosts are accepted", sshcfg.strict_host_key_checking_word);
+    ssh_debug ("ssh_config: StrictHostKeyChecking %s: hosts not in "
+               "known_hosts are accepted",
+               sshcfg.strict_host_key_checking_word);
     params.accept_unknown_host = true;
   }
   else if (sshcfg.strict_host_key_checking == 1 &&
            strcmp (sshcfg.strict_host_key_checking_word, "yes") != 0)
-    debug ("ssh_config: StrictHostKeyChecking %s is treated as yes "
-           "(the plugin never adds keys to known_hosts)",
-           sshcfg.strict_host_key_checking_word);
+    ssh_debug ("ssh_config: StrictHostKeyChecking %s is treated as yes "
+               "(the plugin never adds keys to known_hosts)",
+               sshcfg.strict_host_key_checking_word);
   if (sshcfg.connect_timeout >= 0 && !timeout_set)
     params.timeout = sshcfg.connect_timeout;
   if (sshcfg.server_alive_interval >= 0 && !keepalive_set)
@@ -830,7 +831,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
   /* After HostName, Port and User: its tokens name the target. */
   if (sshcfg.proxy_command) {
     if (params.nr_jumps > 0)
-      debug ("ssh_config: ProxyCommand ignored: jump= was given");
+      ssh_debug ("ssh_config: ProxyCommand ignored: jump= was given");
     else if ((params.proxy_command = expand (sshcfg.proxy_command,
                                              "ProxyCommand")) == NULL)
       return -1;

@@ -249,8 +249,8 @@ finish (struct ssh_conn *c, const char *what)
         r = -1;
       if (!durable_uncovered (c) || !c->can_fsync)
         return r;
-      debug ("%s: fsync of remote file %s (writes since the last flush)",
-             what, c->path);
+      ssh_debug ("%s: fsync of remote file %s (writes since the last flush)",
+                 what, c->path);
       if (sftp_fsync (c, what) == 0)
         return r;
       if (!c->broken)
@@ -299,8 +299,8 @@ conn_park (struct ssh_conn *c)
     clock_gettime (CLOCK_MONOTONIC, &c->warm_since);
     c->warm = true;
     r = 0;
-    debug ("idle-keep: keeping the session to %s port %u (%s) for %u "
-           "seconds", c->host, c->port, c->path, params.idle_keep);
+    ssh_debug ("idle-keep: keeping the session to %s port %u (%s) for %u "
+               "seconds", c->host, c->port, c->path, params.idle_keep);
   }
   pthread_mutex_unlock (&c->lock);
   return r;
@@ -320,13 +320,13 @@ conn_unpark (struct ssh_conn *c)
   if (r == 0) {
     durable_new_client (c);
     clock_gettime (CLOCK_MONOTONIC, &c->last_used);
-    debug ("idle-keep: reusing the warm session to %s port %u (%s "
-           "opened again)", c->host, c->port, c->path);
+    ssh_debug ("idle-keep: reusing the warm session to %s port %u (%s "
+               "opened again)", c->host, c->port, c->path);
   }
   else
-    debug ("idle-keep: the warm session to %s port %u is dead (%s): "
-           "connecting again", c->host, c->port,
-           c->errbuf[0] ? c->errbuf : "broken");
+    ssh_debug ("idle-keep: the warm session to %s port %u is dead (%s): "
+               "connecting again", c->host, c->port,
+               c->errbuf[0] ? c->errbuf : "broken");
   pthread_mutex_unlock (&c->lock);
   return r;
 }

@@ -84,8 +84,8 @@ proxy_command_open (struct ssh_conn *c)
     free (shell_cmd);
     return -1;
   }
-  debug ("ProxyCommand for %s port %u: %s", c->host, c->port,
-         params.proxy_command);
+  ssh_debug ("ProxyCommand for %s port %u: %s", c->host, c->port,
+             params.proxy_command);
   pid = fork ();
   if (pid == -1) {
     nbdkit_error ("ProxyCommand for %s: fork: %m", c->host);
@@ -170,6 +170,7 @@ proxy_command_close (struct ssh_conn *c)
     kill (c->proxy_pid, SIGKILL);
     waitpid (c->proxy_pid, &status, 0);
   }
-  debug ("ProxyCommand for %s (pid %d) ended", c->host, (int) c->proxy_pid);
+  ssh_debug ("ProxyCommand for %s (pid %d) ended",
+             c->host, (int) c->proxy_pid);
   c->proxy_pid = 0;
 }

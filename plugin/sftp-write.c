@@ -118,7 +118,7 @@ fstatvfs_avail (struct ssh_conn *c, int64_t *avail)
 
     *avail = bavail > (uint64_t) INT64_MAX / (frsize ? frsize : 1) ?
       INT64_MAX : (int64_t) (bavail * frsize);
-    debug ("fstatvfs %s: %" PRIi64 " bytes available", c->path, *avail);
+    ssh_debug ("fstatvfs %s: %" PRIi64 " bytes available", c->path, *avail);
     ret = 0;
   }
   free (r.data);
@@ -377,8 +377,8 @@ note_failure (struct ssh_conn *c, const struct wb_entry *e, uint32_t status,
             sftp_wire_escape (shown, sizeof shown, msg, msg_len));
   durable_loss (c, 0, status, e->len, text);
   if (wb->failed) {
-    debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed too "
-           "(SFTP status %" PRIu32 ")", e->len, e->offset, status);
+    ssh_debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed too "
+               "(SFTP status %" PRIu32 ")", e->len, e->offset, status);
     return;
   }
   wb->failed = true;
@@ -387,8 +387,9 @@ note_failure (struct ssh_conn *c, const struct wb_entry *e, uint32_t status,
   wb->err_len = e->len;
   wb->err = 0;
   sftp_wire_escape (wb->msg, sizeof wb->msg, msg, msg_len);
-  debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed: %s "
-         "(reported by the next write or flush)", e->len, e->offset, wb->msg);
+  ssh_debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed: %s "
+             "(reported by the next write or flush)",
+             e->len, e->offset, wb->msg);
   publish_span (c);
 }
 
@@ -530,8 +531,8 @@ wb_get (struct ssh_conn *c)
   /* At least two WRITEs in flight. */
   wb->piece = s->max_write < size / 2 ? s->max_write : size / 2;
   c->wb = wb;
-  debug ("write-behind window of %" PRIi64 " bytes, WRITEs of up to %"
-         PRIu32, size, wb->piece);
+  ssh_debug ("write-behind window of %" PRIi64 " bytes, WRITEs of up to %"
+             PRIu32, size, wb->piece);
   return wb;
 }
 

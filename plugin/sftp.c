@@ -924,9 +924,9 @@ sftp_handshake (struct ssh_conn *c)
       continue;
     }
     n++;
-    debug ("sftp: server extension %s (%s)",
-           sftp_wire_escape (name, sizeof name, ext.name, ext.name_len),
-           sftp_wire_escape (data, sizeof data, ext.data, ext.data_len));
+    ssh_debug ("sftp: server extension %s (%s)",
+               sftp_wire_escape (name, sizeof name, ext.name, ext.name_len),
+               sftp_wire_escape (data, sizeof data, ext.data, ext.data_len));
     if (sftp_wire_ext_is (&ext, "fsync@openssh.com"))
       s->has_fsync = true;
     if (sftp_wire_ext_is (&ext, "limits@openssh.com"))
@@ -936,8 +936,8 @@ sftp_handshake (struct ssh_conn *c)
   }
   free (v.data);
   if (ignored > 0)
-    debug ("sftp: %u more server extensions ignored (the first %d are "
-           "used)", ignored, MAX_EXTENSIONS);
+    ssh_debug ("sftp: %u more server extensions ignored (the first %d are "
+               "used)", ignored, MAX_EXTENSIONS);
   if (s->version < SFTP_VERSION)
     return sftp_broken (c, "the server speaks SFTP version %u; version 3 is "
                    "needed", s->version);

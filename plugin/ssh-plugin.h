@@ -58,12 +58,12 @@
  */
 extern int ssh_debug_log;
 
-#define debug_at(level, fs, ...)                        \
+#define ssh_debug_at(level, fs, ...)                    \
   do {                                                  \
     if (ssh_debug_log >= (level))                       \
       nbdkit_debug ((fs), ##__VA_ARGS__);               \
   } while (0)
-#define debug(fs, ...) debug_at (1, (fs), ##__VA_ARGS__)
+#define ssh_debug(fs, ...) ssh_debug_at (1, (fs), ##__VA_ARGS__)
 
 /* One SSH connection (session + SFTP + open file) per NBD connection. */
 struct ssh_conn {
