@@ -131,7 +131,7 @@ check_success (const struct ssh_uri *uri)
       strcmp (uri->host_key_check, "no") != 0 &&
       strcmp (uri->host_key_check, "known_hosts") != 0) {
     if (fingerprint_parse (uri->host_key_check, &fp,
-                                  err, sizeof err) == -1)
+                           err, sizeof err) == -1)
       fuzz_check_err (err, sizeof err);
   }
 }

@@ -30,7 +30,7 @@ b64value (char ch)
 
 int
 base64_decode (const char *in, size_t inlen,
-                      unsigned char *out, size_t outlen)
+               unsigned char *out, size_t outlen)
 {
   size_t i, n = 0, pad = 0;
   unsigned acc = 0;
@@ -68,7 +68,7 @@ base64_decode (const char *in, size_t inlen,
 
 void
 base64_encode (const unsigned char *in, size_t inlen,
-                      char *out, bool pad)
+               char *out, bool pad)
 {
   size_t i;
   char *o = out;

@@ -203,9 +203,9 @@ conn_count_lost (struct ssh_conn *c)
   if (!c->broken || !durable_uncovered (c))
     return;
   durable_text (text, sizeof text, "writes to remote file %s acknowledged "
-            "by the server on a connection to %s port %u that then broke "
-            "(%s) were never fsynced and may be lost", c->path, c->host,
-            c->port, c->errbuf[0] ? c->errbuf : "connection broken");
+                "by the server on a connection to %s port %u that then broke "
+                "(%s) were never fsynced and may be lost", c->path, c->host,
+                c->port, c->errbuf[0] ? c->errbuf : "connection broken");
   if (durable_session_broke (c, text))
     nbdkit_error ("%s; the next flush on every connection to the file "
                   "fails", text);
@@ -269,9 +269,9 @@ finish (struct ssh_conn *c, const char *what)
     char text[sizeof ((struct durable_event *) 0)->text];
 
     durable_text (text, sizeof text, "writes to remote file %s, already "
-              "acknowledged to the client, could not be sent to the "
-              "server (%s) and may be lost", c->path,
-              c->errbuf[0] ? c->errbuf : "connection broken");
+                  "acknowledged to the client, could not be sent to the "
+                  "server (%s) and may be lost", c->path,
+                  c->errbuf[0] ? c->errbuf : "connection broken");
     nbdkit_error ("%s: %s after %u reconnects (retries=%u)", what, text,
                   attempt, params.retries);
     durable_loss (c, EIO, 0, 0, text);

@@ -91,7 +91,7 @@ parse_hex (const char *s, unsigned char *out, size_t want)
 
 int
 fingerprint_parse (const char *str, struct fingerprint *fp,
-                          char *err, size_t errlen)
+                   char *err, size_t errlen)
 {
   static const struct { const char *prefix; enum fp_hash hash; } prefixes[] = {
     { "sha256:", FP_SHA256 },
@@ -139,7 +139,7 @@ fingerprint_parse (const char *str, struct fingerprint *fp,
 
 void
 fingerprint_format (enum fp_hash hash, const unsigned char *digest,
-                           size_t len, char *out)
+                    size_t len, char *out)
 {
   size_t i, n;
 

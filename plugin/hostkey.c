@@ -91,11 +91,11 @@ check_pin (struct ssh_conn *c, const char *keytype, const char *sha256)
     return 0;
   }
   fingerprint_format (params.host_key.hash,
-                             params.host_key.digest, params.host_key.len,
-                             want);
+                      params.host_key.digest, params.host_key.len,
+                      want);
   fingerprint_format (params.host_key.hash,
-                             (const unsigned char *) hash,
-                             params.host_key.len, got);
+                      (const unsigned char *) hash,
+                      params.host_key.len, got);
   if (params.host_key.hash == FP_SHA256)
     nbdkit_error ("host key of %s port %u does not match host-key=%s: "
                   "the server offered %s %s; refusing to connect",
@@ -292,7 +292,7 @@ hostkey_verify (struct ssh_conn *c)
   }
   keytype = hostkey_type_name (type);
   fingerprint_format (FP_SHA256, (const unsigned char *) hash, 32,
-                             sha256);
+                      sha256);
 
   /* host-key= pins the target; jump hosts use known_hosts. */
   if (params.have_host_key && !c->is_jump)

@@ -438,7 +438,7 @@ session_open (struct ssh_conn *c, const char *known_hostkeys)
     set_prefs (c, LIBSSH2_METHOD_COMP_CS, prefs_comp);
     set_prefs (c, LIBSSH2_METHOD_COMP_SC, prefs_comp);
   }
-  /* keepalive_send only sends once this is configured. */
+  /* libssh2_keepalive_send only sends once this is configured. */
   if (params.keepalive > 0)
     libssh2_keepalive_config (c->session, 1, params.keepalive);
 

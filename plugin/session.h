@@ -33,7 +33,7 @@ extern void session_close (struct ssh_conn *c);
 #define CALL_INT(c, rc, call)                                   \
   do {                                                          \
     while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) {           \
-      if (session_wait (c) == -1) {                                \
+      if (session_wait (c) == -1) {                             \
         (rc) = LIBSSH2_ERROR_TIMEOUT;                           \
         break;                                                  \
       }                                                         \
@@ -46,7 +46,7 @@ extern void session_close (struct ssh_conn *c);
     while (((p) = (call)) == NULL &&                                    \
            libssh2_session_last_errno ((c)->session) ==                 \
            LIBSSH2_ERROR_EAGAIN) {                                      \
-      if (session_wait (c) == -1)                                          \
+      if (session_wait (c) == -1)                                       \
         break;                                                          \
     }                                                                   \
   } while (0)

@@ -746,7 +746,7 @@ sftp_fsync (struct ssh_conn *c, const char *what)
     char text[sizeof ((struct durable_event *) 0)->text];
 
     durable_text (text, sizeof text, "fsync of remote file %s failed: %s",
-              c->path, c->errbuf);
+                  c->path, c->errbuf);
     durable_loss (c, err, 0, 0, text);
     nbdkit_error ("%s", text);
     nbdkit_set_error (err);

@@ -30,11 +30,14 @@
  */
 
 /* Internal to the SFTP rooms: sftp.c (the request engine),
- * sftp-io.c (reads, read-ahead), sftp-write.c (writes, write-behind)
- * and sftp-file.c (starting SFTP, the file, dir=, fsync, closing).
- * Calls go one way: sftp-file.c -> sftp-io.c -> sftp-write.c ->
- * sftp.c.  What the rest of the plugin
- * calls is declared in sftp.h (sftp_start, sftp_pread, ...).
+ * sftp-lanes.c (more channels, channels=), sftp-io.c (reads,
+ * read-ahead), sftp-write.c (writes, write-behind) and sftp-file.c
+ * (starting SFTP, the file, dir=, fsync, closing).  Calls go one way:
+ * sftp-file.c -> sftp-io.c -> sftp-write.c -> sftp.c and
+ * sftp-lanes.c, except that sftp.c's pump steps the lanes
+ * (sftp_lane_step, sftp_lane_replies), which send through sftp.c.
+ * What the rest of the plugin calls is declared in sftp.h
+ * (sftp_start, sftp_pread, ...).
  */
 
 #ifndef SSH_PLUGIN_SFTP_INT_H

@@ -268,7 +268,7 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
 /* ---- Write-behind ---- */
 
 /* Publish the span of the window for other connections' writes and
- * flushes (keepalive_drain_others); empty when lo >= hi.
+ * flushes (ssh.c's drain_one); empty when lo >= hi.
  */
 static unsigned busy_conns;     /* atomic: connections with writes in
                                    flight */
@@ -370,11 +370,11 @@ note_failure (struct ssh_conn *c, const struct wb_entry *e, uint32_t status,
   char shown[STATUS_MSG], text[sizeof ((struct durable_event *) 0)->text];
 
   durable_text (text, sizeof text, "a write of %" PRIu32 " bytes at offset %"
-            PRIu64 " to remote file %s made on another connection, "
-            "already acknowledged to its client, failed: %s (SFTP status %"
-            PRIu32 "%s%s)", e->len, e->offset, c->path,
-            sftp_wire_status_name (status), status, msg_len ? ": " : "",
-            sftp_wire_escape (shown, sizeof shown, msg, msg_len));
+                PRIu64 " to remote file %s made on another connection, "
+                "already acknowledged to its client, failed: %s (SFTP status %"
+                PRIu32 "%s%s)", e->len, e->offset, c->path,
+                sftp_wire_status_name (status), status, msg_len ? ": " : "",
+                sftp_wire_escape (shown, sizeof shown, msg, msg_len));
   durable_loss (c, 0, status, e->len, text);
   if (wb->failed) {
     ssh_debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed too "

@@ -88,7 +88,7 @@ struct ssh_conn {
   LIBSSH2_SESSION *session;
   struct blockcache *blocks;    /* blockcache.c: the session's freed
                                    blocks, kept for reuse */
-  struct sftp *sftp;            /* sftp.c's state */
+  struct sftp *sftp;            /* the SFTP layer's state (sftp-int.h) */
   struct writebehind *wb;       /* sftp-write.c: writes not yet
                                    acknowledged by the server (kept
                                    across reconnects) */
