@@ -27,7 +27,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "parsers.h"
+#include "base64.h"
+#include "fingerprint.h"
 #include "fuzz-common.h"
 
 static size_t

@@ -31,7 +31,8 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "parsers.h"
+#include "base64.h"
+#include "knownhosts.h"
 #include "fuzz-common.h"
 
 static const struct { const char *host; int port; } fixed[] = {
@@ -72,7 +73,7 @@ is_known_type (const char *t)
   return false;
 }
 
-/* The name knownhosts_match_host looks up (see parsers.h). */
+/* The name knownhosts_match_host looks up (see knownhosts.h). */
 static char *
 lookup_name (const char *host, int port)
 {

@@ -36,7 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers.h"
+#include "sftp-wire.h"
 #include "fuzz-common.h"
 
 #define MAX_PACKETS 4096

@@ -44,7 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "parsers.h"
+#include "sshconfig.h"
 #include "fuzz-common.h"
 
 #define MAX_LINES 32            /* lines of an input checked one by one */
@@ -305,7 +305,7 @@ check_cfg (const struct ssh_host_config *cfg)
   FUZZ_CHECK (!(cfg->proxy_jump_set && cfg->proxy_command_set));
 }
 
-/* The reference: what parsers.h says sshconfig_expand does. */
+/* The reference: what sshconfig.h says sshconfig_expand does. */
 static char *
 ref_expand (const char *s, const char *h, const char *lu, const char *rh,
             const char *ru, int port)

@@ -27,7 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers.h"
+#include "fingerprint.h"
+#include "uri.h"
 #include "fuzz-common.h"
 
 static bool
@@ -130,7 +131,7 @@ check_success (const struct ssh_uri *uri)
       strcmp (uri->host_key_check, "no") != 0 &&
       strcmp (uri->host_key_check, "known_hosts") != 0) {
     if (fingerprint_parse (uri->host_key_check, &fp,
-                                  err, sizeof err) == -1)
+                           err, sizeof err) == -1)
       fuzz_check_err (err, sizeof err);
   }
 }

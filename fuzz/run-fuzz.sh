@@ -56,9 +56,9 @@ passed=0 failed=0
 sources ()
 {
     case "$1" in
-        fingerprint) echo plugin/fingerprint.c ;;
-        uri)         echo plugin/uri.c plugin/fingerprint.c ;;
-        knownhosts)  echo plugin/knownhosts.c plugin/sshconfig.c plugin/fingerprint.c ;;
+        fingerprint) echo plugin/fingerprint.c plugin/base64.c ;;
+        uri)         echo plugin/uri.c plugin/fingerprint.c plugin/base64.c ;;
+        knownhosts)  echo plugin/knownhosts.c plugin/sshconfig.c plugin/base64.c ;;
         sshconfig)   echo plugin/sshconfig.c ;;
         sftp-wire)   echo plugin/sftp-wire.c ;;
         *)           return 1 ;;

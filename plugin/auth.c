@@ -50,7 +50,16 @@
 
 #include <pthread.h>
 
+#include <openssl/crypto.h>
+
 #include "ssh-plugin.h"
+#include "auth.h"
+#include "base64.h"
+#include "blockcache.h"
+#include "params.h"
+#include "session.h"
+#include "sftp-wire.h"
+#include "sshconfig.h"
 
 /* libssh2 before 1.11 signs RSA keys only with ssh-rsa (SHA-1), which
  * OpenSSH 8.8 and later refuse by default.
@@ -183,7 +192,7 @@ auth_agent (struct ssh_conn *c, struct tried *t)
   int rc, n = 0, ret = 0;
 
   if (sock == NULL || *sock == '\0') {
-    debug ("auth: no ssh-agent (SSH_AUTH_SOCK is not set)");
+    ssh_debug ("auth: no ssh-agent (SSH_AUTH_SOCK is not set)");
     tried_add (t, "ssh-agent: not available (SSH_AUTH_SOCK is not set)");
     return 0;
   }
@@ -208,10 +217,10 @@ auth_agent (struct ssh_conn *c, struct tried *t)
     prev = id;
     n++;
     blob_type (id->blob, id->blob_len, type, sizeof type);
-    debug ("auth: trying ssh-agent key %s (%s)", comment, type);
+    ssh_debug ("auth: trying ssh-agent key %s (%s)", comment, type);
     CALL_INT (c, rc, libssh2_agent_userauth (agent, c->user, id));
     if (rc == 0) {
-      debug ("auth: authenticated with ssh-agent key %s", comment);
+      ssh_debug ("auth: authenticated with ssh-agent key %s", comment);
       ret = 1;
       goto disconnect;
     }
@@ -219,7 +228,8 @@ auth_agent (struct ssh_conn *c, struct tried *t)
       ret = -1;
       goto disconnect;
     }
-    debug ("auth: ssh-agent key %s refused: %s", comment, session_error (c));
+    ssh_debug ("auth: ssh-agent key %s refused: %s",
+               comment, session_error (c));
     if (nlen < sizeof notes)
       nlen += snprintf (notes + nlen, sizeof notes - nlen, "%s%s%s",
                         nlen ? ", " : "", comment, rsa_note (t, type));
@@ -250,32 +260,32 @@ auth_identity (struct ssh_conn *c, struct tried *t, const char *file,
     if (explicit)
       tried_add (t, "identity %s: %s", file, strerror (errno));
     else
-      debug ("auth: default identity %s: %m (skipped)", file);
+      ssh_debug ("auth: default identity %s: %m (skipped)", file);
     return 0;
   }
   if (st.st_mode & 077) {
     /* As OpenSSH: a key others can read is not a secret any more. */
-    debug ("auth: identity %s: permissions %04o are too open", file,
-           (unsigned) (st.st_mode & 07777));
+    ssh_debug ("auth: identity %s: permissions %04o are too open", file,
+               (unsigned) (st.st_mode & 07777));
     tried_add (t, "identity %s: refused because its permissions %04o are "
                "too open (readable by group or others; chmod 600 it, as "
                "OpenSSH requires)", file, (unsigned) (st.st_mode & 07777));
     return 0;
   }
   key_file_type (file, type, sizeof type);
-  debug ("auth: trying identity %s (%s)", file, type);
+  ssh_debug ("auth: trying identity %s (%s)", file, type);
   CALL_INT (c, rc,
             libssh2_userauth_publickey_fromfile_ex (c->session, c->user,
                                                     strlen (c->user),
                                                     NULL, file,
                                                     params.passphrase));
   if (rc == 0) {
-    debug ("auth: authenticated with identity %s", file);
+    ssh_debug ("auth: authenticated with identity %s", file);
     return 1;
   }
   if (c->wait_failed)
     return -1;
-  debug ("auth: identity %s failed: %s", file, session_error (c));
+  ssh_debug ("auth: identity %s failed: %s", file, session_error (c));
   if (rc == LIBSSH2_ERROR_FILE)
     /* libssh2 says "Unable to extract public key from private key
      * file" both for a wrong passphrase and a format it cannot read.
@@ -354,10 +364,10 @@ kbd_callback (const char *name, int name_len,
     char prompt[128];
 
     /* The server's text, escaped (it may hold control characters). */
-    debug ("auth: keyboard-interactive prompt \"%s\" answered with %s",
-           sftp_wire_escape (prompt, sizeof prompt, prompts[i].text,
-                             prompts[i].length),
-           password_param (c));
+    ssh_debug ("auth: keyboard-interactive prompt \"%s\" answered with %s",
+               sftp_wire_escape (prompt, sizeof prompt, prompts[i].text,
+                                 prompts[i].length),
+               password_param (c));
     k->prompts++;
     /* Don't go on answering a server that keeps asking. */
     if (k->rounds > 4 || password == NULL) {
@@ -386,7 +396,7 @@ auth_kbd (struct ssh_conn *c, struct tried *t)
                password_param (c));
     return 0;
   }
-  debug ("auth: trying keyboard-interactive");
+  ssh_debug ("auth: trying keyboard-interactive");
   c->kbd = &k;
   *libssh2_session_abstract (c->session) = c;
   CALL_INT (c, rc,
@@ -395,12 +405,12 @@ auth_kbd (struct ssh_conn *c, struct tried *t)
                                                       kbd_callback));
   c->kbd = NULL;
   if (rc == 0) {
-    debug ("auth: authenticated with keyboard-interactive");
+    ssh_debug ("auth: authenticated with keyboard-interactive");
     return 1;
   }
   if (c->wait_failed)
     return -1;
-  debug ("auth: keyboard-interactive failed: %s", session_error (c));
+  ssh_debug ("auth: keyboard-interactive failed: %s", session_error (c));
   tried_add (t, "keyboard-interactive: refused (%d prompt%s answered with "
              "%s)", k.prompts, k.prompts == 1 ? "" : "s", password_param (c));
   return 0;
@@ -416,18 +426,18 @@ auth_password (struct ssh_conn *c, struct tried *t)
     tried_add (t, "password: skipped (no %s given)", password_param (c));
     return 0;
   }
-  debug ("auth: trying password");
+  ssh_debug ("auth: trying password");
   CALL_INT (c, rc,
             libssh2_userauth_password_ex (c->session, c->user,
                                           strlen (c->user),
                                           password, strlen (password), NULL));
   if (rc == 0) {
-    debug ("auth: authenticated with password");
+    ssh_debug ("auth: authenticated with password");
     return 1;
   }
   if (c->wait_failed)
     return -1;
-  debug ("auth: password failed: %s", session_error (c));
+  ssh_debug ("auth: password failed: %s", session_error (c));
   tried_add (t, "password: refused");
   return 0;
 }
@@ -522,8 +532,8 @@ auth_authenticate (struct ssh_conn *c)
                                    strlen (c->user)));
   if (methods == NULL) {
     if (libssh2_userauth_authenticated (c->session)) {
-      debug ("auth: server accepted user %s without authentication",
-             c->user);
+      ssh_debug ("auth: server accepted user %s without authentication",
+                 c->user);
       return 0;
     }
     nbdkit_error ("cannot get the authentication methods of %s port %u "
@@ -538,7 +548,7 @@ auth_authenticate (struct ssh_conn *c)
     return -1;
   }
   sftp_wire_escape (shown, sizeof shown, methods, strlen (methods));
-  debug ("auth: server %s accepts: %s", c->host, shown);
+  ssh_debug ("auth: server %s accepts: %s", c->host, shown);
   remember_methods (c, methods);
 
   if (sshconfig_list_has (methods, "publickey")) {

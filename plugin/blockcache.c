@@ -62,6 +62,7 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "blockcache.h"
 
 #define BLOCKCACHE_MAX   (4 * 1024 * 1024) /* free bytes kept */
 #define SMALLEST         64
@@ -225,9 +226,9 @@ blockcache_free (struct ssh_conn *c)
 
   if (bc == NULL)
     return;
-  debug ("libssh2 block cache: %" PRIu64 " allocations, %" PRIu64
-         " from the cache, at most %zu bytes kept", bc->allocs, bc->hits,
-         bc->peak);
+  ssh_debug ("libssh2 block cache: %" PRIu64 " allocations, %" PRIu64
+             " from the cache, at most %zu bytes kept", bc->allocs, bc->hits,
+             bc->peak);
   for (i = 0; i < NCLASSES; ++i) {
     union header *b, *next;
 

@@ -51,7 +51,10 @@
 #include <openssl/crypto.h>
 
 #include "ssh-plugin.h"
-#include "parsers.h"
+#include "fingerprint.h"
+#include "params.h"
+#include "sshconfig.h"
+#include "uri.h"
 
 struct ssh_params params = {
   .port = 22,
@@ -664,7 +667,7 @@ expand_path_param (const char *key, const char *value)
     return NULL;
   }
   if (strcmp (r, value) != 0)
-    debug ("%s=%s is %s", key, value, r);
+    ssh_debug ("%s=%s is %s", key, value, r);
   abs = nbdkit_absolute_path (r);
   free (r);
   return abs ? own (abs) : NULL;
@@ -777,7 +780,7 @@ check_names (void)
 static void
 config_debug (const char *msg)
 {
-  debug ("ssh_config: %s", msg);
+  ssh_debug ("ssh_config: %s", msg);
 }
 
 /* Expand ~ and %tokens in a value from ssh_config and keep it. */
@@ -827,7 +830,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
 
   sshconfig_init (&sshcfg);
   if (given ("config") && *config_file == '\0') {
-    debug ("config= is empty: not reading any ssh_config");
+    ssh_debug ("config= is empty: not reading any ssh_config");
     return 0;
   }
   if (given ("config")) {
@@ -869,7 +872,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
 
     if (h == NULL)
       return -1;
-    debug ("ssh_config: %s is HostName %s", alias, h);
+    ssh_debug ("ssh_config: %s is HostName %s", alias, h);
     params.host = h;
   }
   if (sshcfg.port > 0 && !given ("port"))
@@ -906,15 +909,16 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
      * that contradicts known_hosts (or is revoked) is still refused:
      * only verify-remote-host=false turns checking off.
      */
-    debug ("ssh_config: StrictHostKeyChecking %s: hosts not in "
-           "known_hosts are accepted", sshcfg.strict_host_key_checking_word);
+    ssh_debug ("ssh_config: StrictHostKeyChecking %s: hosts not in "
+               "known_hosts are accepted",
+               sshcfg.strict_host_key_checking_word);
     params.accept_unknown_host = true;
   }
   else if (sshcfg.strict_host_key_checking == 1 &&
            strcmp (sshcfg.strict_host_key_checking_word, "yes") != 0)
-    debug ("ssh_config: StrictHostKeyChecking %s is treated as yes "
-           "(the plugin never adds keys to known_hosts)",
-           sshcfg.strict_host_key_checking_word);
+    ssh_debug ("ssh_config: StrictHostKeyChecking %s is treated as yes "
+               "(the plugin never adds keys to known_hosts)",
+               sshcfg.strict_host_key_checking_word);
   if (sshcfg.connect_timeout >= 0 && !given ("timeout"))
     params.timeout = sshcfg.connect_timeout;
   if (sshcfg.server_alive_interval >= 0 && !given ("keepalive"))
@@ -937,7 +941,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
   /* After HostName, Port and User: its tokens name the target. */
   if (sshcfg.proxy_command) {
     if (params.nr_jumps > 0)
-      debug ("ssh_config: ProxyCommand ignored: jump= was given");
+      ssh_debug ("ssh_config: ProxyCommand ignored: jump= was given");
     else if ((params.proxy_command = expand (sshcfg.proxy_command,
                                              "ProxyCommand")) == NULL)
       return -1;
@@ -973,7 +977,8 @@ check_algorithms (const char *key, const char *list, int method)
     char name[128];
 
     snprintf (name, sizeof name, "%.*s", (int) len, p);
-    if (len == 0 || len >= sizeof name || !sshconfig_list_has (supported, name)) {
+    if (len == 0 || len >= sizeof name ||
+        !sshconfig_list_has (supported, name)) {
       nbdkit_error ("%s=%s: '%s' is not supported by libssh2 %s "
                     "(supported: %s)", key, list, name, libssh2_version (0),
                     supported);

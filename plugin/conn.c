@@ -47,6 +47,15 @@
 #include <unistd.h>
 
 #include "ssh-plugin.h"
+#include "auth.h"
+#include "conn.h"
+#include "durable.h"
+#include "hostkey.h"
+#include "jump.h"
+#include "params.h"
+#include "proxycmd.h"
+#include "session.h"
+#include "sftp.h"
 
 /* Connect (over TCP unless c->sock is already given), handshake,
  * verify the host key and authenticate.  Returns -1 after one
@@ -194,9 +203,9 @@ conn_count_lost (struct ssh_conn *c)
   if (!c->broken || !durable_uncovered (c))
     return;
   durable_text (text, sizeof text, "writes to remote file %s acknowledged "
-            "by the server on a connection to %s port %u that then broke "
-            "(%s) were never fsynced and may be lost", c->path, c->host,
-            c->port, c->errbuf[0] ? c->errbuf : "connection broken");
+                "by the server on a connection to %s port %u that then broke "
+                "(%s) were never fsynced and may be lost", c->path, c->host,
+                c->port, c->errbuf[0] ? c->errbuf : "connection broken");
   if (durable_session_broke (c, text))
     nbdkit_error ("%s; the next flush on every connection to the file "
                   "fails", text);
@@ -240,8 +249,8 @@ finish (struct ssh_conn *c, const char *what)
         r = -1;
       if (!durable_uncovered (c) || !c->can_fsync)
         return r;
-      debug ("%s: fsync of remote file %s (writes since the last flush)",
-             what, c->path);
+      ssh_debug ("%s: fsync of remote file %s (writes since the last flush)",
+                 what, c->path);
       if (sftp_fsync (c, what) == 0)
         return r;
       if (!c->broken)
@@ -260,9 +269,9 @@ finish (struct ssh_conn *c, const char *what)
     char text[sizeof ((struct durable_event *) 0)->text];
 
     durable_text (text, sizeof text, "writes to remote file %s, already "
-              "acknowledged to the client, could not be sent to the "
-              "server (%s) and may be lost", c->path,
-              c->errbuf[0] ? c->errbuf : "connection broken");
+                  "acknowledged to the client, could not be sent to the "
+                  "server (%s) and may be lost", c->path,
+                  c->errbuf[0] ? c->errbuf : "connection broken");
     nbdkit_error ("%s: %s after %u reconnects (retries=%u)", what, text,
                   attempt, params.retries);
     durable_loss (c, EIO, 0, 0, text);
@@ -290,8 +299,8 @@ conn_park (struct ssh_conn *c)
     clock_gettime (CLOCK_MONOTONIC, &c->warm_since);
     c->warm = true;
     r = 0;
-    debug ("idle-keep: keeping the session to %s port %u (%s) for %u "
-           "seconds", c->host, c->port, c->path, params.idle_keep);
+    ssh_debug ("idle-keep: keeping the session to %s port %u (%s) for %u "
+               "seconds", c->host, c->port, c->path, params.idle_keep);
   }
   pthread_mutex_unlock (&c->lock);
   return r;
@@ -311,13 +320,13 @@ conn_unpark (struct ssh_conn *c)
   if (r == 0) {
     durable_new_client (c);
     clock_gettime (CLOCK_MONOTONIC, &c->last_used);
-    debug ("idle-keep: reusing the warm session to %s port %u (%s "
-           "opened again)", c->host, c->port, c->path);
+    ssh_debug ("idle-keep: reusing the warm session to %s port %u (%s "
+               "opened again)", c->host, c->port, c->path);
   }
   else
-    debug ("idle-keep: the warm session to %s port %u is dead (%s): "
-           "connecting again", c->host, c->port,
-           c->errbuf[0] ? c->errbuf : "broken");
+    ssh_debug ("idle-keep: the warm session to %s port %u is dead (%s): "
+               "connecting again", c->host, c->port,
+               c->errbuf[0] ? c->errbuf : "broken");
   pthread_mutex_unlock (&c->lock);
   return r;
 }

@@ -41,6 +41,7 @@
 #include <pthread.h>
 
 #include "ssh-plugin.h"
+#include "durable.h"
 
 /* Flush honesty (see "Flush, FUA and reconnecting" in the man page):
  * the bookkeeping, per remote file, which every layer may call (it

@@ -41,7 +41,12 @@
 #include <errno.h>
 
 #include "ssh-plugin.h"
-#include "parsers.h"
+#include "fingerprint.h"
+#include "hostkey.h"
+#include "knownhosts.h"
+#include "params.h"
+#include "session.h"
+#include "sshconfig.h"
 
 static const char *
 hostkey_type_name (int type)
@@ -82,15 +87,15 @@ check_pin (struct ssh_conn *c, const char *keytype, const char *sha256)
     return -1;
   }
   if (memcmp (hash, params.host_key.digest, params.host_key.len) == 0) {
-    debug ("host key %s %s matches host-key=", keytype, sha256);
+    ssh_debug ("host key %s %s matches host-key=", keytype, sha256);
     return 0;
   }
   fingerprint_format (params.host_key.hash,
-                             params.host_key.digest, params.host_key.len,
-                             want);
+                      params.host_key.digest, params.host_key.len,
+                      want);
   fingerprint_format (params.host_key.hash,
-                             (const unsigned char *) hash,
-                             params.host_key.len, got);
+                      (const unsigned char *) hash,
+                      params.host_key.len, got);
   if (params.host_key.hash == FP_SHA256)
     nbdkit_error ("host key of %s port %u does not match host-key=%s: "
                   "the server offered %s %s; refusing to connect",
@@ -146,7 +151,7 @@ scan_known_hosts (struct ssh_conn *c, const char *keytype,
       nf += snprintf (k->files + nf, sizeof k->files - nf, "%s%s%s",
                       i ? ", " : "", file, fp ? "" : " (cannot read)");
     if (fp == NULL) {
-      debug ("known_hosts %s: %m (skipped)", file);
+      ssh_debug ("known_hosts %s: %m (skipped)", file);
       continue;
     }
     while (getline (&line, &cap, fp) != -1) {
@@ -156,7 +161,7 @@ scan_known_hosts (struct ssh_conn *c, const char *keytype,
       lineno++;
       r = knownhosts_parse_line (line, &e, err, sizeof err);
       if (r == -1)
-        debug ("known_hosts %s:%d: %s (line ignored)", file, lineno, err);
+        ssh_debug ("known_hosts %s:%d: %s (line ignored)", file, lineno, err);
       if (r != 1)
         continue;
       if (knownhosts_match_host (e.hosts, c->host, c->port)) {
@@ -165,8 +170,8 @@ scan_known_hosts (struct ssh_conn *c, const char *keytype,
 
         switch (e.marker) {
         case KH_CERT_AUTHORITY:
-          debug ("known_hosts %s:%d: @cert-authority is not supported "
-                 "(line ignored)", file, lineno);
+          ssh_debug ("known_hosts %s:%d: @cert-authority is not supported "
+                     "(line ignored)", file, lineno);
           break;
         case KH_REVOKED:
           if (same && !k->revoked) {
@@ -221,8 +226,8 @@ hostkey_known_algorithms (struct ssh_conn *c, char *out, size_t len)
       n += snprintf (out + n, len - n, "%s%s", n ? "," : "", algs);
   }
   if (*out)
-    debug ("known_hosts has %s keys for %s: asking for those first",
-           k.types, c->host);
+    ssh_debug ("known_hosts has %s keys for %s: asking for those first",
+               k.types, c->host);
 }
 
 static int
@@ -241,8 +246,8 @@ check_known_hosts (struct ssh_conn *c, const char *key, size_t keylen,
     return -1;
   }
   if (k.match) {
-    debug ("host key %s %s of %s found in known_hosts", keytype, sha256,
-           label);
+    ssh_debug ("host key %s %s of %s found in known_hosts", keytype, sha256,
+               label);
     return 0;
   }
   if (k.mismatch) {
@@ -287,14 +292,14 @@ hostkey_verify (struct ssh_conn *c)
   }
   keytype = hostkey_type_name (type);
   fingerprint_format (FP_SHA256, (const unsigned char *) hash, 32,
-                             sha256);
+                      sha256);
 
   /* host-key= pins the target; jump hosts use known_hosts. */
   if (params.have_host_key && !c->is_jump)
     return check_pin (c, keytype, sha256);
   if (!params.verify_remote_host) {
-    debug ("not verifying host key %s %s (verify-remote-host=false)",
-           keytype, sha256);
+    ssh_debug ("not verifying host key %s %s (verify-remote-host=false)",
+               keytype, sha256);
     return 0;
   }
   return check_known_hosts (c, key, keylen, keytype, sha256);

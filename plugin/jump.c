@@ -49,6 +49,9 @@
 #include <sys/socket.h>
 
 #include "ssh-plugin.h"
+#include "jump.h"
+#include "params.h"
+#include "session.h"
 
 struct hop {
   struct ssh_conn conn;         /* the hop's own session */
@@ -163,7 +166,7 @@ forward (void *arg)
     if (poll (pfd, 2, 1000) == -1 && errno != EINTR)
       break;
   }
-  debug ("jump %s port %u: forwarding ended", c->host, c->port);
+  ssh_debug ("jump %s port %u: forwarding ended", c->host, c->port);
   shutdown (h->fd, SHUT_RDWR);
   return NULL;
 }
@@ -197,7 +200,7 @@ jump_hop (struct ssh_conn *c, size_t i, int sock)
   hc->user = params.jumps[i].user ? params.jumps[i].user : params.local_user;
   hc->is_jump = true;
   hc->sock = sock;
-  debug ("jump %zu: %s@%s port %u", i + 1, hc->user, hc->host, hc->port);
+  ssh_debug ("jump %zu: %s@%s port %u", i + 1, hc->user, hc->host, hc->port);
   return hc;
 }
 

@@ -53,6 +53,11 @@
 #include <time.h>
 
 #include "ssh-plugin.h"
+#include "conn.h"
+#include "keepalive.h"
+#include "params.h"
+#include "session.h"
+#include "sftp.h"
 
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ssh_conn **conns;
@@ -204,8 +209,8 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
   }
   c->alive_mark = mark;
   c->alive_unanswered++;
-  debug ("keepalive sent to %s port %u (%s; %u since the server last "
-         "sent anything)", c->host, c->port, kind, c->alive_unanswered);
+  ssh_debug ("keepalive sent to %s port %u (%s; %u since the server last "
+             "sent anything)", c->host, c->port, kind, c->alive_unanswered);
   c->last_used = *now;
   return;
 
@@ -348,9 +353,9 @@ keepalive_loop (void *arg)
     if (n > 0) {
       pthread_mutex_unlock (&conns_lock);
       for (i = 0; i < n; ++i) {
-        debug ("idle-keep: closing the warm session to %s port %u (%s)",
-               expired[i]->host, expired[i]->port,
-               expired[i]->broken ? "dead" : "expired");
+        ssh_debug ("idle-keep: closing the warm session to %s port %u (%s)",
+                   expired[i]->host, expired[i]->port,
+                   expired[i]->broken ? "dead" : "expired");
         conn_drain (expired[i]);
       }
       pthread_mutex_lock (&conns_lock);

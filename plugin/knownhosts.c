@@ -46,7 +46,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "parsers.h"
+#include "base64.h"
+#include "knownhosts.h"
+#include "sshconfig.h"
+#include "wire.h"
 
 #define HASH_MAGIC "|1|"
 #define SHA1_LEN 20
@@ -284,9 +287,9 @@ match_hashed (const char *field, const char *name)
     return false;
   hash64 = bar + 1;
   if (base64_decode (salt64, (size_t) (bar - salt64),
-                            salt, sizeof salt) != SHA1_LEN ||
+                     salt, sizeof salt) != SHA1_LEN ||
       base64_decode (hash64, strlen (hash64),
-                            hash, sizeof hash) != SHA1_LEN)
+                     hash, sizeof hash) != SHA1_LEN)
     return false;
   if (HMAC (EVP_sha1 (), salt, sizeof salt,
             (const unsigned char *) name, strlen (name),

@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 
 #include "ssh-plugin.h"
+#include "params.h"
+#include "proxycmd.h"
 
 /* In the child: the socket as stdin and stdout, nothing else open
  * beyond stderr, default signal handling, then the shell.  Only
@@ -82,8 +84,8 @@ proxy_command_open (struct ssh_conn *c)
     free (shell_cmd);
     return -1;
   }
-  debug ("ProxyCommand for %s port %u: %s", c->host, c->port,
-         params.proxy_command);
+  ssh_debug ("ProxyCommand for %s port %u: %s", c->host, c->port,
+             params.proxy_command);
   pid = fork ();
   if (pid == -1) {
     nbdkit_error ("ProxyCommand for %s: fork: %m", c->host);
@@ -168,6 +170,7 @@ proxy_command_close (struct ssh_conn *c)
     kill (c->proxy_pid, SIGKILL);
     waitpid (c->proxy_pid, &status, 0);
   }
-  debug ("ProxyCommand for %s (pid %d) ended", c->host, (int) c->proxy_pid);
+  ssh_debug ("ProxyCommand for %s (pid %d) ended",
+             c->host, (int) c->proxy_pid);
   c->proxy_pid = 0;
 }

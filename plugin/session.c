@@ -53,6 +53,10 @@
 #include <netinet/tcp.h>
 
 #include "ssh-plugin.h"
+#include "blockcache.h"
+#include "params.h"
+#include "session.h"
+#include "sshconfig.h"
 
 /* Preferred algorithms.  libssh2 drops names it does not know, so
  * newer libraries get AES-GCM while 1.10 falls back to AES-CTR.
@@ -246,7 +250,7 @@ session_tcp_connect (struct ssh_conn *c)
     if (getnameinfo (ai->ai_addr, ai->ai_addrlen, addr, sizeof addr,
                      NULL, 0, NI_NUMERICHOST) != 0)
       snprintf (addr, sizeof addr, "?");
-    debug ("connecting to %s port %u (%s)", c->host, c->port, addr);
+    ssh_debug ("connecting to %s port %u (%s)", c->host, c->port, addr);
     c->sock = connect_one (ai);
     if (c->sock >= 0)
       break;
@@ -265,7 +269,7 @@ session_tcp_connect (struct ssh_conn *c)
     return -1;
   }
   if (setsockopt (c->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)
-    debug ("setsockopt TCP_NODELAY: %m (ignored)");
+    ssh_debug ("setsockopt TCP_NODELAY: %m (ignored)");
   c->tcp = true;
   return 0;
 }
@@ -302,8 +306,8 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
 
   nr = libssh2_session_supported_algs (c->session, method, &algs);
   if (nr <= 0) {
-    debug ("cannot list supported algorithms (method %d): %s",
-           method, session_error (c));
+    ssh_debug ("cannot list supported algorithms (method %d): %s",
+               method, session_error (c));
     return;
   }
   for (p = wanted; sshconfig_list_next (&p, &elem, &len); ) {
@@ -324,11 +328,11 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
   libssh2_free (c->session, algs);
   if (n == 0 ||
       libssh2_session_method_pref (c->session, method, list) != 0)
-    debug ("cannot set algorithm preference %s (method %d): %s",
-           list, method, session_error (c));
+    ssh_debug ("cannot set algorithm preference %s (method %d): %s",
+               list, method, session_error (c));
   else
-    debug_at (2, "%s port %u: offering %s: %s", c->host, c->port,
-              method_name (method), list);
+    ssh_debug_at (2, "%s port %u: offering %s: %s", c->host, c->port,
+                  method_name (method), list);
 }
 
 /* libssh2 reads the socket through this, so that the keepalive
@@ -345,11 +349,12 @@ counting_recv (libssh2_socket_t sock, void *buf, size_t len, int flags,
   if (r < 0) {
     r = -errno;
     if (r != -EAGAIN)
-      debug_at (3, "%s port %u: recv: %s", c->host, c->port, strerror (-r));
+      ssh_debug_at (3, "%s port %u: recv: %s",
+                    c->host, c->port, strerror (-r));
     return r;
   }
   c->recv_bytes += r;
-  debug_at (3, "%s port %u: received %zd bytes", c->host, c->port, r);
+  ssh_debug_at (3, "%s port %u: received %zd bytes", c->host, c->port, r);
   return r;
 }
 
@@ -366,11 +371,12 @@ counting_send (libssh2_socket_t sock, const void *buf, size_t len, int flags,
   if (r < 0) {
     r = -errno;
     if (r != -EAGAIN)
-      debug_at (3, "%s port %u: send: %s", c->host, c->port, strerror (-r));
+      ssh_debug_at (3, "%s port %u: send: %s",
+                    c->host, c->port, strerror (-r));
     return r;
   }
   c->sent_bytes += r;
-  debug_at (3, "%s port %u: sent %zd bytes", c->host, c->port, r);
+  ssh_debug_at (3, "%s port %u: sent %zd bytes", c->host, c->port, r);
   return r;
 }
 
@@ -432,7 +438,7 @@ session_open (struct ssh_conn *c, const char *known_hostkeys)
     set_prefs (c, LIBSSH2_METHOD_COMP_CS, prefs_comp);
     set_prefs (c, LIBSSH2_METHOD_COMP_SC, prefs_comp);
   }
-  /* keepalive_send only sends once this is configured. */
+  /* libssh2_keepalive_send only sends once this is configured. */
   if (params.keepalive > 0)
     libssh2_keepalive_config (c->session, 1, params.keepalive);
 
@@ -463,22 +469,22 @@ session_handshake (struct ssh_conn *c)
     session_error (c);
     return -1;
   }
-  debug ("connected to %s port %u: cipher %s, MAC %s, kex %s, host key %s, "
-         "compression %s",
-         c->host, c->port,
-         libssh2_session_methods (c->session, LIBSSH2_METHOD_CRYPT_CS),
-         libssh2_session_methods (c->session, LIBSSH2_METHOD_MAC_CS),
-         libssh2_session_methods (c->session, LIBSSH2_METHOD_KEX),
-         libssh2_session_methods (c->session, LIBSSH2_METHOD_HOSTKEY),
-         libssh2_session_methods (c->session, LIBSSH2_METHOD_COMP_SC));
-  debug_at (2, "%s port %u: server banner %s; server to client: cipher %s, "
-            "MAC %s; client to server: compression %s",
-            c->host, c->port,
-            libssh2_session_banner_get (c->session) ?
-            libssh2_session_banner_get (c->session) : "(none)",
-            libssh2_session_methods (c->session, LIBSSH2_METHOD_CRYPT_SC),
-            libssh2_session_methods (c->session, LIBSSH2_METHOD_MAC_SC),
-            libssh2_session_methods (c->session, LIBSSH2_METHOD_COMP_CS));
+  ssh_debug ("connected to %s port %u: cipher %s, MAC %s, kex %s, "
+             "host key %s, compression %s",
+             c->host, c->port,
+             libssh2_session_methods (c->session, LIBSSH2_METHOD_CRYPT_CS),
+             libssh2_session_methods (c->session, LIBSSH2_METHOD_MAC_CS),
+             libssh2_session_methods (c->session, LIBSSH2_METHOD_KEX),
+             libssh2_session_methods (c->session, LIBSSH2_METHOD_HOSTKEY),
+             libssh2_session_methods (c->session, LIBSSH2_METHOD_COMP_SC));
+  ssh_debug_at (2, "%s port %u: server banner %s; server to client: "
+                "cipher %s, MAC %s; client to server: compression %s",
+                c->host, c->port,
+                libssh2_session_banner_get (c->session) ?
+                libssh2_session_banner_get (c->session) : "(none)",
+                libssh2_session_methods (c->session, LIBSSH2_METHOD_CRYPT_SC),
+                libssh2_session_methods (c->session, LIBSSH2_METHOD_MAC_SC),
+                libssh2_session_methods (c->session, LIBSSH2_METHOD_COMP_CS));
   if (ssh_debug_log >= 4 &&
       __atomic_load_n (&trace_lines, __ATOMIC_RELAXED) == 0)
     nbdkit_debug ("-D ssh.log=4: libssh2 %s was built without tracing "
@@ -492,8 +498,8 @@ session_handshake (struct ssh_conn *c)
 
     if ((cs == NULL || strcmp (cs, "none") == 0) &&
         (sc == NULL || strcmp (sc, "none") == 0))
-      debug ("compression=true, but %s port %u does not allow "
-             "compression: not compressed", c->host, c->port);
+      ssh_debug ("compression=true, but %s port %u does not allow "
+                 "compression: not compressed", c->host, c->port);
   }
   return 0;
 }
@@ -519,7 +525,7 @@ session_abort_if_broken (struct ssh_conn *c)
   setsockopt (c->sock, SOL_SOCKET, SO_LINGER, &now, sizeof now);
   dead = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (dead >= 0 && dup2 (dead, c->sock) >= 0)
-    debug ("connection to %s port %u aborted", c->host, c->port);
+    ssh_debug ("connection to %s port %u aborted", c->host, c->port);
   else
     shutdown (c->sock, SHUT_RDWR);
   if (dead >= 0)

@@ -44,7 +44,12 @@
 #include <sys/stat.h>
 
 #include "ssh-plugin.h"
+#include "durable.h"
+#include "params.h"
+#include "session.h"
 #include "sftp.h"
+#include "sftp-int.h"
+#include "sftp-wire.h"
 #include "writelog.h"
 
 /* OPEN path with pflags, or OPENDIR when pflags is -1; the handle goes
@@ -212,8 +217,8 @@ create_file (struct ssh_conn *c)
                   c->path, c->errbuf);
     return -1;
   }
-  debug ("created %s: %" PRIi64 " bytes, mode %04o", c->path,
-         params.create_size, (unsigned) params.create_mode);
+  ssh_debug ("created %s: %" PRIi64 " bytes, mode %04o", c->path,
+             params.create_size, (unsigned) params.create_mode);
   return 0;
 }
 
@@ -250,7 +255,7 @@ size_from_stat (struct ssh_conn *c, struct sftp_attrs *a)
   int err;
 
   if (stat_finish (c, &c->sftp->start_stat, "STAT", a, &err) == -1) {
-    debug ("STAT of %s: %s; asking FSTAT", c->path, c->errbuf);
+    ssh_debug ("STAT of %s: %s; asking FSTAT", c->path, c->errbuf);
     if (!c->broken)
       c->errbuf[0] = '\0';     /* not an error of the connection */
     return false;
@@ -357,10 +362,10 @@ dir_entry_ok (const struct sftp_name *e)
   if (e->filename_len == 0 || e->filename_len > 255 ||
       memchr (e->filename, '/', e->filename_len) != NULL ||
       !sftp_wire_text_is_plain (e->filename, e->filename_len)) {
-    debug ("dir=: skipping %s: not a name to serve (control characters, "
-           "not UTF-8, '/' or longer than 255 bytes)",
-           sftp_wire_escape (shown, sizeof shown, e->filename,
-                             e->filename_len));
+    ssh_debug ("dir=: skipping %s: not a name to serve (control characters, "
+               "not UTF-8, '/' or longer than 255 bytes)",
+               sftp_wire_escape (shown, sizeof shown, e->filename,
+                                 e->filename_len));
     return false;
   }
   return true;
@@ -586,13 +591,13 @@ sftp_start (struct ssh_conn *c)
                   c->path, c->errbuf);
     return -1;
   }
-  debug ("opened %s%s: %" PRIi64 " bytes; SFTP version %u, READ up to %"
-         PRIu32 ", WRITE up to %" PRIu32 ", fsync %s; round trip %" PRIi64
-         " us, read-ahead up to %" PRIu32 " bytes",
-         c->path, c->readonly ? " read-only" : "", c->size,
-         s->version, s->max_read, s->max_write,
-         s->has_fsync ? "available" : "not available", s->rtt_us,
-         s->ra_target);
+  ssh_debug ("opened %s%s: %" PRIi64 " bytes; SFTP version %u, READ up to %"
+             PRIu32 ", WRITE up to %" PRIu32 ", fsync %s; round trip %" PRIi64
+             " us, read-ahead up to %" PRIu32 " bytes",
+             c->path, c->readonly ? " read-only" : "", c->size,
+             s->version, s->max_read, s->max_write,
+             s->has_fsync ? "available" : "not available", s->rtt_us,
+             s->ra_target);
   return 0;
 }
 
@@ -741,7 +746,7 @@ sftp_fsync (struct ssh_conn *c, const char *what)
     char text[sizeof ((struct durable_event *) 0)->text];
 
     durable_text (text, sizeof text, "fsync of remote file %s failed: %s",
-              c->path, c->errbuf);
+                  c->path, c->errbuf);
     durable_loss (c, err, 0, 0, text);
     nbdkit_error ("%s", text);
     nbdkit_set_error (err);

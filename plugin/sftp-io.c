@@ -52,7 +52,10 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "params.h"
 #include "sftp.h"
+#include "sftp-int.h"
+#include "sftp-wire.h"
 #include "writelog.h"
 
 /* A chunk for [offset, offset+len): a spare one, or a new one.  Spare
@@ -248,7 +251,7 @@ sftp_drop_queue (struct ssh_conn *c)
     chunk_free (s, ch);
   }
   s->rq_head = s->rq_tail = NULL;
-  debug ("read-ahead dropped (%u requests in flight discarded)", n);
+  ssh_debug ("read-ahead dropped (%u requests in flight discarded)", n);
 }
 
 int
@@ -271,8 +274,8 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
       : s->ra_window * 2 > s->ra_target ? s->ra_target : s->ra_window * 2;
   }
   else if (s->ra_window > 0 || s->rq_head) {
-    debug ("read at %" PRIu64 " is not sequential (expected %" PRIu64
-           "): read-ahead off", offset, s->seq_next);
+    ssh_debug ("read at %" PRIu64 " is not sequential (expected %" PRIu64
+               "): read-ahead off", offset, s->seq_next);
     s->ra_window = 0;
   }
   s->seq_next = end;
@@ -286,9 +289,9 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
   }
   if (extend_queue (c, offset, end + s->ra_window) == -1)
     goto err;
-  debug ("pread %" PRIu32 " bytes at %" PRIu64 " (read-ahead %" PRIu32
-         ", %u requests in flight)", count, offset, s->ra_window,
-         s->nr_inflight);
+  ssh_debug ("pread %" PRIu32 " bytes at %" PRIu64 " (read-ahead %" PRIu32
+             ", %u requests in flight)", count, offset, s->ra_window,
+             s->nr_inflight);
 
   while (count > 0) {
     uint32_t skip, n;
@@ -303,8 +306,8 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
      * again (multi-conn: a completed write is visible everywhere).
      */
     if (writelog_stale (s->wlog, ch->gen, ch->offset, ch->len)) {
-      debug ("read-ahead at %" PRIu64 " is older than a write by another "
-             "connection: reading it again", ch->offset);
+      ssh_debug ("read-ahead at %" PRIu64 " is older than a write by another "
+                 "connection: reading it again", ch->offset);
       sftp_drop_queue (c);
       if (extend_queue (c, offset, offset + count + s->ra_window) == -1)
         goto err;
@@ -368,7 +371,7 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
 
   if (sftp_check_usable (c, "write") == -1)
     return -1;
-  debug ("pwrite %" PRIu32 " bytes at %" PRIu64, count, offset);
+  ssh_debug ("pwrite %" PRIu32 " bytes at %" PRIu64, count, offset);
 
   /* Read-ahead replies may hold data older than this write. */
   sftp_drop_queue (c);

@@ -48,7 +48,11 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "params.h"
+#include "session.h"
 #include "sftp.h"
+#include "sftp-int.h"
+#include "sftp-wire.h"
 
 /* Is lane l pumped?  Once set up, and a retired one while replies to
  * it are due.
@@ -76,8 +80,8 @@ static void
 lane_failed (struct ssh_conn *c, struct sftp *l, const char *what,
              const char *why)
 {
-  debug ("another SFTP channel for writes to %s: %s failed (%s); not "
-         "used", c->path, what, why);
+  ssh_debug ("another SFTP channel for writes to %s: %s failed (%s); not "
+             "used", c->path, what, why);
   l->lane_state = LANE_FAILED;
 }
 
@@ -258,8 +262,8 @@ lane_verified (struct ssh_conn *c, struct sftp *l)
   l->max_read = c->sftp->max_read;
   l->lane_state = LANE_READY;
   c->sftp->ready_lanes++;
-  debug ("SFTP channel %u for writes to %s ready",
-         c->sftp->ready_lanes + 1, c->path);
+  ssh_debug ("SFTP channel %u for writes to %s ready",
+             c->sftp->ready_lanes + 1, c->path);
 }
 
 /* After the pump read lane l's input: take the next set-up step its
@@ -291,7 +295,7 @@ sftp_lanes_start (struct ssh_conn *c, unsigned n)
 
     if (l == NULL || (l->ibuf = malloc (IBUF_SIZE)) == NULL) {
       free (l);
-      debug ("no memory for another SFTP channel");
+      ssh_debug ("no memory for another SFTP channel");
       break;
     }
     l->next_id = 1;
@@ -299,8 +303,8 @@ sftp_lanes_start (struct ssh_conn *c, unsigned n)
     p->lanes[p->nr_lanes++] = l;
   }
   if (n > 0)
-    debug ("opening %u more SFTP channels for writes to %s (round trip %"
-           PRIi64 " us)", n, c->path, p->rtt_us);
+    ssh_debug ("opening %u more SFTP channels for writes to %s (round trip %"
+               PRIi64 " us)", n, c->path, p->rtt_us);
 }
 
 /* The file is opened again (sftp_refresh, before the first channel

@@ -42,7 +42,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers.h"
+#include "sftp-wire.h"
+#include "wire.h"
 
 /* ---- Status codes ---- */
 

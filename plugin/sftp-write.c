@@ -57,7 +57,11 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "durable.h"
+#include "params.h"
 #include "sftp.h"
+#include "sftp-int.h"
+#include "sftp-wire.h"
 #include "writelog.h"
 
 /* One WRITE of the window, in the order sent. */
@@ -114,7 +118,7 @@ fstatvfs_avail (struct ssh_conn *c, int64_t *avail)
 
     *avail = bavail > (uint64_t) INT64_MAX / (frsize ? frsize : 1) ?
       INT64_MAX : (int64_t) (bavail * frsize);
-    debug ("fstatvfs %s: %" PRIi64 " bytes available", c->path, *avail);
+    ssh_debug ("fstatvfs %s: %" PRIi64 " bytes available", c->path, *avail);
     ret = 0;
   }
   free (r.data);
@@ -264,7 +268,7 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
 /* ---- Write-behind ---- */
 
 /* Publish the span of the window for other connections' writes and
- * flushes (keepalive_drain_others); empty when lo >= hi.
+ * flushes (ssh.c's drain_one); empty when lo >= hi.
  */
 static unsigned busy_conns;     /* atomic: connections with writes in
                                    flight */
@@ -366,15 +370,15 @@ note_failure (struct ssh_conn *c, const struct wb_entry *e, uint32_t status,
   char shown[STATUS_MSG], text[sizeof ((struct durable_event *) 0)->text];
 
   durable_text (text, sizeof text, "a write of %" PRIu32 " bytes at offset %"
-            PRIu64 " to remote file %s made on another connection, "
-            "already acknowledged to its client, failed: %s (SFTP status %"
-            PRIu32 "%s%s)", e->len, e->offset, c->path,
-            sftp_wire_status_name (status), status, msg_len ? ": " : "",
-            sftp_wire_escape (shown, sizeof shown, msg, msg_len));
+                PRIu64 " to remote file %s made on another connection, "
+                "already acknowledged to its client, failed: %s (SFTP status %"
+                PRIu32 "%s%s)", e->len, e->offset, c->path,
+                sftp_wire_status_name (status), status, msg_len ? ": " : "",
+                sftp_wire_escape (shown, sizeof shown, msg, msg_len));
   durable_loss (c, 0, status, e->len, text);
   if (wb->failed) {
-    debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed too "
-           "(SFTP status %" PRIu32 ")", e->len, e->offset, status);
+    ssh_debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed too "
+               "(SFTP status %" PRIu32 ")", e->len, e->offset, status);
     return;
   }
   wb->failed = true;
@@ -383,8 +387,9 @@ note_failure (struct ssh_conn *c, const struct wb_entry *e, uint32_t status,
   wb->err_len = e->len;
   wb->err = 0;
   sftp_wire_escape (wb->msg, sizeof wb->msg, msg, msg_len);
-  debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed: %s "
-         "(reported by the next write or flush)", e->len, e->offset, wb->msg);
+  ssh_debug ("write of %" PRIu32 " bytes at offset %" PRIu64 " failed: %s "
+             "(reported by the next write or flush)",
+             e->len, e->offset, wb->msg);
   publish_span (c);
 }
 
@@ -526,8 +531,8 @@ wb_get (struct ssh_conn *c)
   /* At least two WRITEs in flight. */
   wb->piece = s->max_write < size / 2 ? s->max_write : size / 2;
   c->wb = wb;
-  debug ("write-behind window of %" PRIi64 " bytes, WRITEs of up to %"
-         PRIu32, size, wb->piece);
+  ssh_debug ("write-behind window of %" PRIi64 " bytes, WRITEs of up to %"
+             PRIu32, size, wb->piece);
   return wb;
 }
 

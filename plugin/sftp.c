@@ -50,7 +50,12 @@
 #include <time.h>
 
 #include "ssh-plugin.h"
+#include "params.h"
+#include "session.h"
 #include "sftp.h"
+#include "sftp-int.h"
+#include "sftp-wire.h"
+#include "wire.h"
 
 /* ---- Errors ---- */
 
@@ -103,7 +108,7 @@ sftp_slot_available (struct sftp *s)
 }
 
 /* Start a request packet of type with the next id.  The id's slot must
- * be free (callers wait for it, or check slot_available): if the
+ * be free (callers wait for it, or check sftp_slot_available): if the
  * request NSLOTS ids earlier is still unanswered, the connection is
  * broken with an error saying so.
  */
@@ -120,8 +125,8 @@ sftp_lane_begin (struct ssh_conn *c, struct sftp *s, uint8_t type,
 {
   if (!sftp_slot_available (s))
     return sftp_broken (c, "SFTP: request %" PRIu32 " still unanswered after "
-                   "%u later requests", slot_for (s, s->next_id)->id,
-                   NSLOTS);
+                        "%u later requests", slot_for (s, s->next_id)->id,
+                        NSLOTS);
   *id = s->next_id++;
   sftp_wire_begin (&s->out, type);
   sftp_wire_put_u32 (&s->out, *id);
@@ -372,7 +377,7 @@ parse_input (struct ssh_conn *c, struct sftp *s,
   }
   if (r == SFTP_WIRE_BAD_LENGTH)
     return sftp_broken (c, "SFTP protocol error: packet of %" PRIu32 " bytes",
-                   wire_get_be32 (in.p));
+                        wire_get_be32 (in.p));
   if (r == SFTP_WIRE_SHORT)
     return sftp_broken (c, "SFTP protocol error: short packet");
   /* What is left is less than a packet, usually nothing or a header
@@ -849,7 +854,7 @@ sftp_sync_begin (struct ssh_conn *c, uint8_t type, uint32_t *id)
  */
 int
 sftp_check_reply_type (struct ssh_conn *c, struct sync_reply *r, uint8_t want,
-                  const char *what, int *err)
+                       const char *what, int *err)
 {
   struct sftp_status st;
 
@@ -919,9 +924,9 @@ sftp_handshake (struct ssh_conn *c)
       continue;
     }
     n++;
-    debug ("sftp: server extension %s (%s)",
-           sftp_wire_escape (name, sizeof name, ext.name, ext.name_len),
-           sftp_wire_escape (data, sizeof data, ext.data, ext.data_len));
+    ssh_debug ("sftp: server extension %s (%s)",
+               sftp_wire_escape (name, sizeof name, ext.name, ext.name_len),
+               sftp_wire_escape (data, sizeof data, ext.data, ext.data_len));
     if (sftp_wire_ext_is (&ext, "fsync@openssh.com"))
       s->has_fsync = true;
     if (sftp_wire_ext_is (&ext, "limits@openssh.com"))
@@ -931,11 +936,11 @@ sftp_handshake (struct ssh_conn *c)
   }
   free (v.data);
   if (ignored > 0)
-    debug ("sftp: %u more server extensions ignored (the first %d are "
-           "used)", ignored, MAX_EXTENSIONS);
+    ssh_debug ("sftp: %u more server extensions ignored (the first %d are "
+               "used)", ignored, MAX_EXTENSIONS);
   if (s->version < SFTP_VERSION)
     return sftp_broken (c, "the server speaks SFTP version %u; version 3 is "
-                   "needed", s->version);
+                        "needed", s->version);
   return 0;
 }
 
@@ -1041,7 +1046,7 @@ sftp_call (struct ssh_conn *c, uint32_t id, struct sync_reply *r)
 /* An EXTENDED request by name, on the open file if on_file. */
 int
 sftp_call_extended (struct ssh_conn *c, const char *name, bool on_file,
-               struct sync_reply *r)
+                    struct sync_reply *r)
 {
   struct sftp *s = c->sftp;
   uint32_t id;
@@ -1059,7 +1064,7 @@ sftp_call_extended (struct ssh_conn *c, const char *name, bool on_file,
  */
 int
 sftp_expect_ok (struct ssh_conn *c, struct sync_reply *r, const char *what,
-           int *err)
+                int *err)
 {
   struct sftp_status st;
 
@@ -1067,7 +1072,7 @@ sftp_expect_ok (struct ssh_conn *c, struct sync_reply *r, const char *what,
       sftp_wire_status (r->data, r->len, &st) == 0 && st.code == SSH_FX_OK)
     return 0;
   /* Not a STATUS: a protocol error message; a failed STATUS: its text.
-   * check_reply_type only explains a STATUS when it is not the type
+   * sftp_check_reply_type only explains a STATUS when it is not the type
    * wanted, so ask it for a type a STATUS can never be.
    */
   if (sftp_check_reply_type (c, r, SSH_FXP_HANDLE, what, err) == 0)

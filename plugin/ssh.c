@@ -49,7 +49,13 @@
 #include <openssl/opensslv.h>
 
 #include "ssh-plugin.h"
-#include "parsers.h"
+#include "auth.h"
+#include "conn.h"
+#include "durable.h"
+#include "keepalive.h"
+#include "params.h"
+#include "sftp.h"
+#include "sftp-wire.h"
 
 /* -D ssh.log=N (1-4), see ssh-plugin.h */
 NBDKIT_DLL_PUBLIC int ssh_debug_log = 0;

@@ -41,13 +41,14 @@
 #include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "parsers.h"
+#include "sshconfig.h"
 
 #define WHITESPACE " \t"
 

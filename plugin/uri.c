@@ -37,6 +37,7 @@
 #include <config.h>
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "parsers.h"
+#include "uri.h"
 
 /* Character classes of RFC 3986, as bits. */
 #define C_UNRESERVED 0x01       /* ALPHA DIGIT - . _ ~ */

@@ -35,7 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers.h"
+#include "base64.h"
+#include "fingerprint.h"
 #include "unit.h"
 
 static const unsigned char sha256_digest[32] = {

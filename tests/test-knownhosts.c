@@ -38,7 +38,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "parsers.h"
+#include "base64.h"
+#include "knownhosts.h"
 #include "unit.h"
 
 /* A real ed25519 public key (ssh-keygen -t ed25519) and ecdsa one. */

@@ -41,7 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers.h"
+#include "sftp-wire.h"
+#include "wire.h"
 #include "unit.h"
 
 /* Captured from /usr/lib/openssh/sftp-server (OpenSSH 9). */

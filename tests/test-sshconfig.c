@@ -38,7 +38,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "parsers.h"
+#include "sshconfig.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/test-sshconfig.XXXXXX";

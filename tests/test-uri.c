@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers.h"
+#include "uri.h"
 #include "unit.h"
 
 /* Parse s and compare every field (NULL = absent). */

@@ -1,0 +1,156 @@
+/* nbdkit-ssh-plugin (libssh2)
+ * Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+ * SPDX-License-Identifier: BSD-3-Clause
+ */
+
+/* sshconfig.c: ssh_config(5), %-token and ~ expansion, pattern
+ * lists, comma lists, host and user names safe for %h/%r.  Pure: no
+ * nbdkit or libssh2 calls (tests/test-sshconfig.c,
+ * fuzz/fuzz-sshconfig.c).  Errors are written into the caller's err
+ * buffer (errlen bytes, always NUL-terminated when errlen > 0).
+ */
+
+#ifndef SSH_PLUGIN_SSHCONFIG_H
+#define SSH_PLUGIN_SSHCONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The subset of ssh_config(5) that decides where and how to connect.
+ * Strings are raw: neither ~ nor %-tokens are expanded (see
+ * sshconfig_expand).
+ */
+struct ssh_host_config {
+  char *hostname;               /* HostName or NULL */
+  int port;                     /* -1 unset */
+  char *user;                   /* NULL unset */
+  char **identity_files;        /* IdentityFile values in order; may
+                                   include "none" (ssh then loads no
+                                   default identity) */
+  size_t nr_identity_files;
+  int identities_only;          /* -1 unset, 0, 1 */
+  char **user_known_hosts;      /* UserKnownHostsFile: all files of the */
+  size_t nr_user_known_hosts;   /* first line that applies; "none" kept */
+  char **global_known_hosts;    /* GlobalKnownHostsFile, likewise */
+  size_t nr_global_known_hosts;
+  int strict_host_key_checking; /* -1 unset, 0 = no/off/false,
+                                   1 = yes/true/ask/accept-new */
+  char *strict_host_key_checking_word; /* the word as written */
+  int connect_timeout;          /* seconds, -1 unset */
+  int server_alive_interval;    /* seconds, -1 unset */
+  int server_alive_count_max;   /* -1 unset */
+  /* ProxyJump and ProxyCommand: whichever applies first wins and the
+   * other is then ignored, as in ssh.  "none" leaves the string NULL
+   * but sets the flag.
+   */
+  char *proxy_jump;             /* raw value, e.g. "user@jump:22" */
+  bool proxy_jump_set;
+  char *proxy_command;          /* rest of the line, raw */
+  bool proxy_command_set;
+};
+
+/* Limits (ssh has the same ones for depth, identities, hosts files). */
+#define SSHCONFIG_MAX_LINE 4096
+#define SSHCONFIG_MAX_DEPTH 16
+#define SSHCONFIG_MAX_FILES 1024        /* files read by one call */
+#define SSHCONFIG_MAX_IDENTITY_FILES 100
+#define SSHCONFIG_MAX_HOSTS_FILES 32
+
+extern void sshconfig_init (struct ssh_host_config *cfg);  /* all unset */
+extern void sshconfig_free (struct ssh_host_config *cfg);  /* and init */
+
+/* Free n strings and the array holding them. */
+extern void sshconfig_free_strings (char **v, size_t n);
+
+/* Read file for host (the name the user gave, matched against Host
+ * patterns case-sensitively, as ssh does).  home is used for ~ and for
+ * relative Include paths (home/.ssh/...); if home is NULL, relative
+ * Include paths are taken relative to /etc/ssh (as ssh does for the
+ * system-wide file) and ~ in an Include is an error.
+ *
+ * The first value obtained for each setting wins, so the user's file
+ * must be read before the system-wide one into the same cfg.
+ *
+ * A missing file returns 0 with nothing set if missing_ok, else is an
+ * error.  Returns -1 on a malformed line with "FILE:LINE: what is
+ * wrong" in err; cfg may then be partly filled (sshconfig_free it).
+ * Values are checked only in blocks that apply to host.  debug (may be
+ * NULL) is called for things ignored on purpose (Match blocks, Includes
+ * matching no file, ...).  Unknown keywords are ignored silently.
+ */
+extern int sshconfig_read (const char *file, const char *host,
+                           const char *home, bool missing_ok,
+                           struct ssh_host_config *cfg,
+                           void (*debug) (const char *msg),
+                           char *err, size_t errlen);
+
+/* One %-token for sshconfig_expand_tokens: %letter becomes value;
+ * what names it in the error when value is NULL ("remote user name").
+ */
+struct expand_token {
+  char letter;
+  const char *value;
+  const char *what;
+};
+
+/* Expand ~ (alone or followed by '/', at the start only) to home, %%
+ * to %, and each %letter of the table to its value.  Any other %x
+ * (the error lists the table's letters), a trailing %, ~user, or a
+ * token whose value is NULL is an error.  Returns a malloc'd string,
+ * or NULL with a message in err.  sshconfig_expand (OpenSSH's tokens)
+ * and config.c (the tokens of nbdkit's libssh-based plugin) use it.
+ */
+extern char *sshconfig_expand_tokens (const char *s, const char *home,
+                                      const struct expand_token *tokens,
+                                      size_t nr_tokens,
+                                      char *err, size_t errlen);
+
+/* Expand ~ (alone or followed by '/', at the start only) to home, and
+ * %d (home), %u (local user), %h (remote host), %r (remote user),
+ * %p (port) and %%.  Any other %x, a trailing %, ~user, or a token
+ * whose value is NULL (or port < 0) is an error.  Returns a malloc'd
+ * string, or NULL with a message in err.
+ */
+extern char *sshconfig_expand (const char *s, const char *home,
+                               const char *local_user,
+                               const char *remote_host,
+                               const char *remote_user, int port,
+                               char *err, size_t errlen);
+
+/* Wildcard match of s against the first patlen bytes of pattern: '*'
+ * matches any run of characters, '?' any one character (no other
+ * metacharacters).  icase: ASCII case-insensitive.  Iterative, at
+ * most O(strlen(s) * patlen).
+ */
+extern bool sshconfig_match_pattern (const char *s, const char *pattern,
+                                     size_t patlen, bool icase);
+
+/* OpenSSH pattern-list matching: comma- and/or whitespace-separated
+ * patterns with * and ?, each optionally negated with '!'.  True if
+ * some pattern matches and no negated pattern matches.  Case-sensitive,
+ * like ssh's Host matching.  (sshconfig_read applies the same rule to
+ * the words of a Host line, without splitting them at commas, as ssh
+ * does.)
+ */
+extern bool sshconfig_match_pattern_list (const char *list,
+                                          const char *host);
+
+/* Comma-separated lists (algorithm names, host patterns): the next
+ * element of the list at *p (it may be empty, as in "a,,b") goes to
+ * elem and len, and *p moves past it and its comma.  False at the end.
+ */
+extern bool sshconfig_list_next (const char **p, const char **elem,
+                                 size_t *len);
+
+/* Is name an element of the comma-separated list? */
+extern bool sshconfig_list_has (const char *list, const char *name);
+
+/* Host and user names that may be pasted into a shell command or a
+ * file name (%h, %r): NULL if acceptable, else why not (a constant
+ * string, e.g. "it contains a shell metacharacter").  Rules of
+ * OpenSSH 9.6's ssh(1), and no '/'.
+ */
+extern const char *sshconfig_check_hostname (const char *name);
+extern const char *sshconfig_check_username (const char *name);
+
+#endif /* SSH_PLUGIN_SSHCONFIG_H */
