@@ -742,8 +742,7 @@ apply_uri (void)
                   hkc);
     return -1;
   }
-  if (fingerprint_parse (hkc, &params.host_key, err,
-                                sizeof err) == -1) {
+  if (fingerprint_parse (hkc, &params.host_key, err, sizeof err) == -1) {
     nbdkit_error ("uri= host_key_check: %s", err);
     return -1;
   }
