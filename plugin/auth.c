@@ -53,6 +53,7 @@
 #include <openssl/crypto.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "auth.h"
 #include "base64.h"
 #include "blockcache.h"
@@ -520,8 +521,8 @@ auth_authenticate (struct ssh_conn *c)
     if (r == 1)
       return 0;
     if (r == -1) {
-      nbdkit_error ("authentication to %s port %u as %s failed: %s",
-                    c->host, c->port, c->user, session_error (c));
+      ssh_error ("authentication to %s port %u as %s failed: %s",
+                 c->host, c->port, c->user, session_error (c));
       return -1;
     }
   }
@@ -536,15 +537,15 @@ auth_authenticate (struct ssh_conn *c)
                  c->user);
       return 0;
     }
-    nbdkit_error ("cannot get the authentication methods of %s port %u "
-                  "for user %s: %s",
-                  c->host, c->port, c->user, session_error (c));
+    ssh_error ("cannot get the authentication methods of %s port %u "
+               "for user %s: %s",
+               c->host, c->port, c->user, session_error (c));
     return -1;
   }
   /* libssh2 reuses the buffer: keep a copy for the message. */
   methods = strdup (methods);
   if (methods == NULL) {
-    nbdkit_error ("strdup: %m");
+    ssh_error ("strdup: %m");
     return -1;
   }
   sftp_wire_escape (shown, sizeof shown, methods, strlen (methods));
@@ -569,17 +570,17 @@ auth_authenticate (struct ssh_conn *c)
     return 0;
   }
   if (r == -1)
-    nbdkit_error ("authentication to %s port %u as %s failed: %s",
-                  c->host, c->port, c->user, session_error (c));
+    ssh_error ("authentication to %s port %u as %s failed: %s",
+               c->host, c->port, c->user, session_error (c));
   else
-    nbdkit_error ("authentication failed for %s@%s port %u: tried %s; "
-                  "the server accepts: %s%s",
-                  c->user, c->host, c->port,
-                  t.len ? t.buf : "nothing", shown,
-                  t.rsa_refused ?
-                  ". This libssh2 cannot make rsa-sha2 signatures, so "
-                  "OpenSSH 8.8 and later refuse RSA keys from it: use an "
-                  "ed25519 (or ECDSA) key" : "");
+    ssh_error ("authentication failed for %s@%s port %u: tried %s; "
+               "the server accepts: %s%s",
+               c->user, c->host, c->port,
+               t.len ? t.buf : "nothing", shown,
+               t.rsa_refused ?
+               ". This libssh2 cannot make rsa-sha2 signatures, so "
+               "OpenSSH 8.8 and later refuse RSA keys from it: use an "
+               "ed25519 (or ECDSA) key" : "");
   free (methods);
   return -1;
 }

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "auth.h"
 #include "conn.h"
 #include "durable.h"
@@ -76,8 +77,8 @@ conn_login (struct ssh_conn *c)
     char how[128];
 
     proxy_command_status (c, how, sizeof how);
-    nbdkit_error ("SSH handshake with %s port %u failed: %s%s%s",
-                  c->host, c->port, c->errbuf, *how ? "; " : "", how);
+    ssh_error ("SSH handshake with %s port %u failed: %s%s%s",
+               c->host, c->port, c->errbuf, *how ? "; " : "", how);
     nbdkit_set_error (EIO);
     return -1;
   }
@@ -372,19 +373,30 @@ int
 conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
 {
   int64_t old_size = c->size;
-  char reason[sizeof c->errbuf];
+  char reason[sizeof c->errbuf], last[sizeof c->errbuf];
+  int r;
 
   snprintf (reason, sizeof reason, "%s",
             c->errbuf[0] ? c->errbuf : "connection broken");
   conn_close (c);
   if (attempt > 1)
     sleep (attempt - 2 < 3 ? 1u << (attempt - 2) : 8);
-  nbdkit_error ("%s: the connection to %s port %u failed (%s); "
+  /* A debug line, as is each error of the attempt (errors.c): only a
+   * request that finally fails is an error, and its message says why
+   * the last attempt failed (c->errbuf).
+   */
+  nbdkit_debug ("ssh: %s: the connection to %s port %u failed (%s); "
                 "reconnecting (attempt %u of %u)",
                 what, c->host, c->port, reason,
                 attempt, params.retries);
-  if (conn_establish (c) == -1) {
-    if (c->errbuf[0] == '\0')
+  ssh_quiet_begin ();
+  r = conn_establish (c);
+  ssh_quiet_end (last, sizeof last);
+  if (r == -1) {
+    /* The attempt's own message says most (what failed, where). */
+    if (last[0])
+      snprintf (c->errbuf, sizeof c->errbuf, "%s", last);
+    else if (c->errbuf[0] == '\0')
       snprintf (c->errbuf, sizeof c->errbuf, "could not reconnect");
     c->broken = true;
     return -1;

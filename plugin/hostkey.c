@@ -41,6 +41,7 @@
 #include <errno.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "fingerprint.h"
 #include "hostkey.h"
 #include "knownhosts.h"
@@ -80,10 +81,10 @@ check_pin (struct ssh_conn *c, const char *keytype, const char *sha256)
 
   hash = libssh2_hostkey_hash (c->session, params.host_key.hash);
   if (hash == NULL) {
-    nbdkit_error ("cannot compute the %s fingerprint of the host key of "
-                  "%s port %u: %s",
-                  fingerprint_hash_name (params.host_key.hash),
-                  c->host, c->port, session_error (c));
+    ssh_error ("cannot compute the %s fingerprint of the host key of "
+               "%s port %u: %s",
+               fingerprint_hash_name (params.host_key.hash),
+               c->host, c->port, session_error (c));
     return -1;
   }
   if (memcmp (hash, params.host_key.digest, params.host_key.len) == 0) {
@@ -97,13 +98,13 @@ check_pin (struct ssh_conn *c, const char *keytype, const char *sha256)
                       (const unsigned char *) hash,
                       params.host_key.len, got);
   if (params.host_key.hash == FP_SHA256)
-    nbdkit_error ("host key of %s port %u does not match host-key=%s: "
-                  "the server offered %s %s; refusing to connect",
-                  c->host, c->port, want, keytype, sha256);
+    ssh_error ("host key of %s port %u does not match host-key=%s: "
+               "the server offered %s %s; refusing to connect",
+               c->host, c->port, want, keytype, sha256);
   else
-    nbdkit_error ("host key of %s port %u does not match host-key=%s: "
-                  "the server offered %s %s (%s); refusing to connect",
-                  c->host, c->port, want, keytype, sha256, got);
+    ssh_error ("host key of %s port %u does not match host-key=%s: "
+               "the server offered %s %s (%s); refusing to connect",
+               c->host, c->port, want, keytype, sha256, got);
   return -1;
 }
 
@@ -241,8 +242,8 @@ check_known_hosts (struct ssh_conn *c, const char *key, size_t keylen,
   scan_known_hosts (c, keytype, (const unsigned char *) key, keylen, &k);
 
   if (k.revoked) {
-    nbdkit_error ("host key of %s (%s %s) is REVOKED (@revoked in %s); "
-                  "refusing to connect", label, keytype, sha256, k.where);
+    ssh_error ("host key of %s (%s %s) is REVOKED (@revoked in %s); "
+               "refusing to connect", label, keytype, sha256, k.where);
     return -1;
   }
   if (k.match) {
@@ -251,11 +252,11 @@ check_known_hosts (struct ssh_conn *c, const char *key, size_t keylen,
     return 0;
   }
   if (k.mismatch) {
-    nbdkit_error ("host key MISMATCH for %s: the server offered %s %s, "
-                  "which is not the key recorded in %s (known_hosts: %s). "
-                  "Someone could be eavesdropping (man-in-the-middle), or "
-                  "the host key has changed; refusing to connect",
-                  label, keytype, sha256, k.where, k.files);
+    ssh_error ("host key MISMATCH for %s: the server offered %s %s, "
+               "which is not the key recorded in %s (known_hosts: %s). "
+               "Someone could be eavesdropping (man-in-the-middle), or "
+               "the host key has changed; refusing to connect",
+               label, keytype, sha256, k.where, k.files);
     return -1;
   }
   if (params.accept_unknown_host) {
@@ -264,13 +265,13 @@ check_known_hosts (struct ssh_conn *c, const char *key, size_t keylen,
                   "StrictHostKeyChecking no", label, k.files, keytype, sha256);
     return 0;
   }
-  nbdkit_error ("host key of %s is not in known_hosts (%s): the server "
-                "offered %s %s%s%s; add it to known_hosts (e.g. with "
-                "ssh-keyscan, after checking the fingerprint) or pin it "
-                "with host-key=%s",
-                label, k.files, keytype, sha256,
-                k.types[0] ? ", known_hosts only has keys of type " : "",
-                k.types, sha256);
+  ssh_error ("host key of %s is not in known_hosts (%s): the server "
+             "offered %s %s%s%s; add it to known_hosts (e.g. with "
+             "ssh-keyscan, after checking the fingerprint) or pin it "
+             "with host-key=%s",
+             label, k.files, keytype, sha256,
+             k.types[0] ? ", known_hosts only has keys of type " : "",
+             k.types, sha256);
   return -1;
 }
 
@@ -286,8 +287,8 @@ hostkey_verify (struct ssh_conn *c)
   key = libssh2_session_hostkey (c->session, &keylen, &type);
   hash = libssh2_hostkey_hash (c->session, LIBSSH2_HOSTKEY_HASH_SHA256);
   if (key == NULL || hash == NULL) {
-    nbdkit_error ("cannot get the host key of %s port %u: %s",
-                  c->host, c->port, session_error (c));
+    ssh_error ("cannot get the host key of %s port %u: %s",
+               c->host, c->port, session_error (c));
     return -1;
   }
   keytype = hostkey_type_name (type);

@@ -49,6 +49,7 @@
 #include <sys/socket.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "jump.h"
 #include "params.h"
 #include "session.h"
@@ -178,7 +179,7 @@ jump_init (struct ssh_conn *c)
   c->jumps = calloc (1, sizeof *c->jumps +
                      params.nr_jumps * sizeof c->jumps->hops[0]);
   if (c->jumps == NULL) {
-    nbdkit_error ("calloc: %m");
+    ssh_error ("calloc: %m");
     return -1;
   }
   return 0;
@@ -223,14 +224,14 @@ jump_forward (struct ssh_conn *c, size_t i)
             libssh2_channel_direct_tcpip_ex (hc->session, next_host,
                                              next_port, "127.0.0.1", 22));
   if (h->channel == NULL) {
-    nbdkit_error ("jump host %s port %u cannot open a connection to %s "
-                  "port %u (is AllowTcpForwarding enabled there?): %s",
-                  hc->host, hc->port, next_host, next_port,
-                  session_error (hc));
+    ssh_error ("jump host %s port %u cannot open a connection to %s "
+               "port %u (is AllowTcpForwarding enabled there?): %s",
+               hc->host, hc->port, next_host, next_port,
+               session_error (hc));
     return -1;
   }
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-    nbdkit_error ("socketpair: %m");
+    ssh_error ("socketpair: %m");
     return -1;
   }
   fcntl (sv[1], F_SETFL, fcntl (sv[1], F_GETFL) | O_NONBLOCK);
@@ -238,7 +239,7 @@ jump_forward (struct ssh_conn *c, size_t i)
   err = pthread_create (&h->thread, NULL, forward, h);
   if (err != 0) {
     errno = err;
-    nbdkit_error ("pthread_create: %m");
+    ssh_error ("pthread_create: %m");
     close (sv[0]);
     return -1;
   }

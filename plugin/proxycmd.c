@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "params.h"
 #include "proxycmd.h"
 
@@ -76,11 +77,11 @@ proxy_command_open (struct ssh_conn *c)
 
   /* As OpenSSH: "exec" so that the shell does not linger. */
   if (asprintf (&shell_cmd, "exec %s", params.proxy_command) == -1) {
-    nbdkit_error ("asprintf: %m");
+    ssh_error ("asprintf: %m");
     return -1;
   }
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-    nbdkit_error ("ProxyCommand for %s: socketpair: %m", c->host);
+    ssh_error ("ProxyCommand for %s: socketpair: %m", c->host);
     free (shell_cmd);
     return -1;
   }
@@ -88,7 +89,7 @@ proxy_command_open (struct ssh_conn *c)
              params.proxy_command);
   pid = fork ();
   if (pid == -1) {
-    nbdkit_error ("ProxyCommand for %s: fork: %m", c->host);
+    ssh_error ("ProxyCommand for %s: fork: %m", c->host);
     close (sv[0]);
     close (sv[1]);
     free (shell_cmd);
@@ -99,7 +100,7 @@ proxy_command_open (struct ssh_conn *c)
   free (shell_cmd);
   close (sv[1]);
   if (fcntl (sv[0], F_SETFL, O_NONBLOCK) == -1) {
-    nbdkit_error ("ProxyCommand for %s: fcntl: %m", c->host);
+    ssh_error ("ProxyCommand for %s: fcntl: %m", c->host);
     close (sv[0]);
     c->proxy_pid = pid;
     proxy_command_close (c);

@@ -53,6 +53,7 @@
 #include <netinet/tcp.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "blockcache.h"
 #include "params.h"
 #include "session.h"
@@ -241,8 +242,8 @@ session_tcp_connect (struct ssh_conn *c)
   snprintf (portstr, sizeof portstr, "%u", c->port);
   r = getaddrinfo (c->host, portstr, &hints, &res);
   if (r != 0) {
-    nbdkit_error ("cannot resolve host %s: %s", c->host,
-                  r == EAI_SYSTEM ? strerror (errno) : gai_strerror (r));
+    ssh_error ("cannot resolve host %s: %s", c->host,
+               r == EAI_SYSTEM ? strerror (errno) : gai_strerror (r));
     return -1;
   }
 
@@ -263,8 +264,8 @@ session_tcp_connect (struct ssh_conn *c)
   freeaddrinfo (res);
 
   if (c->sock == -1) {
-    nbdkit_error ("cannot connect to %s port %u: %s",
-                  c->host, c->port, errs);
+    ssh_error ("cannot connect to %s port %u: %s",
+               c->host, c->port, errs);
     nbdkit_set_error (EIO);
     return -1;
   }
@@ -410,8 +411,8 @@ session_open (struct ssh_conn *c, const char *known_hostkeys)
                                         blockcache_realloc, c);
   if (c->session == NULL) {
     blockcache_free (c);
-    nbdkit_error ("cannot create libssh2 session for %s port %u",
-                  c->host, c->port);
+    ssh_error ("cannot create libssh2 session for %s port %u",
+               c->host, c->port);
     return -1;
   }
 #ifdef HAVE_LIBSSH2_SESSION_CALLBACK_SET2

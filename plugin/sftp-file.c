@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "durable.h"
 #include "params.h"
 #include "session.h"
@@ -183,15 +184,15 @@ create_file (struct ssh_conn *c)
 
   if (open_handle (c, c->path, SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC,
                    params.create_mode, handle, &hlen, &err) == -1) {
-    nbdkit_error ("cannot create remote file %s on %s: %s",
-                  c->path, c->host, c->errbuf);
+    ssh_error ("cannot create remote file %s on %s: %s",
+               c->path, c->host, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
   /* The mode again: OPEN applies it only to a file it creates. */
   if (sftp_sync_begin (c, SSH_FXP_FSETSTAT, &id) == -1) {
-    nbdkit_error ("cannot set the size of remote file %s: %s",
-                  c->path, c->errbuf);
+    ssh_error ("cannot set the size of remote file %s: %s",
+               c->path, c->errbuf);
     return -1;
   }
   sftp_wire_put_string (&s->out, handle, hlen);
@@ -200,21 +201,21 @@ create_file (struct ssh_conn *c)
   sftp_wire_put_u64 (&s->out, params.create_size);
   sftp_wire_put_u32 (&s->out, params.create_mode);
   if (sftp_call (c, id, &r) == -1) {
-    nbdkit_error ("cannot set the size of remote file %s: %s",
-                  c->path, c->errbuf);
+    ssh_error ("cannot set the size of remote file %s: %s",
+               c->path, c->errbuf);
     return -1;
   }
   ret = sftp_expect_ok (c, &r, "FSETSTAT", &err);
   free (r.data);
   if (ret == -1) {
-    nbdkit_error ("cannot set the size of remote file %s to %" PRIi64
-                  ": %s", c->path, params.create_size, c->errbuf);
+    ssh_error ("cannot set the size of remote file %s to %" PRIi64
+               ": %s", c->path, params.create_size, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
   if (close_handle (c, handle, hlen) == -1) {
-    nbdkit_error ("cannot close created remote file %s: %s",
-                  c->path, c->errbuf);
+    ssh_error ("cannot close created remote file %s: %s",
+               c->path, c->errbuf);
     return -1;
   }
   ssh_debug ("created %s: %" PRIi64 " bytes, mode %04o", c->path,
@@ -275,15 +276,15 @@ sftp_open_file (struct ssh_conn *c)
 
   if (c->in_dir) {
     if (stat_finish (c, &s->start_lstat, "LSTAT", &l, &err) == -1) {
-      nbdkit_error ("cannot open remote file %s on %s: %s",
-                    c->path, c->host, c->errbuf);
+      ssh_error ("cannot open remote file %s on %s: %s",
+                 c->path, c->host, c->errbuf);
       nbdkit_set_error (err);
       return -1;
     }
     if (!(l.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
         !S_ISREG (l.permissions)) {
-      nbdkit_error ("remote %s is not a regular file (mode %o); dir= "
-                    "exports only regular files", c->path, l.permissions);
+      ssh_error ("remote %s is not a regular file (mode %o); dir= "
+                 "exports only regular files", c->path, l.permissions);
       nbdkit_set_error (EINVAL);
       return -1;
     }
@@ -295,10 +296,10 @@ sftp_open_file (struct ssh_conn *c)
                   &s->start_open) == -1) ||
       open_finish (c, &s->start_open, s->handle, &s->handle_len,
                    &err) == -1) {
-    nbdkit_error ("cannot open remote file %s on %s for %s: %s",
-                  c->path, c->host,
-                  c->readonly ? "reading" : "reading and writing",
-                  c->errbuf);
+    ssh_error ("cannot open remote file %s on %s for %s: %s",
+               c->path, c->host,
+               c->readonly ? "reading" : "reading and writing",
+               c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
@@ -308,19 +309,19 @@ sftp_open_file (struct ssh_conn *c)
   else if (c->broken ||
            stat_send (c, SSH_FXP_FSTAT, NULL, &fstat) == -1 ||
            stat_finish (c, &fstat, "FSTAT", &a, &err) == -1) {
-    nbdkit_error ("cannot get the size of remote file %s: %s",
-                  c->path, c->errbuf);
+    ssh_error ("cannot get the size of remote file %s: %s",
+               c->path, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
   if ((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) && !S_ISREG (a.permissions)) {
-    nbdkit_error ("remote file %s is not a regular file (mode %o)",
-                  c->path, a.permissions);
+    ssh_error ("remote file %s is not a regular file (mode %o)",
+               c->path, a.permissions);
     return -1;
   }
   if (!(a.flags & SSH_FILEXFER_ATTR_SIZE) || a.size > INT64_MAX) {
-    nbdkit_error ("the server did not report the size of remote file %s",
-                  c->path);
+    ssh_error ("the server did not report the size of remote file %s",
+               c->path);
     return -1;
   }
   /* dir=: a symlink swapped in between LSTAT and OPEN would lead out
@@ -333,11 +334,11 @@ sftp_open_file (struct ssh_conn *c)
        (a.flags & l.flags & SSH_FILEXFER_ATTR_UIDGID &&
         (a.uid != l.uid || a.gid != l.gid)) ||
        a.size != l.size)) {
-    nbdkit_error ("remote file %s changed between its check and its "
-                  "opening (mode %o, %" PRIu64 " bytes, then mode %o, %"
-                  PRIu64 " bytes): refusing it (dir= exports only the "
-                  "regular files of the directory)", c->path,
-                  l.permissions, l.size, a.permissions, a.size);
+    ssh_error ("remote file %s changed between its check and its "
+               "opening (mode %o, %" PRIu64 " bytes, then mode %o, %"
+               PRIu64 " bytes): refusing it (dir= exports only the "
+               "regular files of the directory)", c->path,
+               l.permissions, l.size, a.permissions, a.size);
     nbdkit_set_error (EINVAL);
     return -1;
   }
@@ -388,8 +389,8 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
   int err, ret = -1;
 
   if (open_handle (c, dir, -1, -1, handle, &hlen, &err) == -1) {
-    nbdkit_error ("cannot list remote directory %s on %s: %s",
-                  dir, c->host, c->errbuf);
+    ssh_error ("cannot list remote directory %s on %s: %s",
+               dir, c->host, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
@@ -412,7 +413,7 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
     }
     if (sftp_check_reply_type (c, &r, SSH_FXP_NAME, "READDIR", &err) == -1) {
       free (r.data);
-      nbdkit_error ("cannot list remote directory %s: %s", dir, c->errbuf);
+      ssh_error ("cannot list remote directory %s: %s", dir, c->errbuf);
       nbdkit_set_error (err);
       goto out;
     }
@@ -424,11 +425,11 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
     /* Bounded: a server may keep sending names forever. */
     if (++rounds > DIR_MAX_ROUNDS || count > DIR_MAX_NAMES - names) {
       free (r.data);
-      nbdkit_error ("cannot list remote directory %s: the server sent more "
-                    "than %s (dir= serves directories of up to %d entries, "
-                    "read in up to %d replies)", dir,
-                    rounds > DIR_MAX_ROUNDS ? "the replies allowed"
-                    : "the names allowed", DIR_MAX_NAMES, DIR_MAX_ROUNDS);
+      ssh_error ("cannot list remote directory %s: the server sent more "
+                 "than %s (dir= serves directories of up to %d entries, "
+                 "read in up to %d replies)", dir,
+                 rounds > DIR_MAX_ROUNDS ? "the replies allowed"
+                 : "the names allowed", DIR_MAX_NAMES, DIR_MAX_ROUNDS);
       nbdkit_set_error (EIO);
       goto out;
     }
@@ -461,7 +462,7 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
   return ret;
 
  transport:
-  nbdkit_error ("cannot list remote directory %s: %s", dir, c->errbuf);
+  ssh_error ("cannot list remote directory %s: %s", dir, c->errbuf);
   return -1;
 }
 
@@ -484,13 +485,13 @@ sftp_start (struct ssh_conn *c)
 
   s = c->sftp = calloc (1, sizeof *s);
   if (s == NULL) {
-    nbdkit_error ("calloc: %m");
+    ssh_error ("calloc: %m");
     return -1;
   }
   s->next_id = 1;
   s->ibuf = malloc (IBUF_SIZE);
   if (s->ibuf == NULL) {
-    nbdkit_error ("malloc: %m");
+    ssh_error ("malloc: %m");
     return -1;
   }
 
@@ -500,8 +501,8 @@ sftp_start (struct ssh_conn *c)
                                      sizeof "session" - 1,
                                      SFTP_WINDOW, SFTP_PACKET, NULL, 0));
   if (s->channel == NULL) {
-    nbdkit_error ("cannot open an SSH channel to %s port %u: %s",
-                  c->host, c->port, session_error (c));
+    ssh_error ("cannot open an SSH channel to %s port %u: %s",
+               c->host, c->port, session_error (c));
     return -1;
   }
   clock_gettime (CLOCK_MONOTONIC, &t1);
@@ -517,8 +518,8 @@ sftp_start (struct ssh_conn *c)
   if (sftp_init_send (c) == -1 ||
       sftp_limits_send (c, &s->start_limits) == -1 ||
       (c->path && !c->create && open_file_send (c) == -1)) {
-    nbdkit_error ("SFTP handshake with %s port %u failed: %s",
-                  c->host, c->port, c->errbuf);
+    ssh_error ("SFTP handshake with %s port %u failed: %s",
+               c->host, c->port, c->errbuf);
     return -1;
   }
   clock_gettime (CLOCK_MONOTONIC, &t0);
@@ -538,9 +539,9 @@ sftp_start (struct ssh_conn *c)
     }
   }
   if (rc != 0) {
-    nbdkit_error ("cannot start the sftp subsystem on %s port %u (is it "
-                  "enabled in sshd_config?): %s",
-                  c->host, c->port, c->broken ? c->errbuf : session_error (c));
+    ssh_error ("cannot start the sftp subsystem on %s port %u (is it "
+               "enabled in sshd_config?): %s",
+               c->host, c->port, c->broken ? c->errbuf : session_error (c));
     return -1;
   }
   /* The round trip: opening a channel is one, to sshd alone, and so
@@ -558,13 +559,13 @@ sftp_start (struct ssh_conn *c)
   if (params.write_behind != 0)
     sftp_lanes_start (c, sftp_write_channels (c) - 1);
   if (sftp_handshake (c) == -1) {
-    nbdkit_error ("SFTP handshake with %s port %u failed: %s",
-                  c->host, c->port, c->errbuf);
+    ssh_error ("SFTP handshake with %s port %u failed: %s",
+               c->host, c->port, c->errbuf);
     return -1;
   }
   if (sftp_limits (c, &s->start_limits) == -1) {
-    nbdkit_error ("SFTP limits request to %s port %u failed: %s",
-                  c->host, c->port, c->errbuf);
+    ssh_error ("SFTP limits request to %s port %u failed: %s",
+               c->host, c->port, c->errbuf);
     return -1;
   }
   if (c->path == NULL)          /* dir= listing: no file */
@@ -572,23 +573,23 @@ sftp_start (struct ssh_conn *c)
   if (c->create && create_file (c) == -1)
     return -1;
   if (c->create && open_file_send (c) == -1) {
-    nbdkit_error ("cannot open remote file %s on %s: %s",
-                  c->path, c->host, c->errbuf);
+    ssh_error ("cannot open remote file %s on %s: %s",
+               c->path, c->host, c->errbuf);
     return -1;
   }
   if (sftp_open_file (c) == -1)
     return -1;
   s->wlog = writelog_open (c->path);
   if (s->wlog == NULL) {
-    nbdkit_error ("malloc: %m");
+    ssh_error ("malloc: %m");
     return -1;
   }
   c->can_fsync = s->has_fsync;
   sftp_io_start (c);
   /* After a reconnect: the writes the old session left unanswered. */
   if (sftp_write_resume (c) == -1) {
-    nbdkit_error ("cannot send writes again to remote file %s: %s",
-                  c->path, c->errbuf);
+    ssh_error ("cannot send writes again to remote file %s: %s",
+               c->path, c->errbuf);
     return -1;
   }
   ssh_debug ("opened %s%s: %" PRIi64 " bytes; SFTP version %u, READ up to %"
@@ -704,8 +705,8 @@ sftp_fsync (struct ssh_conn *c, const char *what)
   int err = 0, ret = 0, broke = 0;
 
   if (!p->has_fsync) {
-    nbdkit_error ("%s: the server does not support fsync@openssh.com",
-                  what);
+    ssh_error ("%s: the server does not support fsync@openssh.com",
+               what);
     nbdkit_set_error (ENOTSUP);
     return -1;
   }
@@ -732,8 +733,8 @@ sftp_fsync (struct ssh_conn *c, const char *what)
   if (broke) {
     for (i = 0; i < n; ++i)
       free (r[i].data);
-    nbdkit_error ("fsync of remote file %s failed: %s",
-                  c->path, c->errbuf);
+    ssh_error ("fsync of remote file %s failed: %s",
+               c->path, c->errbuf);
     nbdkit_set_error (EIO);
     return -1;
   }
@@ -748,7 +749,7 @@ sftp_fsync (struct ssh_conn *c, const char *what)
     durable_text (text, sizeof text, "fsync of remote file %s failed: %s",
                   c->path, c->errbuf);
     durable_loss (c, err, 0, 0, text);
-    nbdkit_error ("%s", text);
+    ssh_error ("%s", text);
     nbdkit_set_error (err);
     return -1;
   }
@@ -768,8 +769,8 @@ sftp_flush (struct ssh_conn *c, bool clear_failure)
   if (sftp_check_usable (c, what) == -1)
     return -1;
   if (sftp_write_drain (c) == -1) {
-    nbdkit_error ("%s: writes to remote file %s still in flight: %s",
-                  what, c->path, c->errbuf);
+    ssh_error ("%s: writes to remote file %s still in flight: %s",
+               what, c->path, c->errbuf);
     nbdkit_set_error (EIO);
     return -1;
   }

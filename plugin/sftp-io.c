@@ -52,6 +52,7 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "params.h"
 #include "sftp.h"
 #include "sftp-int.h"
@@ -202,7 +203,7 @@ queue_read (struct ssh_conn *c, uint64_t offset, uint32_t len)
   }
   ch = chunk_new (s, offset, len);
   if (ch == NULL) {
-    nbdkit_error ("malloc: %m");
+    ssh_error ("malloc: %m");
     return -1;
   }
   if (send_read (c, ch) == -1) {
@@ -315,19 +316,19 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
     }
     skip = offset - ch->offset;
     if (ch->status != SSH_FX_OK) {
-      nbdkit_error ("read of %" PRIu32 " bytes at offset %" PRIu64
-                    " from remote file %s failed: %s",
-                    count, offset, c->path,
-                    sftp_status_str (c, ch->status, ch->msg));
+      ssh_error ("read of %" PRIu32 " bytes at offset %" PRIu64
+                 " from remote file %s failed: %s",
+                 count, offset, c->path,
+                 sftp_status_str (c, ch->status, ch->msg));
       nbdkit_set_error (sftp_wire_status_errno (ch->status));
       sftp_drop_queue (c);
       s->seq_next = UINT64_MAX;
       return -1;
     }
     if (ch->got <= skip) {
-      nbdkit_error ("read from remote file %s at offset %" PRIu64
-                    ": unexpected end of file (%" PRIu32 " bytes short; "
-                    "was the file truncated?)", c->path, offset, count);
+      ssh_error ("read from remote file %s at offset %" PRIu64
+                 ": unexpected end of file (%" PRIu32 " bytes short; "
+                 "was the file truncated?)", c->path, offset, count);
       nbdkit_set_error (EIO);
       sftp_drop_queue (c);
       s->seq_next = UINT64_MAX;
@@ -357,8 +358,8 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
   return 0;
 
  err:
-  nbdkit_error ("read at offset %" PRIu64 " from remote file %s failed: %s",
-                offset, c->path, c->errbuf);
+  ssh_error ("read at offset %" PRIu64 " from remote file %s failed: %s",
+             offset, c->path, c->errbuf);
   nbdkit_set_error (EIO);
   return -1;
 }

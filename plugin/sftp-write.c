@@ -57,6 +57,7 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "durable.h"
 #include "params.h"
 #include "sftp.h"
@@ -240,15 +241,15 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
 
     sftp_status_str (c, w.status, w.msg);
     if (err == ENOSPC)
-      nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
-                    " to remote file %s failed at offset %" PRIu64 ": no "
-                    "space left on the remote filesystem (%s; %" PRIi64
-                    " bytes available)", count, offset, c->path,
-                    w.err_offset, c->errbuf, avail);
+      ssh_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+                 " to remote file %s failed at offset %" PRIu64 ": no "
+                 "space left on the remote filesystem (%s; %" PRIi64
+                 " bytes available)", count, offset, c->path,
+                 w.err_offset, c->errbuf, avail);
     else
-      nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
-                    " to remote file %s failed at offset %" PRIu64 ": %s",
-                    count, offset, c->path, w.err_offset, c->errbuf);
+      ssh_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+                 " to remote file %s failed at offset %" PRIu64 ": %s",
+                 count, offset, c->path, w.err_offset, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
@@ -258,9 +259,9 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
   /* w lives on this stack frame: no slot may point at it any more. */
   sftp_discard (s, write_reply, &w);
   writelog_add (s->wlog, offset, pos);
-  nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
-                " to remote file %s failed: %s",
-                count, offset, c->path, c->errbuf);
+  ssh_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+             " to remote file %s failed: %s",
+             count, offset, c->path, c->errbuf);
   nbdkit_set_error (EIO);
   return -1;
 }
@@ -523,7 +524,7 @@ wb_get (struct ssh_conn *c)
     if (wb)
       free (wb->ring);
     free (wb);
-    nbdkit_error ("write-behind window of %" PRIi64 " bytes: %m", size);
+    ssh_error ("write-behind window of %" PRIi64 " bytes: %m", size);
     return NULL;
   }
   wb->size = size;
@@ -548,11 +549,11 @@ report_failure (struct ssh_conn *c, const char *what, bool clear)
   if (wb->err == 0)
     wb->err = write_errno (c, wb->status, wb->err_len, &avail);
   sftp_status_str (c, wb->status, wb->msg);
-  nbdkit_error ("%s: an earlier write of %" PRIu32 " bytes at offset %"
-                PRIu64 " to remote file %s failed%s: %s", what, wb->err_len,
-                wb->err_offset, c->path,
-                wb->err == ENOSPC ? " (no space left on the remote "
-                "filesystem)" : "", c->errbuf);
+  ssh_error ("%s: an earlier write of %" PRIu32 " bytes at offset %"
+             PRIu64 " to remote file %s failed%s: %s", what, wb->err_len,
+             wb->err_offset, c->path,
+             wb->err == ENOSPC ? " (no space left on the remote "
+             "filesystem)" : "", c->errbuf);
   nbdkit_set_error (wb->err);
   if (clear) {
     wb->failed = false;
@@ -614,9 +615,9 @@ sftp_write_behind (struct ssh_conn *c, const char *buf, uint32_t count,
    * reconnect; do_request then sends this write again as a whole.
    */
   publish_span (c);
-  nbdkit_error ("write of %" PRIu32 " bytes at offset %" PRIu64
-                " to remote file %s failed: %s",
-                count, offset, c->path, c->errbuf);
+  ssh_error ("write of %" PRIu32 " bytes at offset %" PRIu64
+             " to remote file %s failed: %s",
+             count, offset, c->path, c->errbuf);
   nbdkit_set_error (EIO);
   return -1;
 }

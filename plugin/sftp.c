@@ -50,6 +50,7 @@
 #include <time.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "params.h"
 #include "session.h"
 #include "sftp.h"
@@ -1087,9 +1088,9 @@ int
 sftp_check_usable (struct ssh_conn *c, const char *what)
 {
   if (c->broken) {
-    nbdkit_error ("%s: the connection to %s port %u failed earlier "
-                  "(%s)", what, c->host, c->port,
-                  c->errbuf[0] ? c->errbuf : "broken");
+    ssh_error ("%s: the connection to %s port %u failed earlier "
+               "(%s)", what, c->host, c->port,
+               c->errbuf[0] ? c->errbuf : "broken");
     nbdkit_set_error (EIO);
     return -1;
   }

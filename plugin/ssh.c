@@ -49,6 +49,7 @@
 #include <openssl/opensslv.h>
 
 #include "ssh-plugin.h"
+#include "errors.h"
 #include "auth.h"
 #include "conn.h"
 #include "durable.h"
@@ -440,6 +441,8 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
   unsigned attempt = 0;
   uint64_t sent;
   int r = -1;
+  bool quiet;
+  char last[4096];
 
   pthread_mutex_lock (&c->lock);
   for (;;) {
@@ -455,6 +458,12 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
       }
       conn_reconnect (c, op_names[op], ++attempt);
     }
+    /* If this attempt can be followed by another, its errors are
+     * debug lines until it is known to be the last (errors.c).
+     */
+    quiet = attempt < params.retries;
+    if (quiet)
+      ssh_quiet_begin ();
     switch (op) {
     case OP_READ:
       r = sftp_pread (c, buf, count, offset);
@@ -476,6 +485,12 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
     case OP_FLUSH:
       r = conn_flush (c);
       break;
+    }
+    if (quiet) {
+      ssh_quiet_end (last, sizeof last);
+      /* Failed, and not tried again: the error is the request's. */
+      if (r == -1 && !c->broken && last[0])
+        nbdkit_error ("%s", last);
     }
     if (r == 0 || !c->broken)
       break;

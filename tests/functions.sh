@@ -45,6 +45,8 @@
 #                       fixed STRING (-i: ignoring case), not counting the
 #                       client tools' own lines ("nbdinfo: ..." etc.)
 #   make_random_file FILE MIB [EXTRA_BYTES]
+#   expect_no_error FILE
+#                       nbdkit logged no error (": error: ") in FILE
 #   compare_sha256 FILE1 FILE2
 #   wait_pid_gone PID [SECONDS]
 #   cont_sshd           resume every process of the test sshd (SIGCONT)
@@ -563,6 +565,17 @@ _plugin_argv ()
 }
 
 # expect_grep [-i] FILE STRING...
+# expect_no_error FILE: nbdkit logged no error in FILE (a line with
+# ": error: ", as nbdkit prints nbdkit_error).
+expect_no_error ()
+{
+    { local -; set +x; } 19>/dev/null 2>/dev/null
+    if grep -F -e ": error: " "$1" >&2; then
+        echo "FAIL: nbdkit logged the error(s) above in $1" >&2
+        return 1
+    fi
+}
+
 expect_grep ()
 {
     { local -; set +x; } 19>/dev/null 2>/dev/null

@@ -29,13 +29,15 @@ make_random_file "$remote" 64
 
 # --- 1. Connection reset mid-copy, download then upload.
 start_fault_proxy cut1.log -m cut -n $(( 16 * MiB ))
-run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
+# (-v: a reconnect that works is a debug line, not an error.)
+run_nbdkit -v -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
     --run 'nbdcopy --connections=1 "$uri" out.img' 2> nbdkit.err || {
     cat nbdkit.err cut1.log; exit 1; }
 cat nbdkit.err cut1.log
 cmp "$remote" out.img
 expect_grep cut1.log "conn 1: cut after $(( 16 * MiB )) bytes" "conn 2: accepted"
 expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
+expect_no_error nbdkit.err
 
 # The upload goes on after the reconnect and every byte arrives, but
 # the writes acknowledged on the cut session were never fsynced: the
@@ -43,7 +45,7 @@ expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
 # nbdcopy fails.  (A new connection then flushes without complaint.)
 make_random_file in.img 64
 start_fault_proxy cut2.log -m cut -n $(( 16 * MiB ))
-if run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
+if run_nbdkit -v -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
        --run 'nbdcopy --connections=1 --flush in.img "$uri"' 2> nbdkit.err
 then
     cat nbdkit.err cut2.log
@@ -100,12 +102,13 @@ PYEOF
 export REMOTE="$remote"
 
 start_fault_proxy stall1.log -m stall -n $(( 8 * MiB )) -s 10
-run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=3 \
+run_nbdkit -v -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=3 \
     --run '/usr/bin/python3 stall.py "$uri" ok' 2> nbdkit.err || {
     cat nbdkit.err stall1.log; exit 1; }
 cat nbdkit.err stall1.log
 expect_grep stall1.log "conn 1: stall after" "conn 2: accepted"
 expect_grep nbdkit.err "timed out after 3 seconds" "reconnecting (attempt 1 of 3)"
+expect_no_error nbdkit.err
 
 start_fault_proxy stall2.log -m stall -n $(( 8 * MiB )) -s 10
 run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" timeout=3 \

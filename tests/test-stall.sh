@@ -152,7 +152,7 @@ PYEOF
 export REMOTE="$remote" SSHD_DIR
 # With write-behind (the default) and without.
 for wb in write-behind=4M write-behind=0; do
-    run_plugin path="$remote" timeout=5 $wb \
+    run_plugin -v path="$remote" timeout=5 $wb \
         retries=1 --run '/usr/bin/python3 stall.py "$uri" dead' 2> dead.err || {
         cat dead.err; exit 1; }
     cat dead.err
@@ -160,7 +160,7 @@ for wb in write-behind=4M write-behind=0; do
         "cannot reach 127.0.0.1 port $SSHD_PORT" "timed out"
     cont_sshd
 
-    run_plugin path="$remote" timeout=5 $wb \
+    run_plugin -v path="$remote" timeout=5 $wb \
         --run '/usr/bin/python3 stall.py "$uri" conns' 2> conns.err || {
         cat conns.err; exit 1; }
     cat conns.err
