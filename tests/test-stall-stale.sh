@@ -85,7 +85,7 @@ print("stale: ok")
 PYEOF
 
 export REMOTE="$remote" SSHD_DIR
-run_plugin path="$remote" timeout=3 \
+run_plugin -v path="$remote" timeout=3 \
     --run '/usr/bin/python3 stale.py "$uri"' 2> nbdkit.err || {
     cat nbdkit.err; exit 1; }
 cat nbdkit.err

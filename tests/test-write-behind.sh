@@ -123,7 +123,7 @@ done
 make_random_file "$remote" 64
 make_random_file in.img 64
 start_fault_proxy cut.log -m cut -n $(( 20 * MiB ))
-run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
+run_nbdkit -v -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
     --run 'nbdcopy --connections=1 in.img "$uri"' 2> nbdkit.err || {
     cat nbdkit.err cut.log; exit 1; }
 cat nbdkit.err cut.log
