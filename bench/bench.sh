@@ -123,14 +123,18 @@ fi
 
 plugindir="$(nbdkit --dump-config | sed -n 's/^plugindir=//p')"
 if [ -z "${PEER_PLUGIN:-}" ]; then
-    PEER_PLUGIN="$plugindir/nbdkit-ssh-plugin.so"
-    # Only the libssh plugin counts: "make install" of ours replaces it.
+    # Only the libssh plugin counts: "make install" of ours replaces it,
+    # and our Debian package (debian/) diverts it to
+    # nbdkit-libssh-ssh-plugin.so ("nbdkit libssh-ssh").
     # Not grep -q: it exits at the first match, and under pipefail an
     # ldd still writing then dies of SIGPIPE and fails the test.
-    if [ ! -f "$PEER_PLUGIN" ] ||
-           ! ldd "$PEER_PLUGIN" 2>/dev/null | grep 'libssh\.so' >/dev/null; then
-        PEER_PLUGIN=
-    fi
+    for p in "$plugindir/nbdkit-libssh-ssh-plugin.so" \
+             "$plugindir/nbdkit-ssh-plugin.so"; do
+        if [ -f "$p" ] && ldd "$p" 2>/dev/null | grep 'libssh\.so' >/dev/null; then
+            PEER_PLUGIN="$p"
+            break
+        fi
+    done
 fi
 # ssh cat is what the sequential tables compare everything with.
 if { has "$CASES" seq-read || has "$CASES" seq-write; } &&

@@ -17,7 +17,8 @@
 #
 # Environment: SIZE (MiB, 512), REPEAT (1), CONTENDERS ("ours nbdkit-ssh"),
 # CASES ("read write"), PLUGIN (./ssh-plugin.so), PEER_PLUGIN (the
-# installed nbdkit-ssh-plugin.so), KEEP_PERF=DIR (keep perf.data files
+# installed nbdkit-libssh-ssh-plugin.so, else nbdkit-ssh-plugin.so),
+# KEEP_PERF=DIR (keep perf.data files
 # there).  Needs root or perf_event_paranoid <= 1 for kernel call chains.
 # Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
 # SPDX-License-Identifier: BSD-3-Clause
@@ -31,7 +32,13 @@ CONTENDERS="${CONTENDERS:-ours nbdkit-ssh}"
 CASES="${CASES:-read write}"
 PLUGIN="$(realpath "${PLUGIN:-./ssh-plugin.so}")"
 plugindir="$(nbdkit --dump-config | sed -n 's/^plugindir=//p')"
-PEER_PLUGIN="${PEER_PLUGIN:-$plugindir/nbdkit-ssh-plugin.so}"
+# nbdkit's libssh plugin: where the Debian package (debian/) diverts it
+# (nbdkit libssh-ssh) while installed, else nbdkit-ssh-plugin.so.
+if [ -z "${PEER_PLUGIN:-}" ]; then
+    PEER_PLUGIN="$plugindir/nbdkit-ssh-plugin.so"
+    [ ! -f "$plugindir/nbdkit-libssh-ssh-plugin.so" ] ||
+        PEER_PLUGIN="$plugindir/nbdkit-libssh-ssh-plugin.so"
+fi
 
 requires perf nbdkit nbdcopy
 start_sshd

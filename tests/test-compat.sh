@@ -23,10 +23,19 @@ requires nbdcopy sha256sum stat
 start_sshd "PasswordAuthentication yes"
 cd "$SSHD_DIR"
 
-peer_so="$(nbdkit --dump-config | sed -n 's/^plugindir=//p')/nbdkit-ssh-plugin.so"
+# nbdkit's libssh plugin, loaded by name: "libssh-ssh" while our Debian
+# package (debian/) is installed and diverts it there, else "ssh".
+plugindir="$(nbdkit --dump-config | sed -n 's/^plugindir=//p')"
 PEER=
-if [ -f "$peer_so" ] && ldd "$peer_so" 2>/dev/null | grep -q 'libssh\.so'; then
-    PEER=ssh                    # loaded by name: the installed plugin
+for name in libssh-ssh ssh; do
+    peer_so="$plugindir/nbdkit-$name-plugin.so"
+    if [ -f "$peer_so" ] && ldd "$peer_so" 2>/dev/null | grep -q 'libssh\.so'; then
+        PEER="$name"
+        break
+    fi
+done
+if [ -n "$PEER" ]; then
+    echo "nbdkit's libssh-based ssh plugin: nbdkit $PEER ($peer_so)"
     libssh_version="$(dpkg-query -W -f='${Version}' libssh-4 2>/dev/null || echo 0)"
 else
     echo "nbdkit's libssh-based ssh plugin is not installed: ours only"
@@ -73,9 +82,9 @@ run_line ()
     params=("$@")
     rm -f "$out" "$SSHD_DIR/libvirt.sock"
     local run="${RUN:-nbdcopy \"\$uri\" $out}"
-    if [ "$plugin" = ssh ]; then
+    if [ -n "$PEER" ] && [ "$plugin" = "$PEER" ]; then
         # Not ours: no checker (valgrind, ASan) for the installed plugin.
-        SSH_PLUGIN_CHECK= run_nbdkit "${opts[@]}" ssh "${params[@]}" \
+        SSH_PLUGIN_CHECK= run_nbdkit "${opts[@]}" "$PEER" "${params[@]}" \
             --run "$run" 7< pw > "$out.log" 2>&1 || r=$?
     else
         run_nbdkit "${opts[@]}" "$plugin" "${params[@]}" \
@@ -110,7 +119,7 @@ compat ()
     check_outcome "$name" ours "$want_ours" "$got_ours" "ours-$n.img.log"
     got_theirs="(not installed)"
     if [ -n "$PEER" ]; then
-        got_theirs="$(run_line ssh "theirs-$n.img" "${args[@]}")"
+        got_theirs="$(run_line "$PEER" "theirs-$n.img" "${args[@]}")"
         check_outcome "$name" "nbdkit's" "$want_theirs" "$got_theirs" \
                       "theirs-$n.img.log"
         if [ "$want_ours" = "$want_theirs" ] &&
