@@ -777,9 +777,15 @@ check_names (void)
 }
 
 static void
-config_debug (const char *msg)
+config_note (int level, const char *msg)
 {
-  ssh_debug ("ssh_config: %s", msg);
+  /* nbdkit has no warning level: an error line saying it is one (the
+   * connection goes on, configured differently from what ssh does).
+   */
+  if (level == SSHCONFIG_WARN)
+    nbdkit_error ("warning: ssh_config: %s", msg);
+  else
+    ssh_debug ("ssh_config: %s", msg);
 }
 
 /* Expand ~ and %tokens in a value from ssh_config and keep it. */
@@ -840,7 +846,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     if (config_path == NULL)
       return -1;
     if (sshconfig_read (config_path, alias, params.home, false, &sshcfg,
-                        config_debug, err, sizeof err) == -1) {
+                        config_note, err, sizeof err) == -1) {
       nbdkit_error ("config=%s: %s", config_file, err);
       return -1;
     }
@@ -852,7 +858,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
         return -1;
       }
       if (sshconfig_read (user_file, alias, params.home, true, &sshcfg,
-                          config_debug, err, sizeof err) == -1) {
+                          config_note, err, sizeof err) == -1) {
         nbdkit_error ("%s", err);
         free (user_file);
         return -1;
@@ -860,7 +866,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
       free (user_file);
     }
     if (sshconfig_read ("/etc/ssh/ssh_config", alias, NULL, true, &sshcfg,
-                        config_debug, err, sizeof err) == -1) {
+                        config_note, err, sizeof err) == -1) {
       nbdkit_error ("%s", err);
       return -1;
     }

@@ -57,7 +57,7 @@ struct reader {
   const char *host;
   const char *home;
   struct ssh_host_config *cfg;
-  void (*debug) (const char *msg);
+  void (*note) (int level, const char *msg);
   char *err;
   size_t errlen;
   unsigned nr_files;
@@ -73,6 +73,8 @@ static void seterr (struct reader *r, const char *fs, ...)
   __attribute__ ((format (printf, 2, 3)));
 static void dbg (struct reader *r, const char *fs, ...)
   __attribute__ ((format (printf, 2, 3)));
+static void warn (struct reader *r, const char *fs, ...)
+  __attribute__ ((format (printf, 2, 3)));
 
 static void
 seterr (struct reader *r, const char *fs, ...)
@@ -87,17 +89,34 @@ seterr (struct reader *r, const char *fs, ...)
 }
 
 static void
+report (struct reader *r, int level, const char *fs, va_list args)
+{
+  char msg[1024];
+
+  if (r->note == NULL)
+    return;
+  vsnprintf (msg, sizeof msg, fs, args);
+  r->note (level, msg);
+}
+
+static void
 dbg (struct reader *r, const char *fs, ...)
 {
   va_list args;
-  char msg[1024];
 
-  if (r->debug == NULL)
-    return;
   va_start (args, fs);
-  vsnprintf (msg, sizeof msg, fs, args);
+  report (r, SSHCONFIG_DEBUG, fs, args);
   va_end (args);
-  r->debug (msg);
+}
+
+static void
+warn (struct reader *r, const char *fs, ...)
+{
+  va_list args;
+
+  va_start (args, fs);
+  report (r, SSHCONFIG_WARN, fs, args);
+  va_end (args);
 }
 
 void
@@ -992,9 +1011,9 @@ do_match (const struct line *l, struct block *b)
       break;
     off += (size_t) n;
   }
-  dbg (l->r, "%s:%u: Match %s ignored (Match blocks are not supported; "
-       "settings up to the next Host or Match are skipped)",
-       l->w->file, l->w->line, buf);
+  warn (l->r, "%s:%u: Match %s ignored (Match blocks are not supported; "
+        "settings up to the next Host or Match are skipped)",
+        l->w->file, l->w->line, buf);
   b->in_match = true;
   b->active = false;
 }
@@ -1165,11 +1184,11 @@ read_file (struct reader *r, const char *file, int depth, bool missing_ok,
 int
 sshconfig_read (const char *file, const char *host, const char *home,
                 bool missing_ok, struct ssh_host_config *cfg,
-                void (*debug) (const char *msg),
+                void (*note_fn) (int level, const char *msg),
                 char *err, size_t errlen)
 {
   struct reader r = {
-    .host = host, .home = home, .cfg = cfg, .debug = debug,
+    .host = host, .home = home, .cfg = cfg, .note = note_fn,
     .err = err, .errlen = errlen, .nr_files = 0,
   };
 

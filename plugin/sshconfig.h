@@ -74,14 +74,18 @@ extern void sshconfig_free_strings (char **v, size_t n);
  * A missing file returns 0 with nothing set if missing_ok, else is an
  * error.  Returns -1 on a malformed line with "FILE:LINE: what is
  * wrong" in err; cfg may then be partly filled (sshconfig_free it).
- * Values are checked only in blocks that apply to host.  debug (may be
- * NULL) is called for things ignored on purpose (Match blocks, Includes
- * matching no file, ...).  Unknown keywords are ignored silently.
+ * Values are checked only in blocks that apply to host.  note (may be
+ * NULL) is called for what is ignored: at SSHCONFIG_DEBUG for what is
+ * ignored on purpose (Includes matching no file, ...), at
+ * SSHCONFIG_WARN where the file means something else to ssh (a Match
+ * block, whose settings are skipped).  Unknown keywords are ignored
+ * silently.
  */
+enum { SSHCONFIG_DEBUG, SSHCONFIG_WARN };
 extern int sshconfig_read (const char *file, const char *host,
                            const char *home, bool missing_ok,
                            struct ssh_host_config *cfg,
-                           void (*debug) (const char *msg),
+                           void (*note) (int level, const char *msg),
                            char *err, size_t errlen);
 
 /* One %-token for sshconfig_expand_tokens: %letter becomes value;

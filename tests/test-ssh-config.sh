@@ -35,7 +35,7 @@ Host myalias
 CONF
 cat > home/.ssh/config <<CONF
 Include conf.d/*.conf
-# Match blocks are skipped (with a debug line).
+# Match blocks are skipped (with a warning).
 Match exec "false"
     Port 2
 Host *
@@ -46,12 +46,17 @@ CONF
 works ()
 {
     rm -f out.img
-    run_nbdkit -U - "$PLUGIN" "$@" --run 'nbdcopy "$uri" out.img'
+    run_nbdkit -U - "$PLUGIN" "$@" --run 'nbdcopy "$uri" out.img' \
+        2> works.err || { cat works.err; return 1; }
+    cat works.err
     cmp disk.img out.img
 }
 
 # The default config file (~/.ssh/config) and an explicit config=.
+# The Match block is skipped, and the user is told (a warning): ssh
+# would have read it.
 works host=myalias path="$SSHD_DIR/disk.img"
+expect_grep works.err "warning: ssh_config: $SSHD_DIR/home/.ssh/config:3: Match exec false ignored"
 cp home/.ssh/config main.conf
 sed -i "s#^Include conf.d#Include $SSHD_DIR/home/.ssh/conf.d#" main.conf
 works config="$SSHD_DIR/main.conf" host=myalias path="$SSHD_DIR/disk.img"
