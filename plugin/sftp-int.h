@@ -30,10 +30,10 @@
  */
 
 /* Internal to the SFTP rooms: sftp.c (the request engine),
- * sftp-lanes.c (more channels, channels=), sftp-io.c (reads,
+ * sftp-lanes.c (more channels, channels=), sftp-read.c (reads,
  * read-ahead), sftp-write.c (writes, write-behind) and sftp-file.c
  * (starting SFTP, the file, dir=, fsync, closing).  Calls go one way:
- * sftp-file.c -> sftp-io.c -> sftp-write.c -> sftp.c and
+ * sftp-file.c -> sftp-read.c -> sftp-write.c -> sftp.c and
  * sftp-lanes.c, except that sftp.c's pump steps the lanes
  * (sftp_lane_step, sftp_lane_replies), which send through sftp.c.
  * What the rest of the plugin calls is declared in sftp.h
@@ -325,7 +325,7 @@ extern int sftp_write_wait (struct ssh_conn *c, uint64_t offset,
 extern int sftp_write_resume (struct ssh_conn *c);
 extern unsigned sftp_write_channels (struct ssh_conn *c);
 
-/* sftp-io.c */
+/* sftp-read.c */
 extern void sftp_drop_queue (struct ssh_conn *c);
 extern void sftp_io_start (struct ssh_conn *c);
 extern void sftp_io_free (struct sftp *s);

@@ -36,7 +36,7 @@
  * function that handles its reply; the pump moves bytes both ways and
  * hands every reply to its handler.  Synchronous requests (open, stat,
  * fsync...) wait for their reply with sftp_call; reads and writes
- * (sftp-io.c) keep many in flight.  Also the SFTP handshake.
+ * (sftp-read.c) keep many in flight.  Also the SFTP handshake.
  */
 
 #include <config.h>

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: BSD-3-Clause
  */
 
-/* The SFTP layer (sftp-file.c, sftp-io.c, sftp-write.c, sftp.c,
+/* The SFTP layer (sftp-file.c, sftp-read.c, sftp-write.c, sftp.c,
  * sftp-lanes.c) as the rest of the plugin calls it: ssh.c, conn.c and
  * keepalive.c.  What the layer's files share among themselves is in
  * sftp-int.h.
@@ -28,7 +28,7 @@ extern int sftp_flush (struct ssh_conn *c, bool clear_failure);
 extern int sftp_fsync (struct ssh_conn *c, const char *what);
 extern int sftp_refresh (struct ssh_conn *c);
 
-/* sftp-io.c: reads and read-ahead; writes go on to sftp-write.c. */
+/* sftp-read.c: reads and read-ahead; writes go on to sftp-write.c. */
 extern int sftp_pread (struct ssh_conn *c, void *buf, uint32_t count,
                        uint64_t offset);
 extern int sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
