@@ -42,6 +42,7 @@
 
 #include "ssh-plugin.h"
 #include "durable.h"
+#include "lock.h"
 
 /* Flush honesty (see "Flush, FUA and reconnecting" in the man page):
  * the bookkeeping, per remote file, which every layer may call (it
@@ -101,7 +102,7 @@ durable_join (struct ssh_conn *c)
 {
   struct durable *d;
 
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   for (d = files; d; d = d->next)
     if (strcmp (d->path, c->path) == 0)
       break;
@@ -109,7 +110,6 @@ durable_join (struct ssh_conn *c)
     d = calloc (1, sizeof *d);
     if (d == NULL || (d->path = strdup (c->path)) == NULL) {
       free (d);
-      pthread_mutex_unlock (&lock);
       return -1;
     }
     d->next = files;
@@ -122,7 +122,6 @@ durable_join (struct ssh_conn *c)
   c->dur_hi = 0;
   c->dur_est = d->acked;
   c->dur_seen = sample (d);
-  pthread_mutex_unlock (&lock);
   return 0;
 }
 
@@ -134,7 +133,7 @@ durable_leave (struct ssh_conn *c)
 
   if (d == NULL)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   for (p = &d->members; *p != c; p = &(*p)->dur_next)
     ;
   *p = c->dur_next;
@@ -149,7 +148,6 @@ durable_leave (struct ssh_conn *c)
     free (d->path);
     free (d);
   }
-  pthread_mutex_unlock (&lock);
 }
 
 /* Free what durable_leave kept for files nobody has open (unload). */
@@ -158,13 +156,12 @@ durable_free_all (void)
 {
   struct durable *d;
 
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   while ((d = files) != NULL) {
     files = d->next;
     free (d->path);
     free (d);
   }
-  pthread_mutex_unlock (&lock);
 }
 
 void
@@ -172,9 +169,8 @@ durable_new_client (struct ssh_conn *c)
 {
   if (c->dur == NULL)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   c->dur_seen = sample (c->dur);
-  pthread_mutex_unlock (&lock);
 }
 
 void
@@ -182,11 +178,10 @@ durable_session_start (struct ssh_conn *c)
 {
   if (c->dur == NULL)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   c->dur_est = c->dur->acked;
   c->dur_lo = 1;
   c->dur_hi = 0;
-  pthread_mutex_unlock (&lock);
 }
 
 /* Called with the lock held. */
@@ -208,9 +203,8 @@ durable_loss (struct ssh_conn *c, int err, uint32_t status, uint32_t len,
 {
   if (c->dur == NULL)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   add_event (c->dur, err, status, len, text);
-  pthread_mutex_unlock (&lock);
 }
 
 bool
@@ -220,14 +214,13 @@ durable_session_broke (struct ssh_conn *c, const char *text)
 
   if (c->dur == NULL)
     return false;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   if (uncovered (c)) {
     add_event (c->dur, EIO, 0, 0, text);
     lost = true;
   }
   c->dur_lo = 1;
   c->dur_hi = 0;
-  pthread_mutex_unlock (&lock);
   return lost;
 }
 
@@ -236,12 +229,11 @@ durable_write_done (struct ssh_conn *c, uint64_t sent)
 {
   if (c->dur == NULL)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   /* sent + 1: after est when sent after the session began. */
   if (!uncovered (c) || sent + 1 < c->dur_lo)
     c->dur_lo = sent + 1;
   c->dur_hi = ++c->dur->acked;
-  pthread_mutex_unlock (&lock);
 }
 
 bool
@@ -251,9 +243,8 @@ durable_uncovered (struct ssh_conn *c)
 
   if (c->dur == NULL)
     return false;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   r = uncovered (c);
-  pthread_mutex_unlock (&lock);
   return r;
 }
 
@@ -264,9 +255,8 @@ durable_now (struct ssh_conn *c)
 
   if (c->dur == NULL)
     return 0;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   t = c->dur->acked;
-  pthread_mutex_unlock (&lock);
   return t;
 }
 
@@ -277,14 +267,13 @@ durable_fsync_done (struct ssh_conn *c, uint64_t t)
 
   if (c->dur == NULL)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   for (m = c->dur->members; m; m = m->dur_next) {
     if (uncovered (m) && c->dur_est < m->dur_lo && m->dur_hi <= t) {
       m->dur_lo = 1;
       m->dur_hi = 0;
     }
   }
-  pthread_mutex_unlock (&lock);
 }
 
 /* Has o writes that an fsync on c's session cannot cover? */
@@ -301,9 +290,8 @@ durable_needs_fsync (struct ssh_conn *o, struct ssh_conn *c)
 
   if (c->dur == NULL || o->dur != c->dur)
     return false;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   r = predates (o, c);
-  pthread_mutex_unlock (&lock);
   return r;
 }
 
@@ -315,10 +303,9 @@ durable_others_need_fsync (struct ssh_conn *c)
 
   if (c->dur == NULL)
     return false;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   for (m = c->dur->members; m && !r; m = m->dur_next)
     r = predates (m, c);
-  pthread_mutex_unlock (&lock);
   return r;
 }
 
@@ -329,11 +316,10 @@ durable_unseen (struct ssh_conn *c, struct durable_event *ev)
 
   if (c->dur == NULL)
     return false;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   r = c->dur_seen != c->dur->losses;
   if (r)
     *ev = c->dur->last;
-  pthread_mutex_unlock (&lock);
   return r;
 }
 
@@ -342,10 +328,9 @@ durable_seen (struct ssh_conn *c)
 {
   if (c->dur == NULL)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   c->dur_seen = c->dur->losses;
   c->dur->told = true;
-  pthread_mutex_unlock (&lock);
 }
 
 /* The text of an event, formatted (truncated to fit). */

@@ -55,6 +55,7 @@
 #include "ssh-plugin.h"
 #include "conn.h"
 #include "keepalive.h"
+#include "lock.h"
 #include "params.h"
 #include "session.h"
 #include "sftp.h"
@@ -105,7 +106,7 @@ keepalive_unregister (struct ssh_conn *c)
 {
   size_t i;
 
-  pthread_mutex_lock (&conns_lock);
+  LOCK_FOR_SCOPE (&conns_lock);
   for (i = 0; i < nr_conns; ++i) {
     if (conns[i] == c) {
       remove_at (i);
@@ -114,7 +115,6 @@ keepalive_unregister (struct ssh_conn *c)
   }
   while (c->pins > 0)
     pthread_cond_wait (&unpinned_cond, &conns_lock);
-  pthread_mutex_unlock (&conns_lock);
 }
 
 /* A connection still registered, or NULL: at unload, nbdkit 1.32 may
@@ -125,9 +125,8 @@ keepalive_any_registered (void)
 {
   struct ssh_conn *c;
 
-  pthread_mutex_lock (&conns_lock);
+  LOCK_FOR_SCOPE (&conns_lock);
   c = nr_conns > 0 ? conns[0] : NULL;
-  pthread_mutex_unlock (&conns_lock);
   return c;
 }
 
@@ -275,7 +274,7 @@ keepalive_claim_warm (const char *path, bool readonly)
   struct ssh_conn *found = NULL;
   size_t i;
 
-  pthread_mutex_lock (&conns_lock);
+  LOCK_FOR_SCOPE (&conns_lock);
   for (i = 0; i < nr_conns && found == NULL; ++i) {
     struct ssh_conn *c = conns[i];
 
@@ -288,7 +287,6 @@ keepalive_claim_warm (const char *path, bool readonly)
     }
     pthread_mutex_unlock (&c->lock);
   }
-  pthread_mutex_unlock (&conns_lock);
   return found;
 }
 

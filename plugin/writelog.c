@@ -58,6 +58,7 @@
 #include <pthread.h>
 
 #include "writelog.h"
+#include "lock.h"
 
 struct pin {
   bool used;
@@ -85,7 +86,7 @@ writelog_open (const char *path)
 {
   struct writelog *w;
 
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   for (w = files; w; w = w->next)
     if (strcmp (w->path, path) == 0)
       break;
@@ -96,7 +97,6 @@ writelog_open (const char *path)
       if (w)
         free (w->path);
       free (w);
-      pthread_mutex_unlock (&lock);
       return NULL;
     }
     w->size = WRITELOG_SIZE;
@@ -104,7 +104,6 @@ writelog_open (const char *path)
     files = w;
   }
   w->refs++;
-  pthread_mutex_unlock (&lock);
   return w;
 }
 
@@ -115,7 +114,7 @@ writelog_close (struct writelog *w)
 
   if (w == NULL)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   if (--w->refs == 0) {
     for (p = &files; *p != w; p = &(*p)->next)
       ;
@@ -125,7 +124,6 @@ writelog_close (struct writelog *w)
     free (w->pins);
     free (w);
   }
-  pthread_mutex_unlock (&lock);
 }
 
 uint64_t
@@ -133,9 +131,8 @@ writelog_gen (struct writelog *w)
 {
   uint64_t g;
 
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   g = w->gen;
-  pthread_mutex_unlock (&lock);
   return g;
 }
 
@@ -146,7 +143,7 @@ writelog_pin_new (struct writelog *w)
   size_t i;
   int r = -1;
 
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   for (i = 0; i < w->nr_pins && w->pins[i].used; ++i)
     ;
   if (i == w->nr_pins) {
@@ -160,16 +157,14 @@ writelog_pin_new (struct writelog *w)
   w->pins[i].gen = WRITELOG_NO_PIN;
   r = i;
  out:
-  pthread_mutex_unlock (&lock);
   return r;
 }
 
 void
 writelog_pin (struct writelog *w, int pin, uint64_t gen)
 {
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   w->pins[pin].gen = gen;
-  pthread_mutex_unlock (&lock);
 }
 
 void
@@ -177,9 +172,8 @@ writelog_pin_free (struct writelog *w, int pin)
 {
   if (pin < 0)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   w->pins[pin].used = false;
-  pthread_mutex_unlock (&lock);
 }
 
 /* Must write gen g - size, about to be overwritten, be kept?  Then
@@ -212,13 +206,12 @@ writelog_add (struct writelog *w, uint64_t offset, uint64_t len)
 {
   if (len == 0)
     return;
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   if (w->gen >= w->size)
     make_room (w);
   w->ring[w->gen % w->size].offset = offset;
   w->ring[w->gen % w->size].end = offset + len;
   w->gen++;
-  pthread_mutex_unlock (&lock);
 }
 
 bool
@@ -228,13 +221,12 @@ writelog_stale (struct writelog *w, uint64_t since,
   uint64_t g, end = offset + len;
   bool stale = false;
 
-  pthread_mutex_lock (&lock);
+  LOCK_FOR_SCOPE (&lock);
   if (w->gen - since > w->size)
     stale = true;               /* forgotten: assume the worst */
   else
     for (g = since; g < w->gen && !stale; ++g)
       stale = w->ring[g % w->size].offset < end &&
         offset < w->ring[g % w->size].end;
-  pthread_mutex_unlock (&lock);
   return stale;
 }
