@@ -261,10 +261,11 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 }
 
 static void
-debug_cb (const char *msg)
+debug_cb (int level, const char *msg)
 {
   static int verbose = -1;
 
+  FUZZ_CHECK (level == SSHCONFIG_DEBUG || level == SSHCONFIG_WARN);
   FUZZ_CHECK (msg != NULL);
   if (verbose == -1)
     verbose = getenv ("FUZZ_VERBOSE") != NULL;
