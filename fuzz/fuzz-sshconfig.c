@@ -4,7 +4,7 @@
  */
 
 /* libFuzzer target: ssh_config files, ~ and %-token expansion and
- * pattern lists (plugin/sshconfig.c).
+ * pattern lists (plugin/sshconfig.c, plugin/match.c).
  *
  * At start-up a private home directory is made under $TMPDIR (removed
  * at exit), with .ssh/config (rewritten with each input) and a few
@@ -22,7 +22,7 @@
  *   expanded with sshconfig_expand in two contexts and compared with
  *   a reference expansion written here;
  * - each of its first lines as a pattern list and as a host for
- *   sshconfig_match_pattern_list, and as a pattern matching itself.
+ *   match_pattern_list, and as a pattern matching itself.
  *
  * Include is confined to the private home: glob(3) is wrapped (link
  * with -Wl,--wrap=glob) so that patterns outside it match nothing,
@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "match.h"
 #include "sshconfig.h"
 #include "fuzz-common.h"
 
@@ -131,8 +132,8 @@ check_fixed_cases (void)
   FUZZ_CHECK (sshconfig_expand (NULL, home, "u", "h", "r", 22,
                                 err, sizeof err) == NULL);
   fuzz_check_err (err, sizeof err);
-  FUZZ_CHECK (!sshconfig_match_pattern_list (NULL, "h"));
-  FUZZ_CHECK (!sshconfig_match_pattern_list ("*", NULL));
+  FUZZ_CHECK (!match_pattern_list (NULL, "h"));
+  FUZZ_CHECK (!match_pattern_list ("*", NULL));
 }
 
 int __real_glob (const char *pattern, int flags,
@@ -417,17 +418,17 @@ check_patterns (const char *line)
 {
   size_t len = strlen (line);
 
-  (void) sshconfig_match_pattern_list (line, "web1.example.com");
-  (void) sshconfig_match_pattern_list ("*.example.com,!bad* good?", line);
-  FUZZ_CHECK (sshconfig_match_pattern_list ("*", line));
-  FUZZ_CHECK (!sshconfig_match_pattern_list ("*,!*", line));
+  (void) match_pattern_list (line, "web1.example.com");
+  (void) match_pattern_list ("*.example.com,!bad* good?", line);
+  FUZZ_CHECK (match_pattern_list ("*", line));
+  FUZZ_CHECK (!match_pattern_list ("*,!*", line));
   if (len > 0 && strpbrk (line, ", \t\r\n") == NULL && line[0] != '!')
-    FUZZ_CHECK (sshconfig_match_pattern_list (line, line));
+    FUZZ_CHECK (match_pattern_list (line, line));
   /* Any string matches itself ('*' and '?' match themselves too). */
-  FUZZ_CHECK (sshconfig_match_pattern (line, line, len, false));
-  FUZZ_CHECK (sshconfig_match_pattern (line, line, len, true));
-  FUZZ_CHECK (sshconfig_match_pattern (line, "*", 1, false));
-  FUZZ_CHECK (sshconfig_match_pattern ("", line, 0, false));
+  FUZZ_CHECK (match_pattern (line, line, len, false));
+  FUZZ_CHECK (match_pattern (line, line, len, true));
+  FUZZ_CHECK (match_pattern (line, "*", 1, false));
+  FUZZ_CHECK (match_pattern ("", line, 0, false));
 }
 
 static void

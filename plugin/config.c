@@ -52,6 +52,7 @@
 
 #include "ssh-plugin.h"
 #include "fingerprint.h"
+#include "match.h"
 #include "params.h"
 #include "sshconfig.h"
 #include "uri.h"
@@ -983,7 +984,7 @@ check_algorithms (const char *key, const char *list, int method)
 
     snprintf (name, sizeof name, "%.*s", (int) len, p);
     if (len == 0 || len >= sizeof name ||
-        !sshconfig_list_has (supported, name)) {
+        !match_list_has (supported, name)) {
       nbdkit_error ("%s=%s: '%s' is not supported by libssh2 %s "
                     "(supported: %s)", key, list, name, libssh2_version (0),
                     supported);

@@ -49,6 +49,7 @@
 #include <sys/stat.h>
 
 #include "sshconfig.h"
+#include "match.h"
 
 #define WHITESPACE " \t"
 
@@ -156,87 +157,6 @@ sshconfig_free (struct ssh_host_config *cfg)
   free (cfg->proxy_jump);
   free (cfg->proxy_command);
   sshconfig_init (cfg);
-}
-
-/* Pattern matching. */
-
-static int
-fold (char c, bool icase)
-{
-  if (icase && c >= 'A' && c <= 'Z')
-    return c - 'A' + 'a';
-  return (unsigned char) c;
-}
-
-bool
-sshconfig_match_pattern (const char *s, const char *pattern, size_t patlen,
-                         bool icase)
-{
-  size_t p = 0, star = SIZE_MAX;
-  const char *mark = NULL;
-
-  while (*s) {
-    if (p < patlen && pattern[p] == '*') {
-      star = p++;
-      mark = s;
-    }
-    else if (p < patlen &&
-             (pattern[p] == '?' ||
-              fold (pattern[p], icase) == fold (*s, icase))) {
-      p++;
-      s++;
-    }
-    else if (star != SIZE_MAX) {
-      /* Let the last '*' swallow one more character and retry. */
-      p = star + 1;
-      s = ++mark;
-    }
-    else
-      return false;
-  }
-  while (p < patlen && pattern[p] == '*')
-    p++;
-  return p == patlen;
-}
-
-/* One pattern, maybe negated: 1 match, -1 negated match, 0 neither. */
-static int
-match_one (const char *host, const char *pat, size_t len)
-{
-  bool negated = len > 0 && pat[0] == '!';
-
-  if (negated) {
-    pat++;
-    len--;
-  }
-  if (!sshconfig_match_pattern (host, pat, len, false))
-    return 0;
-  return negated ? -1 : 1;
-}
-
-bool
-sshconfig_match_pattern_list (const char *list, const char *host)
-{
-  static const char seps[] = ", \t\r\n";
-  bool positive = false;
-
-  if (list == NULL || host == NULL)
-    return false;
-  while (*list) {
-    size_t n = strcspn (list, seps);
-
-    if (n > 0) {
-      int m = match_one (host, list, n);
-      if (m == -1)
-        return false;
-      if (m == 1)
-        positive = true;
-      list += n;
-    }
-    else
-      list++;
-  }
-  return positive;
 }
 
 /* Token expansion. */
@@ -969,7 +889,7 @@ do_host (const struct line *l, struct block *b)
   int i;
 
   for (i = 0; i < l->argc; ++i) {
-    int m = match_one (r->host, l->argv[i], strlen (l->argv[i]));
+    int m = match_negatable (r->host, l->argv[i], strlen (l->argv[i]));
     if (m == -1) {
       negated = true;
       dbg (r, "%s:%u: skipping Host block because of negated match "
@@ -1199,30 +1119,6 @@ sshconfig_read (const char *file, const char *host, const char *home,
     return -1;
   }
   return read_file (&r, file, 0, missing_ok, false);
-}
-
-/* Comma-separated lists: algorithm names, host patterns. */
-bool
-sshconfig_list_next (const char **p, const char **elem, size_t *len)
-{
-  if (**p == '\0')
-    return false;
-  *elem = *p;
-  *len = strcspn (*p, ",");
-  *p += *len + ((*p)[*len] == ',');
-  return true;
-}
-
-bool
-sshconfig_list_has (const char *list, const char *name)
-{
-  size_t nlen = strlen (name), len;
-  const char *elem;
-
-  while (sshconfig_list_next (&list, &elem, &len))
-    if (len == nlen && memcmp (elem, name, len) == 0)
-      return true;
-  return false;
 }
 
 /* Host and user names from the command line or a URI are pasted into

@@ -3,8 +3,8 @@
  * SPDX-License-Identifier: BSD-3-Clause
  */
 
-/* sshconfig.c: ssh_config(5), %-token and ~ expansion, pattern
- * lists, comma lists, host and user names safe for %h/%r.  Pure: no
+/* sshconfig.c: ssh_config(5), %-token and ~ expansion, host and user
+ * names safe for %h/%r (patterns and lists: match.h).  Pure: no
  * nbdkit or libssh2 calls (tests/test-sshconfig.c,
  * fuzz/fuzz-sshconfig.c).  Errors are written into the caller's err
  * buffer (errlen bytes, always NUL-terminated when errlen > 0).
@@ -120,34 +120,6 @@ extern char *sshconfig_expand (const char *s, const char *home,
                                const char *remote_host,
                                const char *remote_user, int port,
                                char *err, size_t errlen);
-
-/* Wildcard match of s against the first patlen bytes of pattern: '*'
- * matches any run of characters, '?' any one character (no other
- * metacharacters).  icase: ASCII case-insensitive.  Iterative, at
- * most O(strlen(s) * patlen).
- */
-extern bool sshconfig_match_pattern (const char *s, const char *pattern,
-                                     size_t patlen, bool icase);
-
-/* OpenSSH pattern-list matching: comma- and/or whitespace-separated
- * patterns with * and ?, each optionally negated with '!'.  True if
- * some pattern matches and no negated pattern matches.  Case-sensitive,
- * like ssh's Host matching.  (sshconfig_read applies the same rule to
- * the words of a Host line, without splitting them at commas, as ssh
- * does.)
- */
-extern bool sshconfig_match_pattern_list (const char *list,
-                                          const char *host);
-
-/* Comma-separated lists (algorithm names, host patterns): the next
- * element of the list at *p (it may be empty, as in "a,,b") goes to
- * elem and len, and *p moves past it and its comma.  False at the end.
- */
-extern bool sshconfig_list_next (const char **p, const char **elem,
-                                 size_t *len);
-
-/* Is name an element of the comma-separated list? */
-extern bool sshconfig_list_has (const char *list, const char *name);
 
 /* Host and user names that may be pasted into a shell command or a
  * file name (%h, %r): NULL if acceptable, else why not (a constant

@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "match.h"
 #include "sshconfig.h"
 #include "unit.h"
 
@@ -681,43 +682,43 @@ test_expand_tokens (void)
 static void
 test_patterns (void)
 {
-  CHECK (sshconfig_match_pattern_list ("*", "anything"));
-  CHECK (sshconfig_match_pattern_list ("*", ""));
-  CHECK (!sshconfig_match_pattern_list ("", "host"));
-  CHECK (!sshconfig_match_pattern_list (" , ,", "host"));
-  CHECK (sshconfig_match_pattern_list ("a,b c", "b"));
-  CHECK (sshconfig_match_pattern_list ("a,b c", "c"));
-  CHECK (!sshconfig_match_pattern_list ("a,b c", "d"));
-  CHECK (sshconfig_match_pattern_list ("h?st", "host"));
-  CHECK (!sshconfig_match_pattern_list ("h?st", "hst"));
-  CHECK (!sshconfig_match_pattern_list ("h?st", "hoost"));
-  CHECK (sshconfig_match_pattern_list ("*.example.com", "a.b.example.com"));
-  CHECK (!sshconfig_match_pattern_list ("*.example.com", "example.com"));
-  CHECK (sshconfig_match_pattern_list ("*.example.com,!bad.example.com",
-                                       "good.example.com"));
-  CHECK (!sshconfig_match_pattern_list ("*.example.com,!bad.example.com",
-                                        "bad.example.com"));
+  CHECK (match_pattern_list ("*", "anything"));
+  CHECK (match_pattern_list ("*", ""));
+  CHECK (!match_pattern_list ("", "host"));
+  CHECK (!match_pattern_list (" , ,", "host"));
+  CHECK (match_pattern_list ("a,b c", "b"));
+  CHECK (match_pattern_list ("a,b c", "c"));
+  CHECK (!match_pattern_list ("a,b c", "d"));
+  CHECK (match_pattern_list ("h?st", "host"));
+  CHECK (!match_pattern_list ("h?st", "hst"));
+  CHECK (!match_pattern_list ("h?st", "hoost"));
+  CHECK (match_pattern_list ("*.example.com", "a.b.example.com"));
+  CHECK (!match_pattern_list ("*.example.com", "example.com"));
+  CHECK (match_pattern_list ("*.example.com,!bad.example.com",
+                             "good.example.com"));
+  CHECK (!match_pattern_list ("*.example.com,!bad.example.com",
+                              "bad.example.com"));
   /* A negated match wins wherever it is. */
-  CHECK (!sshconfig_match_pattern_list ("!bad* *", "bad1"));
-  CHECK (!sshconfig_match_pattern_list ("* !bad*", "bad1"));
+  CHECK (!match_pattern_list ("!bad* *", "bad1"));
+  CHECK (!match_pattern_list ("* !bad*", "bad1"));
   /* Only negated patterns never match. */
-  CHECK (!sshconfig_match_pattern_list ("!foo", "bar"));
-  CHECK (!sshconfig_match_pattern_list ("!", "bar"));
-  CHECK (sshconfig_match_pattern_list ("a*b*c", "axxbyyc"));
-  CHECK (sshconfig_match_pattern_list ("a*b*c", "abcbc"));
-  CHECK (!sshconfig_match_pattern_list ("a*b*c", "abcb"));
-  CHECK (sshconfig_match_pattern_list ("**?**", "x"));
-  CHECK (!sshconfig_match_pattern_list ("**?**", ""));
-  CHECK (!sshconfig_match_pattern_list ("Host", "host"));
-  CHECK (!sshconfig_match_pattern_list (NULL, "host"));
-  CHECK (!sshconfig_match_pattern_list ("*", NULL));
+  CHECK (!match_pattern_list ("!foo", "bar"));
+  CHECK (!match_pattern_list ("!", "bar"));
+  CHECK (match_pattern_list ("a*b*c", "axxbyyc"));
+  CHECK (match_pattern_list ("a*b*c", "abcbc"));
+  CHECK (!match_pattern_list ("a*b*c", "abcb"));
+  CHECK (match_pattern_list ("**?**", "x"));
+  CHECK (!match_pattern_list ("**?**", ""));
+  CHECK (!match_pattern_list ("Host", "host"));
+  CHECK (!match_pattern_list (NULL, "host"));
+  CHECK (!match_pattern_list ("*", NULL));
   /* Pathological patterns stay fast (no backtracking explosion). */
-  CHECK (!sshconfig_match_pattern_list ("*a*a*a*a*a*a*a*a*a*a*a*a*b",
-                                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
-  CHECK (sshconfig_match_pattern ("HOST", "h*t", 3, true));
-  CHECK (!sshconfig_match_pattern ("HOST", "h*t", 3, false));
-  CHECK (sshconfig_match_pattern ("ho", "hox", 2, false));
+  CHECK (!match_pattern_list ("*a*a*a*a*a*a*a*a*a*a*a*a*b",
+                              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+  CHECK (match_pattern ("HOST", "h*t", 3, true));
+  CHECK (!match_pattern ("HOST", "h*t", 3, false));
+  CHECK (match_pattern ("ho", "hox", 2, false));
 }
 
 static void
@@ -738,7 +739,7 @@ test_lists (void)
   size_t len, n = 0;
   char got[64] = "";
 
-  while (sshconfig_list_next (&p, &elem, &len)) {
+  while (match_list_next (&p, &elem, &len)) {
     n++;
     strncat (got, elem, len);
     strcat (got, "|");
@@ -746,15 +747,15 @@ test_lists (void)
   CHECK (n == 3);
   CHECK (streq (got, "a||bc|"));
   p = "";
-  CHECK (!sshconfig_list_next (&p, &elem, &len));
+  CHECK (!match_list_next (&p, &elem, &len));
 
-  CHECK (sshconfig_list_has ("aes128-ctr,aes256-ctr", "aes256-ctr"));
-  CHECK (sshconfig_list_has ("aes128-ctr,aes256-ctr", "aes128-ctr"));
-  CHECK (!sshconfig_list_has ("aes128-ctr,aes256-ctr", "aes128"));
-  CHECK (!sshconfig_list_has ("aes128-ctr,aes256-ctr", "ctr"));
-  CHECK (!sshconfig_list_has ("aes128-ctr-x", "aes128-ctr"));
-  CHECK (!sshconfig_list_has ("", "a"));
-  CHECK (sshconfig_list_has ("a,,b", ""));
+  CHECK (match_list_has ("aes128-ctr,aes256-ctr", "aes256-ctr"));
+  CHECK (match_list_has ("aes128-ctr,aes256-ctr", "aes128-ctr"));
+  CHECK (!match_list_has ("aes128-ctr,aes256-ctr", "aes128"));
+  CHECK (!match_list_has ("aes128-ctr,aes256-ctr", "ctr"));
+  CHECK (!match_list_has ("aes128-ctr-x", "aes128-ctr"));
+  CHECK (!match_list_has ("", "a"));
+  CHECK (match_list_has ("a,,b", ""));
 }
 
 /* Host and user names that end up in %h and %r. */
