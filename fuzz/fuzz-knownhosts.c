@@ -4,7 +4,7 @@
  */
 
 /* libFuzzer target: known_hosts lines and host matching
- * (plugin/knownhosts.c, with the pattern matcher of sshconfig.c and
+ * (plugin/knownhosts.c, with the pattern matcher of match.c and
  * the base64 decoder of fingerprint.c).
  *
  * - knownhosts_parse_line on the input as a NUL-terminated line: 1

@@ -4,7 +4,7 @@
  */
 
 /* libFuzzer target: ssh_config files, ~ and %-token expansion and
- * pattern lists (plugin/sshconfig.c).
+ * pattern lists (plugin/sshconfig.c, plugin/expand.c, plugin/match.c).
  *
  * At start-up a private home directory is made under $TMPDIR (removed
  * at exit), with .ssh/config (rewritten with each input) and a few
@@ -19,10 +19,10 @@
  *   must be consistent (ranges, "first value wins" flags, ProxyJump
  *   and ProxyCommand exclusive) and an error must come with a message;
  * - each of its first lines, and the file names and HostName read,
- *   expanded with sshconfig_expand in two contexts and compared with
- *   a reference expansion written here;
+ *   expanded with OpenSSH's tokens (expand_string) in three contexts
+ *   and compared with a reference expansion written here;
  * - each of its first lines as a pattern list and as a host for
- *   sshconfig_match_pattern_list, and as a pattern matching itself.
+ *   match_pattern_list, and as a pattern matching itself.
  *
  * Include is confined to the private home: glob(3) is wrapped (link
  * with -Wl,--wrap=glob) so that patterns outside it match nothing,
@@ -44,6 +44,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "expand.h"
+#include "match.h"
 #include "sshconfig.h"
 #include "fuzz-common.h"
 
@@ -99,6 +101,20 @@ write_generated_files (void)
   free (buf);
 }
 
+/* expand_string with OpenSSH's tokens (what config.c's expand does). */
+static char *
+openssh_expand (const char *s, const char *h, const char *lu,
+                const char *rh, const char *ru, int port,
+                char *err, size_t errlen)
+{
+  const struct expand_values v = {
+    .home = h, .local_user = lu, .local_host = "box",
+    .remote_host = rh, .remote_user = ru, .port = port,
+  };
+
+  return expand_string (EXPAND_OPENSSH, s, &v, err, errlen);
+}
+
 /* Arguments and files the inputs cannot give. */
 static void
 check_fixed_cases (void)
@@ -128,11 +144,11 @@ check_fixed_cases (void)
   sshconfig_free (&cfg);
   sshconfig_free (NULL);
 
-  FUZZ_CHECK (sshconfig_expand (NULL, home, "u", "h", "r", 22,
-                                err, sizeof err) == NULL);
+  FUZZ_CHECK (openssh_expand (NULL, home, "u", "h", "r", 22,
+                              err, sizeof err) == NULL);
   fuzz_check_err (err, sizeof err);
-  FUZZ_CHECK (!sshconfig_match_pattern_list (NULL, "h"));
-  FUZZ_CHECK (!sshconfig_match_pattern_list ("*", NULL));
+  FUZZ_CHECK (!match_pattern_list (NULL, "h"));
+  FUZZ_CHECK (!match_pattern_list ("*", NULL));
 }
 
 int __real_glob (const char *pattern, int flags,
@@ -261,10 +277,11 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 }
 
 static void
-debug_cb (const char *msg)
+debug_cb (int level, const char *msg)
 {
   static int verbose = -1;
 
+  FUZZ_CHECK (level == SSHCONFIG_DEBUG || level == SSHCONFIG_WARN);
   FUZZ_CHECK (msg != NULL);
   if (verbose == -1)
     verbose = getenv ("FUZZ_VERBOSE") != NULL;
@@ -305,7 +322,9 @@ check_cfg (const struct ssh_host_config *cfg)
   FUZZ_CHECK (!(cfg->proxy_jump_set && cfg->proxy_command_set));
 }
 
-/* The reference: what sshconfig.h says sshconfig_expand does. */
+/* The reference: what expand.h says expand_string does with
+ * OpenSSH's tokens.
+ */
 static char *
 ref_expand (const char *s, const char *h, const char *lu, const char *rh,
             const char *ru, int port)
@@ -376,13 +395,13 @@ check_expand_in (const char *s, const char *h, const char *lu,
   char err[256], *got, *want;
 
   memset (err, 'X', sizeof err);
-  got = sshconfig_expand (s, h, lu, rh, ru, port, err, sizeof err);
+  got = openssh_expand (s, h, lu, rh, ru, port, err, sizeof err);
   want = ref_expand (s, h, lu, rh, ru, port);
   if (got == NULL)
     fuzz_check_err (err, sizeof err);
   if ((got == NULL) != (want == NULL) ||
       (got && strcmp (got, want) != 0)) {
-    fprintf (stderr, "sshconfig_expand ('%s') = '%s', expected '%s'\n",
+    fprintf (stderr, "expand_string ('%s') = '%s', expected '%s'\n",
              s, got ? got : "(null)", want ? want : "(null)");
     abort ();
   }
@@ -416,17 +435,17 @@ check_patterns (const char *line)
 {
   size_t len = strlen (line);
 
-  (void) sshconfig_match_pattern_list (line, "web1.example.com");
-  (void) sshconfig_match_pattern_list ("*.example.com,!bad* good?", line);
-  FUZZ_CHECK (sshconfig_match_pattern_list ("*", line));
-  FUZZ_CHECK (!sshconfig_match_pattern_list ("*,!*", line));
+  (void) match_pattern_list (line, "web1.example.com");
+  (void) match_pattern_list ("*.example.com,!bad* good?", line);
+  FUZZ_CHECK (match_pattern_list ("*", line));
+  FUZZ_CHECK (!match_pattern_list ("*,!*", line));
   if (len > 0 && strpbrk (line, ", \t\r\n") == NULL && line[0] != '!')
-    FUZZ_CHECK (sshconfig_match_pattern_list (line, line));
+    FUZZ_CHECK (match_pattern_list (line, line));
   /* Any string matches itself ('*' and '?' match themselves too). */
-  FUZZ_CHECK (sshconfig_match_pattern (line, line, len, false));
-  FUZZ_CHECK (sshconfig_match_pattern (line, line, len, true));
-  FUZZ_CHECK (sshconfig_match_pattern (line, "*", 1, false));
-  FUZZ_CHECK (sshconfig_match_pattern ("", line, 0, false));
+  FUZZ_CHECK (match_pattern (line, line, len, false));
+  FUZZ_CHECK (match_pattern (line, line, len, true));
+  FUZZ_CHECK (match_pattern (line, "*", 1, false));
+  FUZZ_CHECK (match_pattern ("", line, 0, false));
 }
 
 static void

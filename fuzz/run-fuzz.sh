@@ -58,8 +58,8 @@ sources ()
     case "$1" in
         fingerprint) echo plugin/fingerprint.c plugin/base64.c ;;
         uri)         echo plugin/uri.c plugin/fingerprint.c plugin/base64.c ;;
-        knownhosts)  echo plugin/knownhosts.c plugin/sshconfig.c plugin/base64.c ;;
-        sshconfig)   echo plugin/sshconfig.c ;;
+        knownhosts)  echo plugin/knownhosts.c plugin/match.c plugin/base64.c ;;
+        sshconfig)   echo plugin/sshconfig.c plugin/expand.c plugin/match.c ;;
         sftp-wire)   echo plugin/sftp-wire.c ;;
         *)           return 1 ;;
     esac

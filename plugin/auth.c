@@ -57,10 +57,10 @@
 #include "auth.h"
 #include "base64.h"
 #include "blockcache.h"
+#include "match.h"
 #include "params.h"
 #include "session.h"
 #include "sftp-wire.h"
-#include "sshconfig.h"
 
 /* libssh2 before 1.11 signs RSA keys only with ssh-rsa (SHA-1), which
  * OpenSSH 8.8 and later refuse by default.
@@ -466,7 +466,7 @@ may_accept_publickey (struct ssh_conn *c)
   who_of (c, who, sizeof who);
   pthread_mutex_lock (&known_lock);
   if (known_who && strcmp (known_who, who) == 0)
-    r = sshconfig_list_has (known_methods, "publickey");
+    r = match_list_has (known_methods, "publickey");
   pthread_mutex_unlock (&known_lock);
   return r;
 }
@@ -552,7 +552,7 @@ auth_authenticate (struct ssh_conn *c)
   ssh_debug ("auth: server %s accepts: %s", c->host, shown);
   remember_methods (c, methods);
 
-  if (sshconfig_list_has (methods, "publickey")) {
+  if (match_list_has (methods, "publickey")) {
     if (params.identities_only)
       tried_add (&t, "ssh-agent: not used (IdentitiesOnly yes)");
     else if (!agent_tried)
@@ -560,9 +560,9 @@ auth_authenticate (struct ssh_conn *c)
     if (r == 0)
       r = auth_identities (c, &t);
   }
-  if (r == 0 && sshconfig_list_has (methods, "keyboard-interactive"))
+  if (r == 0 && match_list_has (methods, "keyboard-interactive"))
     r = auth_kbd (c, &t);
-  if (r == 0 && sshconfig_list_has (methods, "password"))
+  if (r == 0 && match_list_has (methods, "password"))
     r = auth_password (c, &t);
 
   if (r == 1) {

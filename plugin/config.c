@@ -51,7 +51,9 @@
 #include <openssl/crypto.h>
 
 #include "ssh-plugin.h"
+#include "expand.h"
 #include "fingerprint.h"
+#include "match.h"
 #include "params.h"
 #include "sshconfig.h"
 #include "uri.h"
@@ -629,33 +631,24 @@ resolve_home_and_user (void)
 static char *
 expand_path_param (const char *key, const char *value)
 {
-  char portstr[16], hostname[256], err[512];
-  char *sshdir = NULL, *r, *abs;
+  char hostname[256], err[512];
+  char *r, *abs;
   bool have_hostname;
 
-  snprintf (portstr, sizeof portstr, "%u", params.port);
   have_hostname = gethostname (hostname, sizeof hostname) == 0;
   hostname[sizeof hostname - 1] = '\0';
-  if (pw_home && asprintf (&sshdir, "%s/.ssh", pw_home) == -1) {
-    nbdkit_error ("asprintf: %m");
-    return NULL;
-  }
   {
-    const struct expand_token tokens[] = {
-      { 'd', sshdir, "ssh directory (~/.ssh)" },
-      { 'u', params.local_user, "local user name" },
-      { 'l', have_hostname ? hostname : NULL, "local host name" },
-      { 'h', params.host, "remote host name" },
-      { 'r', params.user ? params.user : params.local_user,
-        "remote user name" },
-      { 'p', portstr, "port" },
+    const struct expand_values v = {
+      .home = pw_home,
+      .local_user = params.local_user,
+      .local_host = have_hostname ? hostname : NULL,
+      .remote_host = params.host,
+      .remote_user = params.user ? params.user : params.local_user,
+      .port = params.port,
     };
 
-    r = sshconfig_expand_tokens (value, pw_home, tokens,
-                                 sizeof tokens / sizeof tokens[0],
-                                 err, sizeof err);
+    r = expand_string (EXPAND_LIBSSH, value, &v, err, sizeof err);
   }
-  free (sshdir);
   if (r == NULL) {
     nbdkit_error ("%s=%s: %s", key, value, err);
     return NULL;
@@ -761,13 +754,13 @@ check_names (void)
 {
   const char *why;
 
-  if (params.host && (why = sshconfig_check_hostname (params.host))) {
+  if (params.host && (why = expand_check_hostname (params.host))) {
     nbdkit_error ("%s: the host name is refused: %s (it is pasted into "
                   "commands and file names by %%h)",
                   uri_param ? "uri=" : "host=", why);
     return -1;
   }
-  if (params.user && (why = sshconfig_check_username (params.user))) {
+  if (params.user && (why = expand_check_username (params.user))) {
     nbdkit_error ("%s: the user name is refused: %s (it is pasted into "
                   "commands and file names by %%r)",
                   uri_param ? "uri=" : "user=", why);
@@ -793,9 +786,16 @@ static char *
 expand (const char *value, const char *file_kind)
 {
   char err[256], *r;
+  const struct expand_values v = {
+    .home = params.home,
+    .local_user = params.local_user,
+    .local_host = NULL,         /* not an OpenSSH token */
+    .remote_host = params.host,
+    .remote_user = params.user,
+    .port = params.port,
+  };
 
-  r = sshconfig_expand (value, params.home, params.local_user, params.host,
-                        params.user, params.port, err, sizeof err);
+  r = expand_string (EXPAND_OPENSSH, value, &v, err, sizeof err);
   if (r == NULL) {
     nbdkit_error ("ssh_config %s '%s': %s", file_kind, value, err);
     return NULL;
@@ -983,7 +983,7 @@ check_algorithms (const char *key, const char *list, int method)
 
     snprintf (name, sizeof name, "%.*s", (int) len, p);
     if (len == 0 || len >= sizeof name ||
-        !sshconfig_list_has (supported, name)) {
+        !match_list_has (supported, name)) {
       nbdkit_error ("%s=%s: '%s' is not supported by libssh2 %s "
                     "(supported: %s)", key, list, name, libssh2_version (0),
                     supported);

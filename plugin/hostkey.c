@@ -45,9 +45,9 @@
 #include "fingerprint.h"
 #include "hostkey.h"
 #include "knownhosts.h"
+#include "match.h"
 #include "params.h"
 #include "session.h"
-#include "sshconfig.h"
 
 static const char *
 hostkey_type_name (int type)
@@ -123,7 +123,7 @@ add_type (struct kh_scan *k, const char *type)
 {
   size_t n = strlen (k->types), len = strlen (type);
 
-  if (sshconfig_list_has (k->types, type))
+  if (match_list_has (k->types, type))
     return;
   if (n + len + 2 < sizeof k->types)
     snprintf (k->types + n, sizeof k->types - n, "%s%s", n ? "," : "", type);
@@ -214,7 +214,7 @@ hostkey_known_algorithms (struct ssh_conn *c, char *out, size_t len)
   if ((params.have_host_key && !c->is_jump) || !params.verify_remote_host)
     return;
   scan_known_hosts (c, NULL, NULL, 0, &k);
-  for (p = k.types; sshconfig_list_next (&p, &elem, &tl); ) {
+  for (p = k.types; match_list_next (&p, &elem, &tl); ) {
     const char *algs = NULL;
     char type[64];
 

@@ -48,7 +48,7 @@
 
 #include "base64.h"
 #include "knownhosts.h"
-#include "sshconfig.h"
+#include "match.h"
 #include "wire.h"
 
 #define HASH_MAGIC "|1|"
@@ -326,12 +326,12 @@ knownhosts_match_host (const char *hosts, const char *host, int port)
     goto out;
   }
 
-  for (p = hosts; sshconfig_list_next (&p, &elem, &n); ) {
+  for (p = hosts; match_list_next (&p, &elem, &n); ) {
     bool negated = n > 0 && *elem == '!';
     const char *pat = negated ? elem + 1 : elem;
     size_t patlen = negated ? n - 1 : n;
 
-    if (n > 0 && sshconfig_match_pattern (name, pat, patlen, true)) {
+    if (n > 0 && match_pattern (name, pat, patlen, true)) {
       if (negated)
         goto out;               /* ret is false */
       positive = true;

@@ -55,9 +55,9 @@
 #include "ssh-plugin.h"
 #include "errors.h"
 #include "blockcache.h"
+#include "match.h"
 #include "params.h"
 #include "session.h"
-#include "sshconfig.h"
 
 /* Preferred algorithms.  libssh2 drops names it does not know, so
  * newer libraries get AES-GCM while 1.10 falls back to AES-CTR.
@@ -311,11 +311,11 @@ set_prefs (struct ssh_conn *c, int method, const char *wanted)
                method, session_error (c));
     return;
   }
-  for (p = wanted; sshconfig_list_next (&p, &elem, &len); ) {
+  for (p = wanted; match_list_next (&p, &elem, &len); ) {
     char name[128];
 
     snprintf (name, sizeof name, "%.*s", (int) len, elem);
-    if (sshconfig_list_has (list, name))
+    if (match_list_has (list, name))
       continue;                 /* given twice */
     for (i = 0; i < nr; ++i) {
       if (strlen (algs[i]) == len && strncmp (algs[i], elem, len) == 0 &&

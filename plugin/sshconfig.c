@@ -41,7 +41,6 @@
 #include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +48,8 @@
 #include <sys/stat.h>
 
 #include "sshconfig.h"
+#include "expand.h"
+#include "match.h"
 
 #define WHITESPACE " \t"
 
@@ -156,224 +157,6 @@ sshconfig_free (struct ssh_host_config *cfg)
   free (cfg->proxy_jump);
   free (cfg->proxy_command);
   sshconfig_init (cfg);
-}
-
-/* Pattern matching. */
-
-static int
-fold (char c, bool icase)
-{
-  if (icase && c >= 'A' && c <= 'Z')
-    return c - 'A' + 'a';
-  return (unsigned char) c;
-}
-
-bool
-sshconfig_match_pattern (const char *s, const char *pattern, size_t patlen,
-                         bool icase)
-{
-  size_t p = 0, star = SIZE_MAX;
-  const char *mark = NULL;
-
-  while (*s) {
-    if (p < patlen && pattern[p] == '*') {
-      star = p++;
-      mark = s;
-    }
-    else if (p < patlen &&
-             (pattern[p] == '?' ||
-              fold (pattern[p], icase) == fold (*s, icase))) {
-      p++;
-      s++;
-    }
-    else if (star != SIZE_MAX) {
-      /* Let the last '*' swallow one more character and retry. */
-      p = star + 1;
-      s = ++mark;
-    }
-    else
-      return false;
-  }
-  while (p < patlen && pattern[p] == '*')
-    p++;
-  return p == patlen;
-}
-
-/* One pattern, maybe negated: 1 match, -1 negated match, 0 neither. */
-static int
-match_one (const char *host, const char *pat, size_t len)
-{
-  bool negated = len > 0 && pat[0] == '!';
-
-  if (negated) {
-    pat++;
-    len--;
-  }
-  if (!sshconfig_match_pattern (host, pat, len, false))
-    return 0;
-  return negated ? -1 : 1;
-}
-
-bool
-sshconfig_match_pattern_list (const char *list, const char *host)
-{
-  static const char seps[] = ", \t\r\n";
-  bool positive = false;
-
-  if (list == NULL || host == NULL)
-    return false;
-  while (*list) {
-    size_t n = strcspn (list, seps);
-
-    if (n > 0) {
-      int m = match_one (host, list, n);
-      if (m == -1)
-        return false;
-      if (m == 1)
-        positive = true;
-      list += n;
-    }
-    else
-      list++;
-  }
-  return positive;
-}
-
-/* Token expansion. */
-
-struct strbuf {
-  char *s;
-  size_t len, cap;
-};
-
-static int
-sb_append (struct strbuf *b, const char *s, size_t n)
-{
-  if (n >= SIZE_MAX / 2 - b->len)
-    return -1;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    char *p;
-
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    p = realloc (b->s, cap);
-    if (p == NULL)
-      return -1;
-    b->s = p;
-    b->cap = cap;
-  }
-  memcpy (b->s + b->len, s, n);
-  b->len += n;
-  b->s[b->len] = '\0';
-  return 0;
-}
-
-char *
-sshconfig_expand_tokens (const char *s, const char *home,
-                         const struct expand_token *tokens, size_t nr_tokens,
-                         char *err, size_t errlen)
-{
-  struct strbuf b = { NULL, 0, 0 };
-  const struct expand_token *t;
-  size_t i;
-
-  if (err && errlen)
-    err[0] = '\0';
-  if (s == NULL) {
-    snprintf (err, errlen, "nothing to expand");
-    return NULL;
-  }
-  if (sb_append (&b, "", 0) == -1)
-    goto oom;
-
-  if (s[0] == '~') {
-    if (s[1] != '\0' && s[1] != '/') {
-      snprintf (err, errlen, "'%s': ~user is not supported "
-                "(only ~ for your own home directory)", s);
-      goto err;
-    }
-    if (home == NULL) {
-      snprintf (err, errlen, "'%s': cannot expand ~: home directory "
-                "not known", s);
-      goto err;
-    }
-    if (sb_append (&b, home, strlen (home)) == -1)
-      goto oom;
-    s++;
-  }
-
-  while (*s) {
-    size_t n = strcspn (s, "%");
-
-    if (sb_append (&b, s, n) == -1)
-      goto oom;
-    s += n;
-    if (*s == '\0')
-      break;
-    /* *s == '%' */
-    if (s[1] == '\0') {
-      snprintf (err, errlen, "'%s': '%%' at the end (write %%%% for "
-                "a literal %%)", s);
-      goto err;
-    }
-    if (s[1] == '%') {
-      if (sb_append (&b, "%", 1) == -1)
-        goto oom;
-      s += 2;
-      continue;
-    }
-    for (t = NULL, i = 0; i < nr_tokens; ++i)
-      if (tokens[i].letter == s[1])
-        t = &tokens[i];
-    if (t == NULL) {
-      /* "unknown token %x (supported: %d %u ... %%)" */
-      size_t len = 0;
-
-      len = snprintf (err, errlen, "unknown token %%%c (supported:", s[1]);
-      for (i = 0; i < nr_tokens && len < errlen; ++i)
-        len += snprintf (err + len, errlen - len, " %%%c", tokens[i].letter);
-      if (len < errlen)
-        snprintf (err + len, errlen - len, " %%%%)");
-      goto err;
-    }
-    if (t->value == NULL) {
-      snprintf (err, errlen, "cannot expand %%%c: %s not known", s[1],
-                t->what);
-      goto err;
-    }
-    if (sb_append (&b, t->value, strlen (t->value)) == -1)
-      goto oom;
-    s += 2;
-  }
-  return b.s;
-
- oom:
-  snprintf (err, errlen, "out of memory");
- err:
-  free (b.s);
-  return NULL;
-}
-
-/* OpenSSH's tokens, as ssh_config(5) defines them. */
-char *
-sshconfig_expand (const char *s, const char *home, const char *local_user,
-                  const char *remote_host, const char *remote_user, int port,
-                  char *err, size_t errlen)
-{
-  char portstr[16];
-  const struct expand_token tokens[] = {
-    { 'd', home, "home directory" },
-    { 'u', local_user, "local user name" },
-    { 'h', remote_host, "remote host name" },
-    { 'r', remote_user, "remote user name" },
-    { 'p', port < 0 ? NULL : portstr, "port" },
-  };
-
-  snprintf (portstr, sizeof portstr, "%d", port);
-  return sshconfig_expand_tokens (s, home, tokens,
-                                  sizeof tokens / sizeof tokens[0],
-                                  err, errlen);
 }
 
 /* Reading files. */
@@ -598,6 +381,7 @@ do_include (struct reader *r, const struct where *w, int depth,
 
   for (i = 0; i < argc; ++i) {
     const char *arg = argv[i];
+    enum expand_tilde tilde;
     char *path;
     glob_t gl;
 
@@ -605,15 +389,16 @@ do_include (struct reader *r, const struct where *w, int depth,
       seterr (r, "%s:%u: empty argument to Include", w->file, w->line);
       return -1;
     }
+    tilde = expand_tilde (arg, r->home);
     if (arg[0] == '/')
       path = strdup (arg);
-    else if (arg[0] == '~') {
-      if (arg[1] != '\0' && arg[1] != '/') {
+    else if (tilde != EXPAND_TILDE_NONE) {
+      if (tilde == EXPAND_TILDE_USER) {
         seterr (r, "%s:%u: Include %s: ~user is not supported",
                 w->file, w->line, arg);
         return -1;
       }
-      if (r->home == NULL) {
+      if (tilde == EXPAND_TILDE_NO_HOME) {
         seterr (r, "%s:%u: Include %s: home directory not known",
                 w->file, w->line, arg);
         return -1;
@@ -969,7 +754,7 @@ do_host (const struct line *l, struct block *b)
   int i;
 
   for (i = 0; i < l->argc; ++i) {
-    int m = match_one (r->host, l->argv[i], strlen (l->argv[i]));
+    int m = match_negatable (r->host, l->argv[i], strlen (l->argv[i]));
     if (m == -1) {
       negated = true;
       dbg (r, "%s:%u: skipping Host block because of negated match "
@@ -1199,74 +984,4 @@ sshconfig_read (const char *file, const char *host, const char *home,
     return -1;
   }
   return read_file (&r, file, 0, missing_ok, false);
-}
-
-/* Comma-separated lists: algorithm names, host patterns. */
-bool
-sshconfig_list_next (const char **p, const char **elem, size_t *len)
-{
-  if (**p == '\0')
-    return false;
-  *elem = *p;
-  *len = strcspn (*p, ",");
-  *p += *len + ((*p)[*len] == ',');
-  return true;
-}
-
-bool
-sshconfig_list_has (const char *list, const char *name)
-{
-  size_t nlen = strlen (name), len;
-  const char *elem;
-
-  while (sshconfig_list_next (&list, &elem, &len))
-    if (len == nlen && memcmp (elem, name, len) == 0)
-      return true;
-  return false;
-}
-
-/* Host and user names from the command line or a URI are pasted into
- * ProxyCommand (run by /bin/sh), IdentityFile and UserKnownHostsFile
- * by %h and %r.  As OpenSSH (9.6) does, refuse shell metacharacters,
- * white space, control characters and a leading '-' (an option to the
- * command); '/' too, which would lead out of a directory in a file
- * name.  Returns NULL if name is fine, else what is wrong with it.
- */
-static const char *
-check_name (const char *name, const char *metachars)
-{
-  const unsigned char *p;
-
-  if (*name == '\0')
-    return "it is empty";
-  if (*name == '-')
-    return "it begins with '-'";
-  for (p = (const unsigned char *) name; *p; ++p) {
-    if (*p < 0x20 || *p == 0x7f)
-      return "it contains a control character";
-    if (*p == ' ' || *p == '\t')
-      return "it contains white space";
-    if (*p == '/')
-      return "it contains '/'";
-    if (strchr (metachars, *p) != NULL)
-      return "it contains a shell metacharacter";
-  }
-  return NULL;
-}
-
-const char *
-sshconfig_check_hostname (const char *name)
-{
-  return check_name (name, "'`\"$\\;&<>|(){}");
-}
-
-const char *
-sshconfig_check_username (const char *name)
-{
-  const char *r = check_name (name, "'`\";&<>|(){}");
-  size_t len = strlen (name);
-
-  if (r == NULL && len > 0 && name[len - 1] == '\\')
-    r = "it ends with '\\'";
-  return r;
 }

@@ -3,11 +3,11 @@
  * SPDX-License-Identifier: BSD-3-Clause
  */
 
-/* sshconfig.c: ssh_config(5), %-token and ~ expansion, pattern
- * lists, comma lists, host and user names safe for %h/%r.  Pure: no
- * nbdkit or libssh2 calls (tests/test-sshconfig.c,
- * fuzz/fuzz-sshconfig.c).  Errors are written into the caller's err
- * buffer (errlen bytes, always NUL-terminated when errlen > 0).
+/* sshconfig.c: reading ssh_config(5) (its Host patterns: match.h; ~
+ * and %-tokens in its values: expand.h).  Pure: no nbdkit or libssh2
+ * calls (tests/test-sshconfig.c, fuzz/fuzz-sshconfig.c).  Errors are
+ * written into the caller's err buffer (errlen bytes, always
+ * NUL-terminated when errlen > 0).
  */
 
 #ifndef SSH_PLUGIN_SSHCONFIG_H
@@ -18,7 +18,7 @@
 
 /* The subset of ssh_config(5) that decides where and how to connect.
  * Strings are raw: neither ~ nor %-tokens are expanded (see
- * sshconfig_expand).
+ * expand.h).
  */
 struct ssh_host_config {
   char *hostname;               /* HostName or NULL */
@@ -87,74 +87,5 @@ extern int sshconfig_read (const char *file, const char *host,
                            struct ssh_host_config *cfg,
                            void (*note) (int level, const char *msg),
                            char *err, size_t errlen);
-
-/* One %-token for sshconfig_expand_tokens: %letter becomes value;
- * what names it in the error when value is NULL ("remote user name").
- */
-struct expand_token {
-  char letter;
-  const char *value;
-  const char *what;
-};
-
-/* Expand ~ (alone or followed by '/', at the start only) to home, %%
- * to %, and each %letter of the table to its value.  Any other %x
- * (the error lists the table's letters), a trailing %, ~user, or a
- * token whose value is NULL is an error.  Returns a malloc'd string,
- * or NULL with a message in err.  sshconfig_expand (OpenSSH's tokens)
- * and config.c (the tokens of nbdkit's libssh-based plugin) use it.
- */
-extern char *sshconfig_expand_tokens (const char *s, const char *home,
-                                      const struct expand_token *tokens,
-                                      size_t nr_tokens,
-                                      char *err, size_t errlen);
-
-/* Expand ~ (alone or followed by '/', at the start only) to home, and
- * %d (home), %u (local user), %h (remote host), %r (remote user),
- * %p (port) and %%.  Any other %x, a trailing %, ~user, or a token
- * whose value is NULL (or port < 0) is an error.  Returns a malloc'd
- * string, or NULL with a message in err.
- */
-extern char *sshconfig_expand (const char *s, const char *home,
-                               const char *local_user,
-                               const char *remote_host,
-                               const char *remote_user, int port,
-                               char *err, size_t errlen);
-
-/* Wildcard match of s against the first patlen bytes of pattern: '*'
- * matches any run of characters, '?' any one character (no other
- * metacharacters).  icase: ASCII case-insensitive.  Iterative, at
- * most O(strlen(s) * patlen).
- */
-extern bool sshconfig_match_pattern (const char *s, const char *pattern,
-                                     size_t patlen, bool icase);
-
-/* OpenSSH pattern-list matching: comma- and/or whitespace-separated
- * patterns with * and ?, each optionally negated with '!'.  True if
- * some pattern matches and no negated pattern matches.  Case-sensitive,
- * like ssh's Host matching.  (sshconfig_read applies the same rule to
- * the words of a Host line, without splitting them at commas, as ssh
- * does.)
- */
-extern bool sshconfig_match_pattern_list (const char *list,
-                                          const char *host);
-
-/* Comma-separated lists (algorithm names, host patterns): the next
- * element of the list at *p (it may be empty, as in "a,,b") goes to
- * elem and len, and *p moves past it and its comma.  False at the end.
- */
-extern bool sshconfig_list_next (const char **p, const char **elem,
-                                 size_t *len);
-
-/* Is name an element of the comma-separated list? */
-extern bool sshconfig_list_has (const char *list, const char *name);
-
-/* Host and user names that may be pasted into a shell command or a
- * file name (%h, %r): NULL if acceptable, else why not (a constant
- * string, e.g. "it contains a shell metacharacter").  Rules of
- * OpenSSH 9.6's ssh(1), and no '/'.
- */
-extern const char *sshconfig_check_hostname (const char *name);
-extern const char *sshconfig_check_username (const char *name);
 
 #endif /* SSH_PLUGIN_SSHCONFIG_H */

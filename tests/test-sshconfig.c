@@ -38,6 +38,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "expand.h"
+#include "match.h"
 #include "sshconfig.h"
 #include "unit.h"
 
@@ -575,12 +577,26 @@ test_missing (void)
   sshconfig_free (&cfg);
 }
 
+/* OpenSSH's token set, as config.c's expand uses it. */
+static char *
+openssh_expand (const char *s, const char *home, const char *local_user,
+                const char *remote_host, const char *remote_user, int port,
+                char *err, size_t errlen)
+{
+  const struct expand_values v = {
+    .home = home, .local_user = local_user, .local_host = "box",
+    .remote_host = remote_host, .remote_user = remote_user, .port = port,
+  };
+
+  return expand_string (EXPAND_OPENSSH, s, &v, err, errlen);
+}
+
 static int
 expands_to (const char *s, const char *want)
 {
   char err[256] = "";
-  char *r = sshconfig_expand (s, "/home/me", "me", "host.example.com",
-                              "root", 2222, err, sizeof err);
+  char *r = openssh_expand (s, "/home/me", "me", "host.example.com",
+                            "root", 2222, err, sizeof err);
   int ok = r != NULL && strcmp (r, want) == 0;
 
   if (!ok)
@@ -594,8 +610,8 @@ static int
 expand_fails (const char *s, const char *want)
 {
   char err[256] = "";
-  char *r = sshconfig_expand (s, "/home/me", "me", "host", NULL, -1,
-                              err, sizeof err);
+  char *r = openssh_expand (s, "/home/me", "me", "host", NULL, -1,
+                            err, sizeof err);
   int ok = r == NULL && strstr (err, want) != NULL;
 
   if (!ok)
@@ -623,11 +639,11 @@ test_expand (void)
   CHECK (expand_fails ("~bob/x", "~user is not supported"));
   CHECK (expand_fails ("%r", "remote user name not known"));
   CHECK (expand_fails ("%p", "port not known"));
-  CHECK (sshconfig_expand ("~/x", NULL, "me", "h", "r", 22,
-                           err, sizeof err) == NULL);
+  CHECK (openssh_expand ("~/x", NULL, "me", "h", "r", 22,
+                         err, sizeof err) == NULL);
   CHECK (strstr (err, "home directory not known") != NULL);
-  CHECK (sshconfig_expand ("%d", NULL, "me", "h", "r", 22,
-                           err, sizeof err) == NULL);
+  CHECK (openssh_expand ("%d", NULL, "me", "h", "r", 22,
+                         err, sizeof err) == NULL);
 }
 
 /* The table-driven expansion itself, with nbdkit's libssh-based
@@ -649,75 +665,103 @@ test_expand_tokens (void)
   char err[256], small[20];
   char *r;
 
-  r = sshconfig_expand_tokens ("~/kh-%l-%h-%p %d %u 100%%", "/root",
-                               libssh, n, err, sizeof err);
+  r = expand_tokens ("~/kh-%l-%h-%p %d %u 100%%", "/root",
+                     libssh, n, err, sizeof err);
   CHECK (r != NULL && streq (r, "/root/kh-box-server-22 /home/me/.ssh "
                              "me 100%"));
   free (r);
   /* No table: only ~ and %%. */
-  r = sshconfig_expand_tokens ("~/%%", "/h", NULL, 0, err, sizeof err);
+  r = expand_tokens ("~/%%", "/h", NULL, 0, err, sizeof err);
   CHECK (r != NULL && streq (r, "/h/%"));
   free (r);
-  CHECK (sshconfig_expand_tokens ("%h", "/h", NULL, 0, err,
-                                  sizeof err) == NULL);
+  CHECK (expand_tokens ("%h", "/h", NULL, 0, err, sizeof err) == NULL);
   CHECK (streq (err, "unknown token %h (supported: %%)"));
   /* The error names the sequence and lists the table's letters. */
-  CHECK (sshconfig_expand_tokens ("/x/%k", "/h", libssh, n, err,
-                                  sizeof err) == NULL);
+  CHECK (expand_tokens ("/x/%k", "/h", libssh, n, err,
+                        sizeof err) == NULL);
   CHECK (streq (err, "unknown token %k (supported: %d %u %l %h %r %p %%)"));
-  CHECK (sshconfig_expand_tokens ("%r", "/h", libssh, n, err,
-                                  sizeof err) == NULL);
+  CHECK (expand_tokens ("%r", "/h", libssh, n, err, sizeof err) == NULL);
   CHECK (streq (err, "cannot expand %r: remote user name not known"));
   /* A short error buffer is cut, never overrun. */
-  CHECK (sshconfig_expand_tokens ("%k", "/h", libssh, n, small,
-                                  sizeof small) == NULL);
+  CHECK (expand_tokens ("%k", "/h", libssh, n, small,
+                        sizeof small) == NULL);
   CHECK (strlen (small) == sizeof small - 1);
-  /* OpenSSH's table (sshconfig_expand) lists its own letters. */
-  CHECK (sshconfig_expand ("%l", "/h", "me", "h", "r", 22, err,
-                           sizeof err) == NULL);
+  /* OpenSSH's set lists its own letters. */
+  CHECK (openssh_expand ("%l", "/h", "me", "h", "r", 22, err,
+                         sizeof err) == NULL);
   CHECK (streq (err, "unknown token %l (supported: %d %u %h %r %p %%)"));
+}
+
+/* libssh's set (config.c's expand_path_param): %d is home/.ssh, %l
+ * the local host.
+ */
+static void
+test_expand_libssh (void)
+{
+  struct expand_values v = {
+    .home = "/root", .local_user = "me", .local_host = "box",
+    .remote_host = "server", .remote_user = "u", .port = 22,
+  };
+  char err[256];
+  char *r;
+
+  r = expand_string (EXPAND_LIBSSH, "~/kh-%l-%h-%p %d %u %r 100%%", &v,
+                     err, sizeof err);
+  CHECK (r != NULL && streq (r, "/root/kh-box-server-22 /root/.ssh "
+                             "me u 100%"));
+  free (r);
+  CHECK (expand_string (EXPAND_LIBSSH, "%k", &v, err, sizeof err) == NULL);
+  CHECK (streq (err, "unknown token %k (supported: %d %u %l %h %r %p %%)"));
+  v.home = NULL;
+  v.local_host = NULL;
+  CHECK (expand_string (EXPAND_LIBSSH, "%d", &v, err, sizeof err) == NULL);
+  CHECK (streq (err, "cannot expand %d: ssh directory (~/.ssh) not known"));
+  CHECK (expand_string (EXPAND_LIBSSH, "%l", &v, err, sizeof err) == NULL);
+  CHECK (streq (err, "cannot expand %l: local host name not known"));
+  CHECK (expand_string (EXPAND_LIBSSH, "~", &v, err, sizeof err) == NULL);
+  CHECK (strstr (err, "home directory not known") != NULL);
 }
 
 static void
 test_patterns (void)
 {
-  CHECK (sshconfig_match_pattern_list ("*", "anything"));
-  CHECK (sshconfig_match_pattern_list ("*", ""));
-  CHECK (!sshconfig_match_pattern_list ("", "host"));
-  CHECK (!sshconfig_match_pattern_list (" , ,", "host"));
-  CHECK (sshconfig_match_pattern_list ("a,b c", "b"));
-  CHECK (sshconfig_match_pattern_list ("a,b c", "c"));
-  CHECK (!sshconfig_match_pattern_list ("a,b c", "d"));
-  CHECK (sshconfig_match_pattern_list ("h?st", "host"));
-  CHECK (!sshconfig_match_pattern_list ("h?st", "hst"));
-  CHECK (!sshconfig_match_pattern_list ("h?st", "hoost"));
-  CHECK (sshconfig_match_pattern_list ("*.example.com", "a.b.example.com"));
-  CHECK (!sshconfig_match_pattern_list ("*.example.com", "example.com"));
-  CHECK (sshconfig_match_pattern_list ("*.example.com,!bad.example.com",
-                                       "good.example.com"));
-  CHECK (!sshconfig_match_pattern_list ("*.example.com,!bad.example.com",
-                                        "bad.example.com"));
+  CHECK (match_pattern_list ("*", "anything"));
+  CHECK (match_pattern_list ("*", ""));
+  CHECK (!match_pattern_list ("", "host"));
+  CHECK (!match_pattern_list (" , ,", "host"));
+  CHECK (match_pattern_list ("a,b c", "b"));
+  CHECK (match_pattern_list ("a,b c", "c"));
+  CHECK (!match_pattern_list ("a,b c", "d"));
+  CHECK (match_pattern_list ("h?st", "host"));
+  CHECK (!match_pattern_list ("h?st", "hst"));
+  CHECK (!match_pattern_list ("h?st", "hoost"));
+  CHECK (match_pattern_list ("*.example.com", "a.b.example.com"));
+  CHECK (!match_pattern_list ("*.example.com", "example.com"));
+  CHECK (match_pattern_list ("*.example.com,!bad.example.com",
+                             "good.example.com"));
+  CHECK (!match_pattern_list ("*.example.com,!bad.example.com",
+                              "bad.example.com"));
   /* A negated match wins wherever it is. */
-  CHECK (!sshconfig_match_pattern_list ("!bad* *", "bad1"));
-  CHECK (!sshconfig_match_pattern_list ("* !bad*", "bad1"));
+  CHECK (!match_pattern_list ("!bad* *", "bad1"));
+  CHECK (!match_pattern_list ("* !bad*", "bad1"));
   /* Only negated patterns never match. */
-  CHECK (!sshconfig_match_pattern_list ("!foo", "bar"));
-  CHECK (!sshconfig_match_pattern_list ("!", "bar"));
-  CHECK (sshconfig_match_pattern_list ("a*b*c", "axxbyyc"));
-  CHECK (sshconfig_match_pattern_list ("a*b*c", "abcbc"));
-  CHECK (!sshconfig_match_pattern_list ("a*b*c", "abcb"));
-  CHECK (sshconfig_match_pattern_list ("**?**", "x"));
-  CHECK (!sshconfig_match_pattern_list ("**?**", ""));
-  CHECK (!sshconfig_match_pattern_list ("Host", "host"));
-  CHECK (!sshconfig_match_pattern_list (NULL, "host"));
-  CHECK (!sshconfig_match_pattern_list ("*", NULL));
+  CHECK (!match_pattern_list ("!foo", "bar"));
+  CHECK (!match_pattern_list ("!", "bar"));
+  CHECK (match_pattern_list ("a*b*c", "axxbyyc"));
+  CHECK (match_pattern_list ("a*b*c", "abcbc"));
+  CHECK (!match_pattern_list ("a*b*c", "abcb"));
+  CHECK (match_pattern_list ("**?**", "x"));
+  CHECK (!match_pattern_list ("**?**", ""));
+  CHECK (!match_pattern_list ("Host", "host"));
+  CHECK (!match_pattern_list (NULL, "host"));
+  CHECK (!match_pattern_list ("*", NULL));
   /* Pathological patterns stay fast (no backtracking explosion). */
-  CHECK (!sshconfig_match_pattern_list ("*a*a*a*a*a*a*a*a*a*a*a*a*b",
-                                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
-  CHECK (sshconfig_match_pattern ("HOST", "h*t", 3, true));
-  CHECK (!sshconfig_match_pattern ("HOST", "h*t", 3, false));
-  CHECK (sshconfig_match_pattern ("ho", "hox", 2, false));
+  CHECK (!match_pattern_list ("*a*a*a*a*a*a*a*a*a*a*a*a*b",
+                              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+  CHECK (match_pattern ("HOST", "h*t", 3, true));
+  CHECK (!match_pattern ("HOST", "h*t", 3, false));
+  CHECK (match_pattern ("ho", "hox", 2, false));
 }
 
 static void
@@ -738,7 +782,7 @@ test_lists (void)
   size_t len, n = 0;
   char got[64] = "";
 
-  while (sshconfig_list_next (&p, &elem, &len)) {
+  while (match_list_next (&p, &elem, &len)) {
     n++;
     strncat (got, elem, len);
     strcat (got, "|");
@@ -746,15 +790,15 @@ test_lists (void)
   CHECK (n == 3);
   CHECK (streq (got, "a||bc|"));
   p = "";
-  CHECK (!sshconfig_list_next (&p, &elem, &len));
+  CHECK (!match_list_next (&p, &elem, &len));
 
-  CHECK (sshconfig_list_has ("aes128-ctr,aes256-ctr", "aes256-ctr"));
-  CHECK (sshconfig_list_has ("aes128-ctr,aes256-ctr", "aes128-ctr"));
-  CHECK (!sshconfig_list_has ("aes128-ctr,aes256-ctr", "aes128"));
-  CHECK (!sshconfig_list_has ("aes128-ctr,aes256-ctr", "ctr"));
-  CHECK (!sshconfig_list_has ("aes128-ctr-x", "aes128-ctr"));
-  CHECK (!sshconfig_list_has ("", "a"));
-  CHECK (sshconfig_list_has ("a,,b", ""));
+  CHECK (match_list_has ("aes128-ctr,aes256-ctr", "aes256-ctr"));
+  CHECK (match_list_has ("aes128-ctr,aes256-ctr", "aes128-ctr"));
+  CHECK (!match_list_has ("aes128-ctr,aes256-ctr", "aes128"));
+  CHECK (!match_list_has ("aes128-ctr,aes256-ctr", "ctr"));
+  CHECK (!match_list_has ("aes128-ctr-x", "aes128-ctr"));
+  CHECK (!match_list_has ("", "a"));
+  CHECK (match_list_has ("a,,b", ""));
 }
 
 /* Host and user names that end up in %h and %r. */
@@ -781,21 +825,21 @@ test_names (void)
   size_t i;
 
   for (i = 0; i < sizeof good_hosts / sizeof good_hosts[0]; ++i)
-    CHECK (sshconfig_check_hostname (good_hosts[i]) == NULL);
+    CHECK (expand_check_hostname (good_hosts[i]) == NULL);
   for (i = 0; i < sizeof bad_hosts / sizeof bad_hosts[0]; ++i)
-    CHECK (sshconfig_check_hostname (bad_hosts[i]) != NULL);
+    CHECK (expand_check_hostname (bad_hosts[i]) != NULL);
   for (i = 0; i < sizeof bad_users / sizeof bad_users[0]; ++i)
-    CHECK (sshconfig_check_username (bad_users[i]) != NULL);
+    CHECK (expand_check_username (bad_users[i]) != NULL);
   /* White space: OpenSSH only refuses " -"; a shell splits words at
    * any space, so the plugin refuses them all.
    */
-  CHECK (sshconfig_check_username ("a -b") != NULL);
-  CHECK (sshconfig_check_username ("first last") != NULL);
+  CHECK (expand_check_username ("a -b") != NULL);
+  CHECK (expand_check_username ("first last") != NULL);
   for (i = 0; i < sizeof good_users / sizeof good_users[0]; ++i)
-    CHECK (sshconfig_check_username (good_users[i]) == NULL);
-  CHECK (streq (sshconfig_check_hostname ("a;b"),
+    CHECK (expand_check_username (good_users[i]) == NULL);
+  CHECK (streq (expand_check_hostname ("a;b"),
                 "it contains a shell metacharacter"));
-  CHECK (streq (sshconfig_check_hostname ("-x"), "it begins with '-'"));
+  CHECK (streq (expand_check_hostname ("-x"), "it begins with '-'"));
 }
 
 int
@@ -821,6 +865,7 @@ main (void)
   test_missing ();
   test_expand ();
   test_expand_tokens ();
+  test_expand_libssh ();
   test_patterns ();
   test_lists ();
   test_names ();
