@@ -13,14 +13,16 @@ SSH_PLUGIN_DEB_PACKAGES=(
 )
 # What the test suite needs on top (./run-tests sets SSH_PLUGIN_TESTS=1):
 # valgrind and clang for the checked passes and the fuzz targets, fio,
-# sfdisk, debugfs, and guestfish with a kernel for its appliance; and
-# what tests/test-debian-package.sh needs to build the Debian package
-# (debian/control's Build-Depends above, debhelper, dpkg-dev, and
-# build-essential, which dpkg-checkbuilddeps requires; perl for pod2man).
+# sfdisk, debugfs, guestfish with a kernel for its appliance, pyflakes
+# (tests/test-python-lint.sh); and what tests/test-debian-package.sh
+# needs to build the Debian package (debian/control's Build-Depends
+# above, debhelper, dpkg-dev, and build-essential, which
+# dpkg-checkbuilddeps requires; perl for pod2man).
 if [ "${SSH_PLUGIN_TESTS:-}" = 1 ]; then
     SSH_PLUGIN_DEB_PACKAGES+=(
         valgrind clang libclang-rt-dev
         fio fdisk e2fsprogs libguestfs-tools linux-image-amd64
+        python3-pyflakes
         debhelper dpkg-dev build-essential perl
     )
 fi

@@ -29,48 +29,11 @@ cd "$SSHD_DIR"
 remote="$SSHD_DIR/disk.img"
 export REMOTE="$remote"
 
-cat > close.py <<'PYEOF'
-import os, sys
-import nbd
-import sshdprocs
-
-MiB = 1024 * 1024
-uri, mode = sys.argv[1], sys.argv[2]
-h = nbd.NBD()
-h.connect_uri(uri)
-with open(os.environ["REMOTE"], "rb") as f:
-    model = bytearray(f.read())
-h.pwrite(b"a" * 4096, 0)
-model[0:4096] = b"a" * 4096
-h.flush()
-# The server stops answering: every write below is acknowledged by
-# write-behind alone (2 MiB: what the SSH channel's window and the
-# plugin's output buffer take without waiting for the server).
-stopped = sshdprocs.stop(False)
-for i in range(8):
-    data = os.urandom(256 * 1024)
-    off = 1 * MiB + i * len(data)
-    h.pwrite(data, off)
-    model[off:off + len(data)] = data
-sshdprocs.kill_connections()
-sshdprocs.cont(stopped)
-with open("expect.img", "wb") as f:
-    f.write(model)
-if mode == "close":
-    h.shutdown()            # no flush: nbdcopy's default
-    print("close: client gone")
-else:
-    # Keep the connection open; the test's shell makes nbdkit exit.
-    open("ready", "w").close()
-    import time
-    for _ in range(600):
-        time.sleep(0.1)
-PYEOF
-
 # --- 1. At close.
 make_random_file "$remote" 16
 run_plugin -v retries=3 timeout=10 write-behind=16M path="$remote" \
-    --run '/usr/bin/python3 close.py "$uri" close' 2> nbdkit.err || {
+    --run '/usr/bin/python3 "$srcdir/test-close-resend-client.py" "$uri" close' \
+    2> nbdkit.err || {
     tail -60 nbdkit.err; exit 1; }
 grep -E "reconnect|sending again|may be lost|fsync" nbdkit.err || :
 cmp expect.img "$remote" || {
@@ -91,7 +54,8 @@ make_random_file "$remote" 16
 rm -f ready expect.img
 cat > unload.sh <<'SHEOF'
 #!/bin/sh
-/usr/bin/python3 close.py "$1" unload > client.log 2>&1 &
+/usr/bin/python3 "$srcdir/test-close-resend-client.py" "$1" unload \
+    > client.log 2>&1 &
 echo $! > client.pid
 i=0
 while [ ! -e ready ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
@@ -110,28 +74,11 @@ expect_grep unload.err "reconnecting (attempt 1 of 3)" "sending again"
 
 # --- 3. retries=0: the loss is logged and reported to the next client.
 make_random_file "$remote" 16
-cat > later.py <<'PYEOF'
-import errno, sys
-import nbd
-
-h = nbd.NBD()
-h.connect_uri(sys.argv[1])
-try:
-    h.flush()
-    sys.exit("FAIL: a connection opened after an unreported loss "
-             "flushed successfully")
-except nbd.Error as e:
-    if e.errnum != errno.EIO:
-        sys.exit("FAIL: expected EIO, got %s" % e)
-    print("later: the flush failed as it must: %s" % e)
-h.flush()                   # told once
-h.shutdown()
-PYEOF
 cat > lost.sh <<'SHEOF'
 #!/bin/sh
 set -e
-/usr/bin/python3 close.py "$1" close
-/usr/bin/python3 later.py "$1"
+/usr/bin/python3 "$srcdir/test-close-resend-client.py" "$1" close
+/usr/bin/python3 "$srcdir/test-close-resend-later.py" "$1"
 SHEOF
 chmod +x lost.sh
 run_plugin -v retries=0 timeout=10 write-behind=16M idle-keep=0 \

@@ -20,22 +20,7 @@ echo outside > outside.txt
 
 run_plugin dir="$SSHD_DIR/exp" \
     --run 'nbdinfo --list --json "$uri"' > list.json
-/usr/bin/python3 - "$SSHD_DIR" "$SSHD_PORT" <<'PYEOF'
-import json, sys
-d, port = sys.argv[1], sys.argv[2]
-j = json.load(open(d + "/list.json"))
-names = sorted(e["export-name"] for e in j["exports"])
-if names != ["a.img", "b.img"]:
-    sys.exit("FAIL: exports %s" % names)
-for e in j["exports"]:
-    want = "ssh://root@127.0.0.1:%s%s/exp/%s" % (port, d, e["export-name"])
-    if not e.get("description", "").startswith(want):
-        sys.exit("FAIL: description %r, want %r" % (e.get("description"), want))
-    size = {"a.img": 1048576, "b.img": 2097229}[e["export-name"]]
-    if e["export-size"] != size:
-        sys.exit("FAIL: size of %s" % e["export-name"])
-print("list ok:", names)
-PYEOF
+/usr/bin/python3 "$srcdir/test-dir-list.py" "$SSHD_DIR" "$SSHD_PORT"
 
 # Two exports over two connections, and the default export (the first
 # name in order).

@@ -45,41 +45,8 @@ cmp retry.in "$remote"
 # cow: writes go to the local overlay only.
 make_random_file "$remote" 4 999
 cp "$remote" orig.img
-cat > cow.py <<'PYEOF'
-import sys
-import nbd
-
-orig = open("orig.img", "rb").read()
-size = len(orig)
-h = nbd.NBD()
-h.connect_uri(sys.argv[1])
-assert h.get_size() == size, (h.get_size(), size)
-assert not h.is_read_only(), "cow export is read-only"
-
-model = bytearray(orig)
-writes = [(0, 1), (12345, 6789), (1048575, 65537), (size - 1000, 1000),
-          (2000000, 4096)]
-for i, (off, n) in enumerate(writes):
-    buf = bytes([(0x41 + i + j) % 256 for j in range(n)])
-    h.pwrite(buf, off)
-    model[off:off + n] = buf
-# (nbdkit 1.32's cow filter does not advertise zero, whatever the plugin.)
-if h.can_zero():
-    h.zero(5000, 3000000)
-else:
-    h.pwrite(bytes(5000), 3000000)
-model[3000000:3005000] = bytes(5000)
-h.flush()
-
-for off, n in writes + [(0, size), (2999999, 5002)]:
-    got = h.pread(n, off)
-    if got != model[off:off + n]:
-        sys.exit("FAIL: cow read-back differs at offset %d length %d" % (off, n))
-h.shutdown()
-print("cow: OK")
-PYEOF
 run_plugin --filter=cow path="$remote" \
-    --run '/usr/bin/python3 cow.py "$uri"'
+    --run '/usr/bin/python3 "$srcdir/test-filters-cow.py" "$uri"'
 # The remote file is untouched.
 test "$(stat -c %s "$remote")" -eq "$(stat -c %s orig.img)"
 cmp orig.img "$remote"
@@ -106,27 +73,8 @@ run_plugin --filter=readahead path="$remote" \
     --run 'nbdcopy --connections=1 --requests=1 "$uri" ra.out'
 cmp "$remote" ra.out
 
-cat > seq.py <<'PYEOF'
-import sys
-import nbd
-
-h = nbd.NBD()
-h.connect_uri(sys.argv[1])
-size = h.get_size()
-want = open(sys.argv[2], "rb").read()
-assert size == len(want), (size, len(want))
-pos = 0
-step = 4096 + 17          # small, unaligned, sequential
-while pos < size:
-    n = min(step, size - pos)
-    if h.pread(n, pos) != want[pos:pos + n]:
-        sys.exit("FAIL: readahead: sequential read differs at %d" % pos)
-    pos += n
-h.shutdown()
-print("seq: OK")
-PYEOF
 run_plugin --filter=readahead path="$remote" \
-    --run '/usr/bin/python3 seq.py "$uri" '"$remote"
+    --run '/usr/bin/python3 "$srcdir/test-filters-readahead.py" "$uri" '"$remote"
 
 # ----------------------------------------------------------------------
 # partition: an MBR with two partitions, made locally with sfdisk.

@@ -105,34 +105,10 @@ export SSHD_LOG
 run_plugin path="$remote" idle-keep=1 --run './expire.sh "$uri"'
 
 # --- 4. The server dies under a warm session.
-cat > dead.py <<'PYEOF'
-import os, sys
-import nbd
-import sshdprocs
-
-remote = os.environ["REMOTE"]
-h = nbd.NBD()
-h.connect_uri(sys.argv[1])
-data = os.urandom(65536)
-h.pwrite(data, 0)
-h.flush()
-h.shutdown()
-sshdprocs.kill_connections()     # the warm session's server side
-h = nbd.NBD()
-h.connect_uri(sys.argv[1])
-if h.pread(65536, 0) != data:
-    sys.exit("FAIL: read through a new session differs")
-h.pwrite(data, 65536)
-h.flush()
-h.shutdown()
-with open(remote, "rb") as f:
-    if f.read(131072) != data + data:
-        sys.exit("FAIL: the remote file differs")
-print("dead warm session: ok")
-PYEOF
 export REMOTE="$remote"
 run_plugin -v -D ssh.log=1 path="$remote" \
-    --run '/usr/bin/python3 dead.py "$uri"' 2> nbdkit.err || {
+    --run '/usr/bin/python3 "$srcdir/test-idle-keep-dead.py" "$uri"' \
+    2> nbdkit.err || {
     tail -50 nbdkit.err; exit 1; }
 grep -E "idle-keep|error" nbdkit.err || :
 if grep -F "reusing the warm session" nbdkit.err; then

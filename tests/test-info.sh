@@ -21,25 +21,7 @@ size=$(stat -c %s "$remote")
 # of the first export (true/false/number).
 check_info ()
 {
-    /usr/bin/python3 - "$@" <<'PYEOF'
-import json, sys
-path = sys.argv[1]
-with open(path) as f:
-    info = json.load(f)
-exp = info["exports"][0]
-bad = 0
-for kv in sys.argv[2:]:
-    k, v = kv.split("=", 1)
-    want = json.loads(v)
-    got = exp.get(k, "<missing>")
-    print("%s: %s = %r (expected %r)" % (path, k, got, want))
-    if got != want or type(got) != type(want):
-        print("FAIL: %s: %s is %r, expected %r" % (path, k, got, want))
-        bad = 1
-if bad:
-    print(json.dumps(info, indent=2))
-sys.exit(bad)
-PYEOF
+    /usr/bin/python3 "$srcdir/test-info-check.py" "$@"
 }
 
 run_plugin path="$remote" \

@@ -23,20 +23,9 @@ SSH_ARGS+=(channels=1)
 cd "$SSHD_DIR"
 make_random_file disk.img 1
 
-cat > idle.py <<'PYEOF'
-import sys, time
-import nbd
-h = nbd.NBD()
-h.connect_uri(sys.argv[1])
-a = h.pread(4096, 0)
-time.sleep(5.5)
-if h.pread(4096, 0) != a:
-    sys.exit("FAIL: read after idling differs")
-PYEOF
-
 run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" keepalive=2 keepalive-count=1 \
-    --run '/usr/bin/python3 idle.py "$uri"' 2> on.log
+    --run '/usr/bin/python3 "$srcdir/test-keepalive-idle.py" "$uri"' 2> on.log
 n="$(grep -c "keepalive sent to 127.0.0.1 port $SSHD_PORT (SFTP FSTAT;" on.log || :)"
 echo "keepalives sent: $n"
 [ "$n" -ge 2 ] || { echo "FAIL: expected >= 2 keepalives in 5.5 s idle"; exit 1; }
@@ -47,65 +36,25 @@ fi
 
 run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" keepalive=0 \
-    --run '/usr/bin/python3 idle.py "$uri"' 2> off.log
+    --run '/usr/bin/python3 "$srcdir/test-keepalive-idle.py" "$uri"' 2> off.log
 if grep "keepalive sent" off.log; then
     echo "FAIL: keepalive=0 sent keepalives"; exit 1
 fi
 
 # A stalled server while idle.
-cat > stalled.py <<'PYEOF'
-import os, signal, sys, time
-import nbd
-from sshdprocs import stop, cont, resume_and_wait, sftp_servers
-
-log, expect_dead = os.environ["LOG"], sys.argv[2] == "dead"
-h = nbd.NBD()
-h.connect_uri(sys.argv[1])
-a = h.pread(4096, 0)
-if expect_dead:
-    # Only the sftp-server: its sshd would still answer SSH keepalives.
-    stopped = sftp_servers()
-    if len(stopped) != 1:
-        sys.exit("FAIL: expected one sftp-server, found %s" % stopped)
-    os.kill(stopped[0], signal.SIGSTOP)
-else:
-    stopped = stop(False)
-try:
-    # Dead after (N + 1) keepalive intervals; wait for the message
-    # (bounded), or give the count=0 case the same time and more.
-    t0 = time.monotonic()
-    dead = False
-    while time.monotonic() - t0 < (30 if expect_dead else 8):
-        with open(log) as f:
-            if "is dead" in f.read():
-                dead = True
-                break
-        time.sleep(0.2)
-    print("dead: %s after %.1f s" % (dead, time.monotonic() - t0), flush=True)
-    if dead != expect_dead:
-        sys.exit("FAIL: expected dead=%s" % expect_dead)
-    if not expect_dead:
-        cont(stopped)
-        stopped = []
-    # Dead: the next request reconnects (the old processes are still
-    # stopped); alive: it uses the resumed connection.
-    if h.pread(4096, 0) != a:
-        sys.exit("FAIL: read after the stall differs")
-finally:
-    # The processes of the abandoned connection exit once resumed.
-    resume_and_wait(stopped)
-PYEOF
 
 printf 'Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 2\n' > alive.conf
 LOG="$PWD/dead.log" run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" config="$PWD/alive.conf" \
-    --run '/usr/bin/python3 stalled.py "$uri" dead' 2> dead.log
+    --run '/usr/bin/python3 "$srcdir/test-keepalive-stalled.py" "$uri" dead' \
+    2> dead.log
 expect_grep dead.log "the server sent nothing in reply to 2 keepalives" \
     "keepalive=1, keepalive-count=2" "reconnected to 127.0.0.1"
 
 LOG="$PWD/kept.log" run_plugin -v -D ssh.log=1 \
     path="$SSHD_DIR/disk.img" keepalive=1 keepalive-count=0 \
-    --run '/usr/bin/python3 stalled.py "$uri" kept' 2> kept.log
+    --run '/usr/bin/python3 "$srcdir/test-keepalive-stalled.py" "$uri" kept' \
+    2> kept.log
 if grep -E "is dead|reconnected" kept.log; then
     echo "FAIL: keepalive-count=0 gave up on the server"; exit 1
 fi

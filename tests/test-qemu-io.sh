@@ -71,19 +71,7 @@ test "$(grep -c '^wrote ' qemu-io.out)" -eq $(( ${#writes[@]} + 1 ))
 test "$(grep -c '^read ' qemu-io.out)" -eq $(( ${#writes[@]} + 2 ))
 
 # The model: the original file with the same writes applied.
-/usr/bin/python3 - "$size" "${writes[@]}" <<'PYEOF'
-import sys
-size = int(sys.argv[1])
-model = bytearray(open("orig.img", "rb").read())
-assert len(model) == size
-for w in sys.argv[2:]:
-    pat, off, length = w.split()
-    off, length = int(off), int(length)
-    model[off:off + length] = bytes([int(pat, 16)]) * length
-model[777777:777777 + 4097] = bytes(4097)
-assert len(model) == size
-open("model.img", "wb").write(model)
-PYEOF
+/usr/bin/python3 "$srcdir/test-qemu-io-model.py" "$size" "${writes[@]}"
 test "$(stat -c %s "$remote")" -eq "$size"
 cmp model.img "$remote"
 # The same through NBD (qemu's rounded-up tail must read as zeroes).

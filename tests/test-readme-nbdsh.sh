@@ -28,15 +28,8 @@ start_sshd
 cd "$SSHD_DIR"
 
 # The README's code blocks that run nbdsh, each followed by "----".
-/usr/bin/python3 - "$readme" > readme-nbdsh.txt <<'PYEOF'
-import re, sys
-text = open(sys.argv[1]).read()
-blocks = re.findall(r"^```sh\n(.*?)^```", text, re.M | re.S)
-found = [b for b in blocks if 'nbdsh -u "$uri" -c' in b]
-for b in found:
-    sys.stdout.write(b)
-    sys.stdout.write("----\n")
-PYEOF
+/usr/bin/python3 "$srcdir/test-readme-nbdsh-blocks.py" "$readme" \
+    > readme-nbdsh.txt
 printf '%s\n%s\n----\n' "$readme_line1" "$readme_line2" > readme-nbdsh.want
 if ! cmp -s readme-nbdsh.want readme-nbdsh.txt; then
     echo "FAIL: README.md's nbdsh example is not the one this test runs." >&2

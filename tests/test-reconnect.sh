@@ -29,56 +29,10 @@ echo "kill-conns: killed $kids" >&2
 SHEOF
 chmod +x kill-conns.sh
 
-cat > reconnect.py <<'PYEOF'
-import errno, os, random, subprocess, sys
-import nbd
-
-remote = os.environ["REMOTE"]
-MiB = 1024 * 1024
-with open(remote, "rb") as f:
-    model = bytearray(f.read())
-size = len(model)
-rng = random.Random(7)
-h = nbd.NBD()
-h.connect_uri(sys.argv[1])
-
-def kill():
-    subprocess.run(["./kill-conns.sh"], check=True)
-
-# Sequential reads (read-ahead in flight when the server dies).
-for off in range(0, 16 * MiB, 256 * 1024):
-    if off in (2 * MiB, 9 * MiB):
-        kill()
-    if h.pread(256 * 1024, off) != model[off:off + 256 * 1024]:
-        sys.exit("FAIL: read at %d differs" % off)
-# Large writes, killed between them.
-for off in range(16 * MiB, 32 * MiB, 2 * MiB):
-    if off in (18 * MiB, 26 * MiB):
-        kill()
-    buf = rng.randbytes(2 * MiB)
-    h.pwrite(buf, off)
-    model[off:off + 2 * MiB] = buf
-# Killed with writes not yet flushed, then a flush: the writes
-# acknowledged on the dead sessions were never fsynced, so the flush
-# must not claim they are durable: EIO, once; the next flush works.
-kill()
-try:
-    h.flush()
-    sys.exit("FAIL: flush succeeded after a reconnect lost unflushed writes")
-except nbd.Error as e:
-    if e.errnum != errno.EIO:
-        sys.exit("FAIL: expected EIO from the flush, got %s" % e)
-h.flush()
-h.shutdown()
-with open(remote, "rb") as f:
-    if f.read() != model:
-        sys.exit("FAIL: remote file differs from the model")
-print("reconnect: ok")
-PYEOF
-
 export REMOTE="$remote"
 run_plugin -v path="$remote" \
-    --run '/usr/bin/python3 reconnect.py "$uri"' 2> nbdkit.err || {
+    --run '/usr/bin/python3 "$srcdir/test-reconnect.py" "$uri"' \
+    2> nbdkit.err || {
     cat nbdkit.err; exit 1; }
 cat nbdkit.err
 expect_grep nbdkit.err "reconnecting (attempt 1 of 3)"
@@ -113,34 +67,9 @@ expect_no_error nbdkit.err
 
 # The server stays down: requests fail with EIO, nbdkit stays up, and
 # once the server is back the next request works.
-cat > down.py <<'PYEOF'
-import errno, os, subprocess, sys, time
-import nbd
-
-remote = os.environ["REMOTE"]
-with open(remote, "rb") as f:
-    head = f.read(4096)
-h = nbd.NBD()
-h.connect_uri(sys.argv[1])
-assert h.pread(4096, 0) == head
-# Stop accepting connections, then kill the live one.
-subprocess.run(["sh", "-c", "kill -STOP $(cat $SSHD_DIR/sshd.pid)"], check=True)
-subprocess.run(["./kill-conns.sh"], check=True)
-t = time.monotonic()
-try:
-    h.pread(4096, 8192)
-    sys.exit("FAIL: read succeeded with the server down")
-except nbd.Error as e:
-    if e.errnum != errno.EIO:
-        sys.exit("FAIL: expected EIO, got %s" % e)
-    print("server down: %s after %.1f s" % (e, time.monotonic() - t))
-subprocess.run(["sh", "-c", "kill -CONT $(cat $SSHD_DIR/sshd.pid)"], check=True)
-if h.pread(4096, 0) != head:
-    sys.exit("FAIL: read after the server came back differs")
-print("down: ok")
-PYEOF
 run_plugin path="$remote" timeout=2 \
-    retries=2 --run '/usr/bin/python3 down.py "$uri"' 2> nbdkit.err || {
+    retries=2 --run '/usr/bin/python3 "$srcdir/test-reconnect-down.py" "$uri"' \
+    2> nbdkit.err || {
     cat nbdkit.err; exit 1; }
 cat nbdkit.err
 expect_grep nbdkit.err "cannot reach 127.0.0.1 port $SSHD_PORT"
