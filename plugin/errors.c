@@ -32,7 +32,7 @@ ssh_error (const char *fs, ...)
   vsnprintf (msg, sizeof msg, fs, args);
   va_end (args);
   if (quiet) {
-    nbdkit_debug ("ssh: reconnect attempt: %s", msg);
+    nbdkit_debug ("ssh: error of an attempt that may be retried: %s", msg);
     snprintf (last, sizeof last, "%s", msg);
   }
   else
