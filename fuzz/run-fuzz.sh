@@ -4,7 +4,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Build the libFuzzer targets of fuzz/ with clang and run each of them
-# for SECONDS (default 60) on a copy of its seed corpus.
+# for SECONDS (default 60) on a copy of its seed corpus.  The plugin's
+# pure modules (Makefile.am's libsshpure_la_SOURCES) are compiled once,
+# instrumented, into a static archive that every target links.
 #
 #   fuzz/run-fuzz.sh [SECONDS]
 #
@@ -23,6 +25,10 @@
 #   FUZZ_CONFIG_H    configure's config.h (default: the one at the top of
 #                    the source tree, else a minimal one is written)
 #   FUZZ_CFLAGS      extra compiler flags
+#   FUZZ_PURE_SOURCES  the pure modules' sources, relative to the source
+#                    tree (make fuzz passes libsshpure_la_SOURCES; headers
+#                    are skipped); default: that list read from Makefile.am
+#   AR               the archiver (default: ar)
 #   FUZZ_KEEP=1      keep the working corpora (new inputs found) and say where
 #
 # The seed corpora in fuzz/corpus/TARGET are copied first and never
@@ -52,18 +58,23 @@ read -r -a extra_cflags <<< "${FUZZ_CFLAGS:-}"
 
 passed=0 failed=0
 
-# sources TARGET: the plugin files linked into fuzz-TARGET.
-sources ()
-{
-    case "$1" in
-        fingerprint) echo plugin/fingerprint.c plugin/base64.c ;;
-        uri)         echo plugin/uri.c plugin/fingerprint.c plugin/base64.c ;;
-        knownhosts)  echo plugin/knownhosts.c plugin/match.c plugin/base64.c ;;
-        sshconfig)   echo plugin/sshconfig.c plugin/expand.c plugin/match.c ;;
-        sftp-wire)   echo plugin/sftp-wire.c ;;
-        *)           return 1 ;;
+# The pure modules' .c files: FUZZ_PURE_SOURCES, or else the list
+# libsshpure_la_SOURCES in Makefile.am (one line, or continued lines
+# ending with a backslash), so that the list lives in one place.
+pure_list="${FUZZ_PURE_SOURCES:-}"
+if [ -z "$pure_list" ] && [ -f "$top/Makefile.am" ]; then
+    pure_list=$(awk '/^libsshpure_la_SOURCES[ \t]*=/ { p = 1 }
+                     p { print }
+                     p && !/\\$/ { exit }' "$top/Makefile.am")
+fi
+pure_sources=()
+set -f
+for f in $pure_list; do
+    case "$f" in
+        *.c) pure_sources+=("$f") ;;
     esac
-}
+done
+set +f
 
 # Extra link flags and libFuzzer options of a target.
 ldflags ()
@@ -87,8 +98,10 @@ fail_all ()
 }
 
 for t in "${targets[@]}"; do
-    sources "$t" >/dev/null || fail_all "unknown target '$t' (FUZZ_TARGETS)"
+    [ -f "$here/fuzz-$t.c" ] || fail_all "unknown target '$t' (FUZZ_TARGETS)"
 done
+[ ${#pure_sources[@]} -gt 0 ] ||
+    fail_all "no pure sources (FUZZ_PURE_SOURCES, or libsshpure_la_SOURCES in $top/Makefile.am)"
 
 mkdir -p "$build/include" "$build/artifacts" "$build/logs" ||
     fail_all "cannot create $build"
@@ -117,11 +130,40 @@ if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists libcrypto; then
     read -r -a crypto_libs <<< "$(pkg-config --libs libcrypto)"
 fi
 
+# The targets link libFuzzer (-fsanitize=fuzzer); the pure modules are
+# only instrumented for it (fuzzer-no-link), with the same sanitizers.
 # shellcheck disable=SC2054   # the commas are -fsanitize's
-cflags=(-g -O1 -fno-omit-frame-pointer
-        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-        -Wall -Wextra -Wno-unused-parameter
-        -I"$build/include" -I"$top/plugin" -I"$here")
+common_cflags=(-g -O1 -fno-omit-frame-pointer
+               -fno-sanitize-recover=undefined
+               -Wall -Wextra -Wno-unused-parameter
+               -I"$build/include" -I"$top/plugin" -I"$here"
+               "${crypto_cflags[@]}" "${extra_cflags[@]}")
+# shellcheck disable=SC2054
+cflags=(-fsanitize=fuzzer,address,undefined "${common_cflags[@]}")
+# shellcheck disable=SC2054
+pure_cflags=(-fsanitize=fuzzer-no-link,address,undefined "${common_cflags[@]}")
+
+# The pure modules, once for every target: $build/libsshpure-fuzz.a.
+# A target's link takes from it only the members it needs.
+pure_dir="$build/pure"
+pure_lib="$build/libsshpure-fuzz.a"
+pure_log="$build/logs/libsshpure.log"
+rm -rf "$pure_dir" "$pure_lib"
+mkdir -p "$pure_dir" || fail_all "cannot create $pure_dir"
+: > "$pure_log"
+pure_objs=()
+for src in "${pure_sources[@]}"; do
+    obj="$pure_dir/$(echo "${src%.c}" | tr / -).o"
+    if ! (cd "$top" && "$clang" "${pure_cflags[@]}" -c -o "$obj" "$src") \
+           >>"$pure_log" 2>&1; then
+        sed 's/^/  /' "$pure_log" | head -n 40
+        fail_all "building $src failed (log: $pure_log)"
+    fi
+    pure_objs+=("$obj")
+done
+"${AR:-ar}" rcs "$pure_lib" "${pure_objs[@]}" >>"$pure_log" 2>&1 ||
+    fail_all "${AR:-ar} failed (log: $pure_log)"
+echo "run-fuzz: ${#pure_objs[@]} pure modules built once into $pure_lib"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/ssh-plugin-fuzz.XXXXXX")" ||
     fail_all "mktemp failed"
@@ -148,9 +190,9 @@ for t in "${targets[@]}"; do
     # Build.
     # shellcheck disable=SC2046
     if ! (cd "$top" &&
-          "$clang" "${cflags[@]}" "${crypto_cflags[@]}" "${extra_cflags[@]}" \
-                   -o "$bin" "fuzz/fuzz-$t.c" $(sources "$t") \
-                   $(ldflags "$t") "${crypto_libs[@]}") >"$log" 2>&1; then
+          "$clang" "${cflags[@]}" -o "$bin" "fuzz/fuzz-$t.c" "$pure_lib" \
+                   $(ldflags "$t") "${crypto_libs[@]}" -pthread) \
+           >"$log" 2>&1; then
         echo "FAIL: fuzz-$t: build failed (log: $log)"
         sed 's/^/  /' "$log" | head -n 40
         failed=$((failed + 1))
