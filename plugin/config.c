@@ -55,6 +55,7 @@
 #include "fingerprint.h"
 #include "match.h"
 #include "params.h"
+#include "sftp.h"
 #include "sshconfig.h"
 #include "uri.h"
 

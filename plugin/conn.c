@@ -136,11 +136,20 @@ conn_establish (struct ssh_conn *c)
   else
     r = 0;                      /* conn_login connects over TCP */
   if (r == 0 && conn_login (c) == 0) {
+    /* The SFTP layer's settings, from the parameters. */
+    const struct sftp_options opts = {
+      .timeout = params.timeout,
+      .write_behind = params.write_behind,
+      .channels = params.channels,
+      .create_size = params.create_size,
+      .create_mode = params.create_mode,
+    };
+
     /* An fsync on this session covers only writes acknowledged from
      * now on (durable.c).
      */
     durable_session_start (c);
-    r = sftp_start (c);
+    r = sftp_start (c, &opts);
   }
   else
     r = -1;

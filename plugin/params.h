@@ -62,9 +62,6 @@ struct ssh_params {
   unsigned idle_keep;           /* idle-keep= seconds; 0 off */
   unsigned channels;            /* channels= SFTP channels for writes;
                                    0 auto (by the round trip) */
-#define SFTP_MAX_CHANNELS 16
-#define WRITE_BEHIND_MIN (64 * 1024)
-#define WRITE_BEHIND_MAX (1024 * 1024 * 1024)
   char *password;               /* password= (never logged) */
   char *jump_password;          /* jump-password= (never logged) */
   char *passphrase;             /* identity-passphrase= (never logged) */

@@ -46,7 +46,6 @@
 #include "ssh-plugin.h"
 #include "errors.h"
 #include "durable.h"
-#include "params.h"
 #include "session.h"
 #include "sftp.h"
 #include "sftp-int.h"
@@ -171,19 +170,21 @@ stat_finish (struct ssh_conn *c, struct sync_reply *r, const char *what,
 }
 
 /* create=true: make the remote file (replacing an existing one) with
- * create-size bytes and create-mode permissions.
+ * the size and permissions of the options (create-size=,
+ * create-mode=).
  */
 static int
 create_file (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
+  const struct sftp_options *o = &s->opts;
   struct sync_reply r = { .done = false };
   char handle[SFTP_MAX_HANDLE];
   uint32_t hlen, id;
   int err, ret;
 
   if (open_handle (c, c->path, SSH_FXF_WRITE | SSH_FXF_CREAT | SSH_FXF_TRUNC,
-                   params.create_mode, handle, &hlen, &err) == -1) {
+                   o->create_mode, handle, &hlen, &err) == -1) {
     ssh_error ("cannot create remote file %s on %s: %s",
                c->path, c->host, c->errbuf);
     nbdkit_set_error (err);
@@ -198,8 +199,8 @@ create_file (struct ssh_conn *c)
   sftp_wire_put_string (&s->out, handle, hlen);
   sftp_wire_put_u32 (&s->out,
                      SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_PERMISSIONS);
-  sftp_wire_put_u64 (&s->out, params.create_size);
-  sftp_wire_put_u32 (&s->out, params.create_mode);
+  sftp_wire_put_u64 (&s->out, o->create_size);
+  sftp_wire_put_u32 (&s->out, o->create_mode);
   if (sftp_call (c, id, &r) == -1) {
     ssh_error ("cannot set the size of remote file %s: %s",
                c->path, c->errbuf);
@@ -209,7 +210,7 @@ create_file (struct ssh_conn *c)
   free (r.data);
   if (ret == -1) {
     ssh_error ("cannot set the size of remote file %s to %" PRIi64
-               ": %s", c->path, params.create_size, c->errbuf);
+               ": %s", c->path, o->create_size, c->errbuf);
     nbdkit_set_error (err);
     return -1;
   }
@@ -219,7 +220,7 @@ create_file (struct ssh_conn *c)
     return -1;
   }
   ssh_debug ("created %s: %" PRIi64 " bytes, mode %04o", c->path,
-             params.create_size, (unsigned) params.create_mode);
+             o->create_size, (unsigned) o->create_mode);
   return 0;
 }
 
@@ -476,8 +477,12 @@ elapsed_us (const struct timespec *t0, const struct timespec *t1)
   return us > 0 ? us : 1;
 }
 
+/* Start SFTP on the session of c, with the caller's settings opts
+ * (kept with the session), and open the file c->path (creating it
+ * first if c->create); no file for a dir= listing (c->path NULL).
+ */
 int
-sftp_start (struct ssh_conn *c)
+sftp_start (struct ssh_conn *c, const struct sftp_options *opts)
 {
   struct sftp *s;
   int rc;
@@ -488,6 +493,7 @@ sftp_start (struct ssh_conn *c)
     ssh_error ("calloc: %m");
     return -1;
   }
+  s->opts = *opts;
   s->next_id = 1;
   s->ibuf = malloc (IBUF_SIZE);
   if (s->ibuf == NULL) {
@@ -556,7 +562,7 @@ sftp_start (struct ssh_conn *c)
   /* Writes on a long link need more channels: they are set up while
    * the rest goes on (write-behind only).
    */
-  if (params.write_behind != 0)
+  if (s->opts.write_behind != 0)
     sftp_lanes_start (c, sftp_write_channels (c) - 1);
   if (sftp_handshake (c) == -1) {
     ssh_error ("SFTP handshake with %s port %u failed: %s",

@@ -50,7 +50,7 @@
 
 #include <libssh2.h>
 
-#include "params.h"             /* SFTP_MAX_CHANNELS */
+#include "sftp.h"               /* SFTP_MAX_CHANNELS, sftp_options */
 #include "sftp-wire.h"
 
 struct ssh_conn;
@@ -88,8 +88,9 @@ struct ssh_conn;
  * WRITEs, when one channel's window (OpenSSH: 2 MiB) cannot keep the
  * link busy: from a round trip of LANE_MIN_RTT up, as many as
  * LANE_RATE bytes per second need over the round trip measured at
- * open (channels=auto), at most LANES_AUTO, or exactly channels=N (up
- * to SFTP_MAX_CHANNELS in params.h).
+ * open (sftp_options.channels 0: channels=auto), at most LANES_AUTO,
+ * or exactly the channels asked for (channels=N, up to
+ * SFTP_MAX_CHANNELS in sftp.h).
  */
 #define LANE_RATE     (64 * 1024 * 1024) /* bytes per second */
 #define LANE_MIN_RTT  40000              /* microseconds */
@@ -160,6 +161,8 @@ struct slot {
 };
 
 struct sftp {
+  struct sftp_options opts;     /* the caller's settings (sftp_start;
+                                   in c->sftp only, not in lanes) */
   LIBSSH2_CHANNEL *channel;
   char handle[SFTP_MAX_HANDLE];
   uint32_t handle_len;

@@ -48,7 +48,6 @@
 #include <inttypes.h>
 
 #include "ssh-plugin.h"
-#include "params.h"
 #include "session.h"
 #include "sftp.h"
 #include "sftp-int.h"

@@ -53,7 +53,6 @@
 
 #include "ssh-plugin.h"
 #include "errors.h"
-#include "params.h"
 #include "sftp.h"
 #include "sftp-int.h"
 #include "sftp-wire.h"
@@ -382,7 +381,7 @@ sftp_pwrite (struct ssh_conn *c, const void *buf, uint32_t count,
   /* Without fsync@openssh.com the client cannot flush, and a flush is
    * what reports a failed write-behind write: write synchronously.
    */
-  if (params.write_behind != 0 && s->has_fsync)
+  if (s->opts.write_behind != 0 && s->has_fsync)
     return sftp_write_behind (c, buf, count, offset);
   return sftp_write_sync (c, buf, count, offset);
 }

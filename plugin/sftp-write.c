@@ -59,7 +59,6 @@
 #include "ssh-plugin.h"
 #include "errors.h"
 #include "durable.h"
-#include "params.h"
 #include "sftp.h"
 #include "sftp-int.h"
 #include "sftp-wire.h"
@@ -474,10 +473,10 @@ wb_send (struct ssh_conn *c, struct wb_entry *e)
                              wb_reply, e) == NULL ? -1 : 0;
 }
 
-/* How many channels writes use on this session: channels=N, or as
- * many as keep LANE_RATE bytes per second in flight over the round
- * trip measured at open, each carrying the server's window (OpenSSH:
- * 2 MiB), at most LANES_AUTO: one on a LAN.
+/* How many channels writes use on this session: the options' channels
+ * (channels=N), or as many as keep LANE_RATE bytes per second in
+ * flight over the round trip measured at open, each carrying the
+ * server's window (OpenSSH: 2 MiB), at most LANES_AUTO: one on a LAN.
  */
 unsigned
 sftp_write_channels (struct ssh_conn *c)
@@ -486,8 +485,8 @@ sftp_write_channels (struct ssh_conn *c)
   unsigned long initial = 0;
   uint64_t need;
 
-  if (params.channels > 0)
-    return params.channels;
+  if (s->opts.channels > 0)
+    return s->opts.channels;
   /* Below LANE_MIN_RTT one channel: a busy machine can make loopback
    * look like a few tens of milliseconds.
    */
@@ -502,15 +501,15 @@ sftp_write_channels (struct ssh_conn *c)
 }
 
 /* The window of this connection, made at its first write: the size
- * from write-behind=, or what keeps a link with the round trip
- * measured at open busy (WB_FLOOR to WB_MAX).
+ * from the options (write-behind=), or what keeps a link with the
+ * round trip measured at open busy (WB_FLOOR to WB_MAX).
  */
 static struct writebehind *
 wb_get (struct ssh_conn *c)
 {
   struct sftp *s = c->sftp;
   struct writebehind *wb;
-  int64_t size = params.write_behind;
+  int64_t size = s->opts.write_behind;
 
   if (c->wb)
     return c->wb;

@@ -51,7 +51,6 @@
 
 #include "ssh-plugin.h"
 #include "errors.h"
-#include "params.h"
 #include "session.h"
 #include "sftp.h"
 #include "sftp-int.h"
@@ -802,16 +801,16 @@ sftp_pump (struct ssh_conn *c, struct sync_reply *version_reply)
      * but libssh2 keeps saying it waits to send): bounded like any
      * silence, by timeout=.
      */
-    if (p->stuck && params.timeout > 0) {
+    if (p->stuck && p->opts.timeout > 0) {
       clock_gettime (CLOCK_MONOTONIC, &now);
       if (p->stuck_since.tv_sec == 0 || c->sent_bytes != p->stuck_sent) {
         p->stuck_since = now;
         p->stuck_sent = c->sent_bytes;
       }
-      else if (now.tv_sec - p->stuck_since.tv_sec > (time_t) params.timeout)
+      else if (now.tv_sec - p->stuck_since.tv_sec > (time_t) p->opts.timeout)
         return sftp_broken (c, "timed out after %u seconds sending to the "
-                            "server (timeout=%u)", params.timeout,
-                            params.timeout);
+                            "server (timeout=%u)", p->opts.timeout,
+                            p->opts.timeout);
     }
     if (session_wait (c) == -1)
       return sftp_broken (c, NULL);

@@ -6,7 +6,8 @@
 /* The SFTP layer (sftp-file.c, sftp-read.c, sftp-write.c, sftp.c,
  * sftp-lanes.c) as the rest of the plugin calls it: ssh.c, conn.c and
  * keepalive.c.  What the layer's files share among themselves is in
- * sftp-int.h.
+ * sftp-int.h.  The layer reads no parameter itself: its caller hands
+ * it its settings (struct sftp_options) at sftp_start.
  */
 
 #ifndef SSH_PLUGIN_SFTP_H
@@ -17,8 +18,34 @@
 
 struct ssh_conn;
 
+/* The layer's limits (config.c checks channels= and write-behind=
+ * against them): SFTP channels per session, and the size of a
+ * write-behind window.
+ */
+#define SFTP_MAX_CHANNELS 16
+#define WRITE_BEHIND_MIN (64 * 1024)
+#define WRITE_BEHIND_MAX (1024 * 1024 * 1024)
+
+/* What the caller decides for a session, given to sftp_start and kept
+ * with the session's SFTP state.
+ */
+struct sftp_options {
+  unsigned timeout;             /* seconds a half-sent packet may stay
+                                   stuck (as session_wait bounds
+                                   silence); 0 forever */
+  int64_t write_behind;         /* bytes in a connection's window:
+                                   WRITE_BEHIND_MIN to WRITE_BEHIND_MAX,
+                                   -1 sized by the round trip, 0 off
+                                   (synchronous writes) */
+  unsigned channels;            /* SFTP channels for write-behind
+                                   writes, 1 to SFTP_MAX_CHANNELS; 0 as
+                                   many as the round trip needs */
+  int64_t create_size;          /* c->create: the new file's size */
+  int create_mode;              /* and its permissions */
+};
+
 /* sftp-file.c: starting SFTP, the file, dir=, fsync, flush, closing. */
-extern int sftp_start (struct ssh_conn *c);
+extern int sftp_start (struct ssh_conn *c, const struct sftp_options *opts);
 extern void sftp_stop (struct ssh_conn *c);
 extern int sftp_list_dir (struct ssh_conn *c, const char *dir,
                           int (*fn) (void *opaque, const char *name,
