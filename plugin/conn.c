@@ -58,6 +58,22 @@
 #include "session.h"
 #include "sftp.h"
 
+/* Connections with write-behind writes in flight (atomic): each
+ * connection's window counts itself here while it has some
+ * (sftp_options.busy_conns).  While no other connection has any, a
+ * read, write or flush need not look at them (ssh.c drain_others).
+ */
+static unsigned busy_conns;
+
+/* Has any connection other than c writes in flight? */
+bool
+conn_others_busy (struct ssh_conn *c)
+{
+  unsigned n = __atomic_load_n (&busy_conns, __ATOMIC_SEQ_CST);
+
+  return n > (sftp_write_busy (c) ? 1 : 0);
+}
+
 /* Connect (over TCP unless c->sock is already given), handshake,
  * verify the host key and authenticate.  Returns -1 after one
  * nbdkit_error.
@@ -143,6 +159,7 @@ conn_establish (struct ssh_conn *c)
       .channels = params.channels,
       .create_size = params.create_size,
       .create_mode = params.create_mode,
+      .busy_conns = &busy_conns,
     };
 
     /* An fsync on this session covers only writes acknowledged from

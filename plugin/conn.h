@@ -4,11 +4,14 @@
  */
 
 /* conn.c: a connection: the transport, login (handshake, host key,
- * auth), SFTP open, reconnect, close, flush, drain, idle-keep=.
+ * auth), SFTP open, reconnect, close, flush, drain, idle-keep=; the
+ * count of connections with writes in flight (conn_others_busy).
  */
 
 #ifndef SSH_PLUGIN_CONN_H
 #define SSH_PLUGIN_CONN_H
+
+#include <stdbool.h>
 
 struct ssh_conn;
 
@@ -22,5 +25,6 @@ extern int conn_park (struct ssh_conn *c);
 extern int conn_unpark (struct ssh_conn *c);
 extern void conn_drain (struct ssh_conn *c);
 extern void conn_free (struct ssh_conn *c);
+extern bool conn_others_busy (struct ssh_conn *c);
 
 #endif /* SSH_PLUGIN_CONN_H */

@@ -80,6 +80,8 @@ struct wb_entry {
 struct writebehind {
   struct writelog *wlog;        /* a reference of its own: the window
                                    outlives the session */
+  unsigned *busy_conns;         /* the caller's count (sftp_options),
+                                   kept for the same reason */
   int pin;                      /* in wlog: the oldest write in flight */
   char *ring;
   size_t size;                  /* bytes in the ring: the window */
@@ -87,7 +89,7 @@ struct writebehind {
   struct wb_entry ents[WB_ENTRIES];
   unsigned first, count;        /* entries in flight, oldest first */
   uint64_t lane_bytes[SFTP_MAX_CHANNELS]; /* in flight per channel */
-  bool busy;                    /* counted in busy_conns */
+  bool busy;                    /* counted in *busy_conns */
   /* The first failure the client has not been told about by a flush. */
   bool failed;
   uint32_t status;
@@ -268,11 +270,9 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
 /* ---- Write-behind ---- */
 
 /* Publish the span of the window for other connections' writes and
- * flushes (ssh.c's drain_one); empty when lo >= hi.
+ * flushes (ssh.c's drain_one); empty when lo >= hi.  The connection
+ * is counted in the caller's busy_conns while it has writes in flight.
  */
-static unsigned busy_conns;     /* atomic: connections with writes in
-                                   flight */
-
 static void
 publish_span (struct ssh_conn *c)
 {
@@ -282,11 +282,11 @@ publish_span (struct ssh_conn *c)
 
   if (wb->count > 0 && !wb->busy) {
     wb->busy = true;
-    __atomic_add_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch (wb->busy_conns, 1, __ATOMIC_SEQ_CST);
   }
   else if (wb->count == 0 && wb->busy) {
     wb->busy = false;
-    __atomic_sub_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch (wb->busy_conns, 1, __ATOMIC_SEQ_CST);
   }
 
   for (i = 0; i < wb->count; ++i) {
@@ -527,6 +527,7 @@ wb_get (struct ssh_conn *c)
     return NULL;
   }
   wb->size = size;
+  wb->busy_conns = s->opts.busy_conns;
   wb->pin = writelog_pin_new (wb->wlog);
   /* At least two WRITEs in flight. */
   wb->piece = s->max_write < size / 2 ? s->max_write : size / 2;
@@ -649,13 +650,13 @@ sftp_write_drain (struct ssh_conn *c)
   return 0;
 }
 
-/* Has any connection other than c writes in flight? */
+/* Is c counted in the caller's busy_conns (sftp_options): writes in
+ * flight, as last published?
+ */
 bool
-sftp_write_others_busy (struct ssh_conn *c)
+sftp_write_busy (struct ssh_conn *c)
 {
-  unsigned n = __atomic_load_n (&busy_conns, __ATOMIC_SEQ_CST);
-
-  return n > (c->wb && c->wb->busy ? 1 : 0);
+  return c->wb && c->wb->busy;
 }
 
 /* Writes waiting for the server's reply? */
@@ -753,7 +754,7 @@ sftp_write_free (struct ssh_conn *c)
 {
   if (c->wb) {
     if (c->wb->busy)
-      __atomic_sub_fetch (&busy_conns, 1, __ATOMIC_SEQ_CST);
+      __atomic_sub_fetch (c->wb->busy_conns, 1, __ATOMIC_SEQ_CST);
     writelog_pin_free (c->wb->wlog, c->wb->pin);
     writelog_close (c->wb->wlog);
     free (c->wb->ring);

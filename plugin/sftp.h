@@ -42,6 +42,12 @@ struct sftp_options {
                                    many as the round trip needs */
   int64_t create_size;          /* c->create: the new file's size */
   int create_mode;              /* and its permissions */
+  unsigned *busy_conns;         /* atomic, the caller's count of
+                                   connections with writes in flight:
+                                   a connection's write-behind window
+                                   counts itself there while it has
+                                   some (sftp_write_busy), across
+                                   reconnects */
 };
 
 /* sftp-file.c: starting SFTP, the file, dir=, fsync, flush, closing. */
@@ -68,7 +74,7 @@ extern bool sftp_write_pending (struct ssh_conn *c);
 extern void sftp_write_abandon (struct ssh_conn *c);
 extern int sftp_write_errno (struct ssh_conn *c, uint32_t status,
                              uint64_t len);
-extern bool sftp_write_others_busy (struct ssh_conn *c);
+extern bool sftp_write_busy (struct ssh_conn *c);
 extern int sftp_write_failure (struct ssh_conn *c, const char *what,
                                bool clear);
 extern void sftp_write_free (struct ssh_conn *c);

@@ -570,8 +570,8 @@ drain_others (struct ssh_conn *c, uint64_t offset, uint64_t len,
     .flush = strcmp (what, "flush") == 0,
   };
 
-  if (d.flush ? !sftp_write_others_busy (c) && !durable_others_need_fsync (c)
-      : params.write_behind == 0 || !sftp_write_others_busy (c))
+  if (d.flush ? !conn_others_busy (c) && !durable_others_need_fsync (c)
+      : params.write_behind == 0 || !conn_others_busy (c))
     return 0;
   return keepalive_for_each (drain_one, &d);
 }
