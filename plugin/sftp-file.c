@@ -708,7 +708,7 @@ sftp_fsync (struct ssh_conn *c, const char *what)
   struct sftp *on[1 + SFTP_MAX_CHANNELS];
   unsigned i, n = 0;
   uint64_t t;
-  int err = 0, ret = 0, broke = 0;
+  int err = 0, ret = 0, broke;
 
   if (!p->has_fsync) {
     ssh_error ("%s: the server does not support fsync@openssh.com",
@@ -718,12 +718,7 @@ sftp_fsync (struct ssh_conn *c, const char *what)
   }
   t = durable_now (c);
   /* The first channel's slot may be taken by a request in flight. */
-  while (!sftp_slot_available (p)) {
-    if (c->broken || sftp_pump (c, NULL) == -1) {
-      broke = 1;
-      break;
-    }
-  }
+  broke = sftp_slot_wait (c) == -1;
   on[n++] = p;
   for (i = 0; i < p->nr_lanes; ++i)
     if (p->lanes[i]->lane_state == LANE_READY)

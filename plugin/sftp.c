@@ -833,16 +833,26 @@ sync_request (struct ssh_conn *c, struct sync_reply *r)
   return 0;
 }
 
-/* Start a request that call will wait for: first wait until its slot
- * is free (requests in flight may hold every slot).
+/* Wait until the slot of the next request on the first channel is
+ * free (requests in flight may hold every slot).  -1 if the
+ * connection broke.
  */
 int
-sftp_sync_begin (struct ssh_conn *c, uint8_t type, uint32_t *id)
+sftp_slot_wait (struct ssh_conn *c)
 {
   while (!sftp_slot_available (c->sftp)) {
     if (c->broken || sftp_pump (c, NULL) == -1)
       return -1;
   }
+  return 0;
+}
+
+/* Start a request that call will wait for, once its slot is free. */
+int
+sftp_sync_begin (struct ssh_conn *c, uint8_t type, uint32_t *id)
+{
+  if (sftp_slot_wait (c) == -1)
+    return -1;
   return sftp_request_begin (c, type, id);
 }
 
