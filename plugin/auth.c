@@ -279,7 +279,7 @@ auth_identity (struct ssh_conn *c, struct tried *t, const char *file,
             libssh2_userauth_publickey_fromfile_ex (c->session, c->user,
                                                     strlen (c->user),
                                                     NULL, file,
-                                                    params.passphrase));
+                                                    params->passphrase));
   if (rc == 0) {
     ssh_debug ("auth: authenticated with identity %s", file);
     return 1;
@@ -292,7 +292,7 @@ auth_identity (struct ssh_conn *c, struct tried *t, const char *file,
      * file" both for a wrong passphrase and a format it cannot read.
      */
     tried_add (t, "identity %s: cannot load the key (%s%s)", file,
-               params.passphrase ? "wrong identity-passphrase, or " :
+               params->passphrase ? "wrong identity-passphrase, or " :
                "encrypted and no identity-passphrase given, or ",
                "a format libssh2 cannot read");
   else
@@ -311,14 +311,14 @@ auth_identities (struct ssh_conn *c, struct tried *t)
   size_t i;
   int r = 0;
 
-  for (i = 0; r == 0 && i < params.nr_identities; ++i)
-    r = auth_identity (c, t, params.identities[i], true);
-  if (params.nr_identities > 0 || params.home == NULL)
+  for (i = 0; r == 0 && i < params->nr_identities; ++i)
+    r = auth_identity (c, t, params->identities[i], true);
+  if (params->nr_identities > 0 || params->home == NULL)
     return r;
   for (i = 0; r == 0 && i < sizeof defaults / sizeof defaults[0]; ++i) {
     char file[4096];
 
-    snprintf (file, sizeof file, "%s/.ssh/%s", params.home, defaults[i]);
+    snprintf (file, sizeof file, "%s/.ssh/%s", params->home, defaults[i]);
     r = auth_identity (c, t, file, false);
   }
   return r;
@@ -334,7 +334,7 @@ auth_identities (struct ssh_conn *c, struct tried *t)
 static const char *
 password_for (struct ssh_conn *c)
 {
-  return c->is_jump ? params.jump_password : params.password;
+  return c->is_jump ? params->jump_password : params->password;
 }
 
 static const char *
@@ -514,7 +514,7 @@ auth_authenticate (struct ssh_conn *c)
    * an ssh-agent, try its keys first, unless this server is known not
    * to take keys.  Most logins end here.
    */
-  if (!params.identities_only && may_accept_publickey (c) &&
+  if (!params->identities_only && may_accept_publickey (c) &&
       getenv ("SSH_AUTH_SOCK") != NULL && *getenv ("SSH_AUTH_SOCK")) {
     agent_tried = true;
     r = auth_agent (c, &t);
@@ -553,7 +553,7 @@ auth_authenticate (struct ssh_conn *c)
   remember_methods (c, methods);
 
   if (match_list_has (methods, "publickey")) {
-    if (params.identities_only)
+    if (params->identities_only)
       tried_add (&t, "ssh-agent: not used (IdentitiesOnly yes)");
     else if (!agent_tried)
       r = auth_agent (c, &t);

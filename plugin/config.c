@@ -33,8 +33,9 @@
  * value goes, whether it was given, its --help text), .config
  * (config_param, by the table), .config_complete (config_complete:
  * uri=, ssh_config, defaults and checks) and the --help text (made
- * from the table).  The result is the global params, read-only once
- * nbdkit starts serving.
+ * from the table).  The result is conf, written only here and only
+ * before nbdkit starts serving; the other files read it through the
+ * pointer params (params.h), to a const struct.
  */
 
 #include <config.h>
@@ -59,7 +60,7 @@
 #include "sshconfig.h"
 #include "uri.h"
 
-struct ssh_params params = {
+static struct ssh_params conf = {
   .port = 22,
   .verify_remote_host = true,
   .timeout = 60,
@@ -70,6 +71,7 @@ struct ssh_params params = {
   .keepalive_count = 3,
   .create_mode = 0600,
 };
+const struct ssh_params *const params = &conf;
 
 static const char *uri_param;           /* uri= as given */
 static struct ssh_uri uri;              /* parsed, owned */
@@ -135,22 +137,22 @@ wipe_secret (char **secret)
 void
 config_free (void)
 {
-  sshconfig_free_strings (params.known_hosts, params.nr_known_hosts);
-  sshconfig_free_strings (params.identities, params.nr_identities);
+  sshconfig_free_strings (conf.known_hosts, conf.nr_known_hosts);
+  sshconfig_free_strings (conf.identities, conf.nr_identities);
   free (default_user);
   free (home);
   free (pw_home);
   free (kh_args.v);
   free (id_args.v);
   free_owned ();
-  for (size_t i = 0; i < params.nr_jumps; ++i) {
-    free (params.jumps[i].user);
-    free (params.jumps[i].host);
+  for (size_t i = 0; i < conf.nr_jumps; ++i) {
+    free (conf.jumps[i].user);
+    free (conf.jumps[i].host);
   }
-  free (params.jumps);
-  wipe_secret (&params.password);
-  wipe_secret (&params.jump_password);
-  wipe_secret (&params.passphrase);
+  free (conf.jumps);
+  wipe_secret (&conf.password);
+  wipe_secret (&conf.jump_password);
+  wipe_secret (&conf.passphrase);
 }
 
 /* Append a local file name, made absolute (nbdkit changes to /). */
@@ -232,15 +234,15 @@ add_jump (const char *value)
     nbdkit_error ("jump=%s: %s", value, err);
     return -1;
   }
-  l = realloc (params.jumps, (params.nr_jumps + 1) * sizeof *l);
+  l = realloc (conf.jumps, (conf.nr_jumps + 1) * sizeof *l);
   if (l == NULL) {
     nbdkit_error ("realloc: %m");
     free (hs.host);
     free (hs.user);
     return -1;
   }
-  params.jumps = l;
-  params.jumps[params.nr_jumps++] = (struct jump_spec) {
+  conf.jumps = l;
+  conf.jumps[conf.nr_jumps++] = (struct jump_spec) {
     .user = hs.user, .host = hs.host, .port = hs.port,
   };
   return 0;
@@ -257,11 +259,11 @@ parse_host_key (const char *key, const char *value)
 {
   char err[256];
 
-  if (fingerprint_parse (value, &params.host_key, err, sizeof err) == -1) {
+  if (fingerprint_parse (value, &conf.host_key, err, sizeof err) == -1) {
     nbdkit_error ("%s", err);
     return -1;
   }
-  params.have_host_key = true;
+  conf.have_host_key = true;
   return 0;
 }
 
@@ -286,7 +288,7 @@ parse_channels (const char *key, const char *value)
   int n;
 
   if (strcmp (value, "auto") == 0) {
-    params.channels = 0;
+    conf.channels = 0;
     return 0;
   }
   n = 0;
@@ -298,7 +300,7 @@ parse_channels (const char *key, const char *value)
                   "channels from 1 to %d", value, SFTP_MAX_CHANNELS);
     return -1;
   }
-  params.channels = n;
+  conf.channels = n;
   return 0;
 }
 
@@ -320,15 +322,15 @@ parse_write_behind (const char *key, const char *value)
                   "between 64K and 1G", value);
     return -1;
   }
-  params.write_behind = n;
+  conf.write_behind = n;
   return 0;
 }
 
 static int
 parse_create_size (const char *key, const char *value)
 {
-  params.create_size = nbdkit_parse_size (value);
-  return params.create_size == -1 ? -1 : 0;
+  conf.create_size = nbdkit_parse_size (value);
+  return conf.create_size == -1 ? -1 : 0;
 }
 
 /* create-mode=MODE, octal, at most 07777. */
@@ -342,7 +344,7 @@ parse_create_mode (const char *key, const char *value)
                   value);
     return -1;
   }
-  params.create_mode = strtoul (value, NULL, 8);
+  conf.create_mode = strtoul (value, NULL, 8);
   return 0;
 }
 
@@ -386,11 +388,11 @@ struct param {
 };
 
 static struct param param_table[] = {
-  { "host", PARAM_STRING, .str = &params.host, .arg = "<HOST>",
+  { "host", PARAM_STRING, .str = &conf.host, .arg = "<HOST>",
     .help = "(required) SSH server name, address, or ssh_config Host "
     "alias." },
   /* CONFIG_MAGIC_KEY: nbdkit ssh host=H /srv/disk.img */
-  { "path", PARAM_STRING, .str = &params.path, .arg = "<PATH>",
+  { "path", PARAM_STRING, .str = &conf.path, .arg = "<PATH>",
     .help = "(required) Remote file to serve." },
   { "uri", PARAM_STRING, .str = &uri_param,
     .arg = "ssh://[USER@]HOST[:PORT]/PATH[?host_key_check=...]",
@@ -400,15 +402,15 @@ static struct param param_table[] = {
     "/etc/ssh/ssh_config; empty: none). config=, known-hosts= and "
     "identity= expand ~ and %d (~/.ssh) %u (local user) %l (local host) "
     "%h %r %p (remote host, user, port) %%." },
-  { "port", PARAM_NUMBER, .number = &params.port, .min = 1, .max = 65535,
+  { "port", PARAM_NUMBER, .number = &conf.port, .min = 1, .max = 65535,
     .arg = "<PORT>", .help = "SSH port (default 22)." },
-  { "user", PARAM_STRING, .str = &params.user, .arg = "<USER>",
+  { "user", PARAM_STRING, .str = &conf.user, .arg = "<USER>",
     .help = "Remote user (default: the local user)." },
   { "known-hosts", PARAM_FILES, .files = &kh_args, .repeat = true,
     .arg = "<FILE>",
     .help = "known_hosts file (may repeat; default ~/.ssh/known_hosts, "
     "/etc/ssh/ssh_known_hosts)." },
-  { "verify-remote-host", PARAM_BOOL, .flag = &params.verify_remote_host,
+  { "verify-remote-host", PARAM_BOOL, .flag = &conf.verify_remote_host,
     .arg = "false", .help = "Do not verify the host key (insecure)." },
   { "host-key", PARAM_SPECIAL, .parse = parse_host_key,
     .arg = "<FINGERPRINT>",
@@ -418,15 +420,15 @@ static struct param param_table[] = {
     .arg = "<FILE>",
     .help = "Private key file, tried after the agent (may repeat; "
     "default ~/.ssh/id_ed25519, id_ecdsa, id_rsa)." },
-  { "identity-passphrase", PARAM_SECRET, .secret = &params.passphrase,
+  { "identity-passphrase", PARAM_SECRET, .secret = &conf.passphrase,
     .arg = "<PASSPHRASE>",
     .help = "Passphrase of encrypted identity files (PW, - to prompt, "
     "+FILE, -FD)." },
-  { "password", PARAM_SECRET, .secret = &params.password,
+  { "password", PARAM_SECRET, .secret = &conf.password,
     .arg = "<PASSWORD>",
     .help = "Password for password and keyboard-interactive auth (PW, "
     "-, +FILE, -FD)." },
-  { "timeout", PARAM_NUMBER, .number = &params.timeout,
+  { "timeout", PARAM_NUMBER, .number = &conf.timeout,
     .min = 0, .max = 86400 * 365, .arg = "<SECS>",
     .help = "Timeout for connecting and for each wait on the server "
     "(default 60; 0 = none)." },
@@ -434,42 +436,42 @@ static struct param param_table[] = {
     .arg = "[USER@]HOST[:PORT]",
     .help = "Connect through this jump host (may repeat for a chain, "
     "like ssh -J)." },
-  { "jump-password", PARAM_SECRET, .secret = &params.jump_password,
+  { "jump-password", PARAM_SECRET, .secret = &conf.jump_password,
     .arg = "<PASSWORD>",
     .help = "Password for the jump hosts (password= is only sent to the "
     "target host)." },
-  { "dir", PARAM_STRING, .str = &params.dir, .arg = "<DIR>",
+  { "dir", PARAM_STRING, .str = &conf.dir, .arg = "<DIR>",
     .help = "Serve every regular file of a remote directory, one export "
     "per file (instead of path=)." },
-  { "compression", PARAM_BOOL, .flag = &params.compression, .arg = "true",
+  { "compression", PARAM_BOOL, .flag = &conf.compression, .arg = "true",
     .help = "Compress the SSH connection (zlib), for slow links (default "
     "false)." },
-  { "create", PARAM_BOOL, .flag = &params.create, .arg = "true",
+  { "create", PARAM_BOOL, .flag = &conf.create, .arg = "true",
     .help = "Create (or replace) the remote file." },
   { "create-size", PARAM_SPECIAL, .parse = parse_create_size,
     .arg = "<SIZE>", .help = "Its size (required with create=true)." },
   { "create-mode", PARAM_SPECIAL, .parse = parse_create_mode,
     .arg = "<MODE>", .help = "Its permissions (default 0600)." },
-  { "ciphers", PARAM_STRING, .str = &params.ciphers, .arg = "<LIST>",
+  { "ciphers", PARAM_STRING, .str = &conf.ciphers, .arg = "<LIST>",
     .help = "Ciphers to offer, in order (overrides the built-in "
     "preference)." },
-  { "macs", PARAM_STRING, .str = &params.macs, .arg = "<LIST>",
+  { "macs", PARAM_STRING, .str = &conf.macs, .arg = "<LIST>",
     .help = "MACs to offer, in order." },
-  { "kex", PARAM_STRING, .str = &params.kex, .arg = "<LIST>",
+  { "kex", PARAM_STRING, .str = &conf.kex, .arg = "<LIST>",
     .help = "Key exchange methods to offer, in order." },
-  { "retries", PARAM_NUMBER, .number = &params.retries,
+  { "retries", PARAM_NUMBER, .number = &conf.retries,
     .min = 0, .max = 100, .arg = "<N>",
     .help = "Reconnect attempts when the connection breaks during a "
     "request (default 3)." },
-  { "keepalive", PARAM_NUMBER, .number = &params.keepalive,
+  { "keepalive", PARAM_NUMBER, .number = &conf.keepalive,
     .min = 0, .max = 86400, .arg = "<SECS>",
     .help = "Send keepalives after this long idle (default 30; 0 = "
     "off)." },
-  { "keepalive-count", PARAM_NUMBER, .number = &params.keepalive_count,
+  { "keepalive-count", PARAM_NUMBER, .number = &conf.keepalive_count,
     .min = 0, .max = 1000000, .arg = "<N>",
     .help = "Unanswered keepalives before the server counts as dead "
     "(default 3; 0 = never)." },
-  { "idle-keep", PARAM_NUMBER, .number = &params.idle_keep,
+  { "idle-keep", PARAM_NUMBER, .number = &conf.idle_keep,
     .min = 0, .max = 3600, .arg = "<SECS>",
     .help = "Keep a closed connection's SSH session and open file this "
     "long for the next NBD connection to the same export (default 5; "
@@ -588,7 +590,7 @@ resolve_home_and_user (void)
       nbdkit_error ("strdup: %m");
       return -1;
     }
-    params.local_user = default_user;
+    conf.local_user = default_user;
   }
 
   {
@@ -601,7 +603,7 @@ resolve_home_and_user (void)
       nbdkit_error ("strdup: %m");
       return -1;
     }
-    params.home = home;
+    conf.home = home;
   }
 
   {
@@ -641,11 +643,11 @@ expand_path_param (const char *key, const char *value)
   {
     const struct expand_values v = {
       .home = pw_home,
-      .local_user = params.local_user,
+      .local_user = conf.local_user,
       .local_host = have_hostname ? hostname : NULL,
-      .remote_host = params.host,
-      .remote_user = params.user ? params.user : params.local_user,
-      .port = params.port,
+      .remote_host = conf.host,
+      .remote_user = conf.user ? conf.user : conf.local_user,
+      .port = conf.port,
     };
 
     r = expand_string (EXPAND_LIBSSH, value, &v, err, sizeof err);
@@ -678,15 +680,15 @@ expand_path_params (void)
   for (i = 0; i < kh_args.n; ++i) {
     const char *f = expand_path_param ("known-hosts", kh_args.v[i]);
 
-    if (f == NULL || append_path (&params.known_hosts, &params.nr_known_hosts,
-                                  f, "known-hosts") == -1)
+    if (f == NULL || append_path (&conf.known_hosts, &conf.nr_known_hosts,
+                                f, "known-hosts") == -1)
       return -1;
   }
   for (i = 0; i < id_args.n; ++i) {
     const char *f = expand_path_param ("identity", id_args.v[i]);
 
-    if (f == NULL || append_path (&params.identities, &params.nr_identities,
-                                  f, "identity") == -1)
+    if (f == NULL || append_path (&conf.identities, &conf.nr_identities,
+                                f, "identity") == -1)
       return -1;
   }
   return 0;
@@ -699,8 +701,7 @@ apply_uri (void)
   char err[512];
   const char *hkc;
 
-  if (params.host || params.path || params.user || given ("port") ||
-      params.dir) {
+  if (conf.host || conf.path || conf.user || given ("port") || conf.dir) {
     nbdkit_error ("uri= cannot be combined with host=, path=, port=, "
                   "user= or dir=: the URI gives them");
     return -1;
@@ -709,12 +710,12 @@ apply_uri (void)
     nbdkit_error ("%s", err);
     return -1;
   }
-  params.host = uri.host;
-  params.path = uri.path;
+  conf.host = uri.host;
+  conf.path = uri.path;
   if (uri.user)
-    params.user = uri.user;
+    conf.user = uri.user;
   if (uri.port > 0) {
-    params.port = uri.port;
+    conf.port = uri.port;
     set_given ("port");
   }
   hkc = uri.host_key_check;
@@ -722,25 +723,25 @@ apply_uri (void)
       strcmp (hkc, "known_hosts") == 0)
     return 0;
   if (strcmp (hkc, "no") == 0) {
-    if (given ("verify-remote-host") && params.verify_remote_host) {
+    if (given ("verify-remote-host") && conf.verify_remote_host) {
       nbdkit_error ("uri= says host_key_check=no but "
                     "verify-remote-host=true was given");
       return -1;
     }
-    params.verify_remote_host = false;
+    conf.verify_remote_host = false;
     set_given ("verify-remote-host");
     return 0;
   }
-  if (params.have_host_key) {
+  if (conf.have_host_key) {
     nbdkit_error ("uri= has host_key_check=%s and host-key= was given too",
                   hkc);
     return -1;
   }
-  if (fingerprint_parse (hkc, &params.host_key, err, sizeof err) == -1) {
+  if (fingerprint_parse (hkc, &conf.host_key, err, sizeof err) == -1) {
     nbdkit_error ("uri= host_key_check: %s", err);
     return -1;
   }
-  params.have_host_key = true;
+  conf.have_host_key = true;
   return 0;
 }
 
@@ -755,13 +756,13 @@ check_names (void)
 {
   const char *why;
 
-  if (params.host && (why = expand_check_hostname (params.host))) {
+  if (conf.host && (why = expand_check_hostname (conf.host))) {
     nbdkit_error ("%s: the host name is refused: %s (it is pasted into "
                   "commands and file names by %%h)",
                   uri_param ? "uri=" : "host=", why);
     return -1;
   }
-  if (params.user && (why = expand_check_username (params.user))) {
+  if (conf.user && (why = expand_check_username (conf.user))) {
     nbdkit_error ("%s: the user name is refused: %s (it is pasted into "
                   "commands and file names by %%r)",
                   uri_param ? "uri=" : "user=", why);
@@ -788,12 +789,12 @@ expand (const char *value, const char *file_kind)
 {
   char err[256], *r;
   const struct expand_values v = {
-    .home = params.home,
-    .local_user = params.local_user,
+    .home = conf.home,
+    .local_user = conf.local_user,
     .local_host = NULL,         /* not an OpenSSH token */
-    .remote_host = params.host,
-    .remote_user = params.user,
-    .port = params.port,
+    .remote_host = conf.host,
+    .remote_user = conf.user,
+    .port = conf.port,
   };
 
   r = expand_string (EXPAND_OPENSSH, value, &v, err, sizeof err);
@@ -832,7 +833,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
 {
   char err[512];
   char *user_file = NULL;
-  const char *alias = params.host;
+  const char *alias = conf.host;
 
   sshconfig_init (&sshcfg);
   if (given ("config") && *config_file == '\0') {
@@ -846,19 +847,19 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     config_path = expand_path_param ("config", config_file);
     if (config_path == NULL)
       return -1;
-    if (sshconfig_read (config_path, alias, params.home, false, &sshcfg,
+    if (sshconfig_read (config_path, alias, conf.home, false, &sshcfg,
                         config_note, err, sizeof err) == -1) {
       nbdkit_error ("config=%s: %s", config_file, err);
       return -1;
     }
   }
   else {
-    if (params.home) {
-      if (asprintf (&user_file, "%s/.ssh/config", params.home) == -1) {
+    if (conf.home) {
+      if (asprintf (&user_file, "%s/.ssh/config", conf.home) == -1) {
         nbdkit_error ("asprintf: %m");
         return -1;
       }
-      if (sshconfig_read (user_file, alias, params.home, true, &sshcfg,
+      if (sshconfig_read (user_file, alias, conf.home, true, &sshcfg,
                           config_note, err, sizeof err) == -1) {
         nbdkit_error ("%s", err);
         free (user_file);
@@ -879,30 +880,30 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     if (h == NULL)
       return -1;
     ssh_debug ("ssh_config: %s is HostName %s", alias, h);
-    params.host = h;
+    conf.host = h;
   }
   if (sshcfg.port > 0 && !given ("port"))
-    params.port = sshcfg.port;
-  if (sshcfg.user && !params.user)
-    params.user = sshcfg.user;
-  if (!params.user)
-    params.user = params.local_user;      /* for %r below */
+    conf.port = sshcfg.port;
+  if (sshcfg.user && !conf.user)
+    conf.user = sshcfg.user;
+  if (!conf.user)
+    conf.user = conf.local_user;      /* for %r below */
   if (!*identities_given && sshcfg.nr_identity_files > 0) {
-    if (add_config_files (&params.identities, &params.nr_identities,
+    if (add_config_files (&conf.identities, &conf.nr_identities,
                           sshcfg.identity_files, sshcfg.nr_identity_files,
                           "IdentityFile") == -1)
       return -1;
     *identities_given = true;
   }
   if (sshcfg.identities_only == 1)
-    params.identities_only = true;
+    conf.identities_only = true;
   if (!*known_hosts_given &&
       (sshcfg.nr_user_known_hosts > 0 || sshcfg.nr_global_known_hosts > 0)) {
-    if (add_config_files (&params.known_hosts, &params.nr_known_hosts,
+    if (add_config_files (&conf.known_hosts, &conf.nr_known_hosts,
                           sshcfg.user_known_hosts,
                           sshcfg.nr_user_known_hosts,
                           "UserKnownHostsFile") == -1 ||
-        add_config_files (&params.known_hosts, &params.nr_known_hosts,
+        add_config_files (&conf.known_hosts, &conf.nr_known_hosts,
                           sshcfg.global_known_hosts,
                           sshcfg.nr_global_known_hosts,
                           "GlobalKnownHostsFile") == -1)
@@ -910,7 +911,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     *known_hosts_given = true;
   }
   if (sshcfg.strict_host_key_checking == 0 &&
-      !given ("verify-remote-host") && !params.have_host_key) {
+      !given ("verify-remote-host") && !conf.have_host_key) {
     /* As in OpenSSH, a host not in known_hosts is let in, but a key
      * that contradicts known_hosts (or is revoked) is still refused:
      * only verify-remote-host=false turns checking off.
@@ -918,7 +919,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     ssh_debug ("ssh_config: StrictHostKeyChecking %s: hosts not in "
                "known_hosts are accepted",
                sshcfg.strict_host_key_checking_word);
-    params.accept_unknown_host = true;
+    conf.accept_unknown_host = true;
   }
   else if (sshcfg.strict_host_key_checking == 1 &&
            strcmp (sshcfg.strict_host_key_checking_word, "yes") != 0)
@@ -926,12 +927,12 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
                "(the plugin never adds keys to known_hosts)",
                sshcfg.strict_host_key_checking_word);
   if (sshcfg.connect_timeout >= 0 && !given ("timeout"))
-    params.timeout = sshcfg.connect_timeout;
+    conf.timeout = sshcfg.connect_timeout;
   if (sshcfg.server_alive_interval >= 0 && !given ("keepalive"))
-    params.keepalive = sshcfg.server_alive_interval;
+    conf.keepalive = sshcfg.server_alive_interval;
   if (sshcfg.server_alive_count_max >= 0 && !given ("keepalive-count"))
-    params.keepalive_count = sshcfg.server_alive_count_max;
-  if (sshcfg.proxy_jump && params.nr_jumps == 0) {
+    conf.keepalive_count = sshcfg.server_alive_count_max;
+  if (sshcfg.proxy_jump && conf.nr_jumps == 0) {
     char *list = own (strdup (sshcfg.proxy_jump)), *p, *save = NULL;
 
     if (list == NULL)
@@ -946,10 +947,10 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
   }
   /* After HostName, Port and User: its tokens name the target. */
   if (sshcfg.proxy_command) {
-    if (params.nr_jumps > 0)
+    if (conf.nr_jumps > 0)
       ssh_debug ("ssh_config: ProxyCommand ignored: jump= was given");
-    else if ((params.proxy_command = expand (sshcfg.proxy_command,
-                                             "ProxyCommand")) == NULL)
+    else if ((conf.proxy_command = expand (sshcfg.proxy_command,
+                                           "ProxyCommand")) == NULL)
       return -1;
   }
   return 0;
@@ -1009,7 +1010,7 @@ check_compression (void)
   int i, nr;
   bool zlib = false;
 
-  if (!params.compression)
+  if (!conf.compression)
     return 0;
   session = libssh2_session_init ();
   if (session == NULL) {
@@ -1043,42 +1044,42 @@ config_complete (void)
 
   if (resolve_home_and_user () == -1)
     return -1;
-  if (check_algorithms ("ciphers", params.ciphers,
+  if (check_algorithms ("ciphers", conf.ciphers,
                         LIBSSH2_METHOD_CRYPT_CS) == -1 ||
-      check_algorithms ("macs", params.macs, LIBSSH2_METHOD_MAC_CS) == -1 ||
-      check_algorithms ("kex", params.kex, LIBSSH2_METHOD_KEX) == -1 ||
+      check_algorithms ("macs", conf.macs, LIBSSH2_METHOD_MAC_CS) == -1 ||
+      check_algorithms ("kex", conf.kex, LIBSSH2_METHOD_KEX) == -1 ||
       check_compression () == -1)
     return -1;
   if (uri_param && apply_uri () == -1)
     return -1;
   if (check_names () == -1)
     return -1;
-  if (params.host && apply_ssh_config (&identities_given,
-                                       &known_hosts_given) == -1)
+  if (conf.host && apply_ssh_config (&identities_given,
+                                     &known_hosts_given) == -1)
     return -1;
-  if (params.user == NULL)
-    params.user = params.local_user;
+  if (conf.user == NULL)
+    conf.user = conf.local_user;
   /* Now that host, port and user are final. */
   if (expand_path_params () == -1)
     return -1;
 
-  if (params.host == NULL) {
+  if (conf.host == NULL) {
     nbdkit_error ("the 'host' parameter is required "
                   "(e.g. host=server.example.com)");
     return -1;
   }
-  if (params.path == NULL && params.dir == NULL) {
+  if (conf.path == NULL && conf.dir == NULL) {
     nbdkit_error ("the 'path' parameter is required "
                   "(the remote file to serve, e.g. path=/srv/disk.img), "
                   "or 'dir' to serve every file of a remote directory");
     return -1;
   }
-  if (params.path != NULL && params.dir != NULL) {
+  if (conf.path != NULL && conf.dir != NULL) {
     nbdkit_error ("'path' and 'dir' cannot be used together");
     return -1;
   }
-  if (params.create) {
-    if (params.dir) {
+  if (conf.create) {
+    if (conf.dir) {
       nbdkit_error ("create=true works with path=, not with dir=");
       return -1;
     }
@@ -1092,8 +1093,8 @@ config_complete (void)
     nbdkit_error ("create-size and create-mode need create=true");
     return -1;
   }
-  if (params.have_host_key && given ("verify-remote-host") &&
-      !params.verify_remote_host) {
+  if (conf.have_host_key && given ("verify-remote-host") &&
+      !conf.verify_remote_host) {
     nbdkit_error ("host-key and verify-remote-host=false contradict "
                   "each other: give one of them");
     return -1;
@@ -1102,19 +1103,19 @@ config_complete (void)
   if (!known_hosts_given) {
     char *file;
 
-    if (params.home != NULL) {
-      if (asprintf (&file, "%s/.ssh/known_hosts", params.home) == -1) {
+    if (conf.home != NULL) {
+      if (asprintf (&file, "%s/.ssh/known_hosts", conf.home) == -1) {
         nbdkit_error ("asprintf: %m");
         return -1;
       }
-      if (append_path (&params.known_hosts, &params.nr_known_hosts,
+      if (append_path (&conf.known_hosts, &conf.nr_known_hosts,
                        file, "known-hosts") == -1) {
         free (file);
         return -1;
       }
       free (file);
     }
-    if (append_path (&params.known_hosts, &params.nr_known_hosts,
+    if (append_path (&conf.known_hosts, &conf.nr_known_hosts,
                      "/etc/ssh/ssh_known_hosts", "known-hosts") == -1)
       return -1;
   }

@@ -115,7 +115,7 @@ conn_via_jumps (struct ssh_conn *c)
 
   if (jump_init (c) == -1)
     return -1;
-  for (i = 0; i < params.nr_jumps; ++i) {
+  for (i = 0; i < params->nr_jumps; ++i) {
     struct ssh_conn *hop = jump_hop (c, i, sock);
 
     if (conn_login (hop) == -1)
@@ -138,27 +138,27 @@ conn_establish (struct ssh_conn *c)
   int r;
 
   if (c->host == NULL) {
-    c->host = params.host;
-    c->port = params.port;
-    c->user = params.user;
+    c->host = params->host;
+    c->port = params->port;
+    c->user = params->user;
   }
   c->sock = -1;
   c->broken = c->wait_failed = false;
   c->errbuf[0] = '\0';
-  if (params.nr_jumps > 0)
+  if (params->nr_jumps > 0)
     r = conn_via_jumps (c);
-  else if (params.proxy_command)
+  else if (params->proxy_command)
     r = proxy_command_open (c);
   else
     r = 0;                      /* conn_login connects over TCP */
   if (r == 0 && conn_login (c) == 0) {
     /* The SFTP layer's settings, from the parameters. */
     const struct sftp_options opts = {
-      .timeout = params.timeout,
-      .write_behind = params.write_behind,
-      .channels = params.channels,
-      .create_size = params.create_size,
-      .create_mode = params.create_mode,
+      .timeout = params->timeout,
+      .write_behind = params->write_behind,
+      .channels = params->channels,
+      .create_size = params->create_size,
+      .create_mode = params->create_mode,
       .busy_conns = &busy_conns,
     };
 
@@ -288,7 +288,7 @@ finish (struct ssh_conn *c, const char *what)
     }
     if (!sftp_write_pending (c))
       return -1;
-    if (attempt >= params.retries)
+    if (attempt >= params->retries)
       break;
     conn_reconnect (c, what, ++attempt);
   }
@@ -300,7 +300,7 @@ finish (struct ssh_conn *c, const char *what)
                   "server (%s) and may be lost", c->path,
                   c->errbuf[0] ? c->errbuf : "connection broken");
     nbdkit_error ("%s: %s after %u reconnects (retries=%u)", what, text,
-                  attempt, params.retries);
+                  attempt, params->retries);
     durable_loss (c, EIO, 0, 0, text);
   }
   sftp_write_abandon (c);       /* counted: not tried again */
@@ -327,7 +327,7 @@ conn_park (struct ssh_conn *c)
     c->warm = true;
     r = 0;
     ssh_debug ("idle-keep: keeping the session to %s port %u (%s) for %u "
-               "seconds", c->host, c->port, c->path, params.idle_keep);
+               "seconds", c->host, c->port, c->path, params->idle_keep);
   }
   pthread_mutex_unlock (&c->lock);
   return r;
@@ -414,7 +414,7 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
   nbdkit_debug ("ssh: %s: the connection to %s port %u failed (%s); "
                 "reconnecting (attempt %u of %u)",
                 what, c->host, c->port, reason,
-                attempt, params.retries);
+                attempt, params->retries);
   ssh_quiet_begin ();
   r = conn_establish (c);
   ssh_quiet_end (last, sizeof last);

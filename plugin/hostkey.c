@@ -79,25 +79,25 @@ check_pin (struct ssh_conn *c, const char *keytype, const char *sha256)
   const char *hash;
   char got[FP_STR_LEN], want[FP_STR_LEN];
 
-  hash = libssh2_hostkey_hash (c->session, params.host_key.hash);
+  hash = libssh2_hostkey_hash (c->session, params->host_key.hash);
   if (hash == NULL) {
     ssh_error ("cannot compute the %s fingerprint of the host key of "
                "%s port %u: %s",
-               fingerprint_hash_name (params.host_key.hash),
+               fingerprint_hash_name (params->host_key.hash),
                c->host, c->port, session_error (c));
     return -1;
   }
-  if (memcmp (hash, params.host_key.digest, params.host_key.len) == 0) {
+  if (memcmp (hash, params->host_key.digest, params->host_key.len) == 0) {
     ssh_debug ("host key %s %s matches host-key=", keytype, sha256);
     return 0;
   }
-  fingerprint_format (params.host_key.hash,
-                      params.host_key.digest, params.host_key.len,
+  fingerprint_format (params->host_key.hash,
+                      params->host_key.digest, params->host_key.len,
                       want);
-  fingerprint_format (params.host_key.hash,
+  fingerprint_format (params->host_key.hash,
                       (const unsigned char *) hash,
-                      params.host_key.len, got);
-  if (params.host_key.hash == FP_SHA256)
+                      params->host_key.len, got);
+  if (params->host_key.hash == FP_SHA256)
     ssh_error ("host key of %s port %u does not match host-key=%s: "
                "the server offered %s %s; refusing to connect",
                c->host, c->port, want, keytype, sha256);
@@ -141,8 +141,8 @@ scan_known_hosts (struct ssh_conn *c, const char *keytype,
   size_t i, nf = 0;
 
   memset (k, 0, sizeof *k);
-  for (i = 0; i < params.nr_known_hosts; ++i) {
-    const char *file = params.known_hosts[i];
+  for (i = 0; i < params->nr_known_hosts; ++i) {
+    const char *file = params->known_hosts[i];
     FILE *fp = fopen (file, "r");
     char *line = NULL, err[256];
     size_t cap = 0;
@@ -211,7 +211,7 @@ hostkey_known_algorithms (struct ssh_conn *c, char *out, size_t len)
   size_t n = 0, tl;
 
   *out = '\0';
-  if ((params.have_host_key && !c->is_jump) || !params.verify_remote_host)
+  if ((params->have_host_key && !c->is_jump) || !params->verify_remote_host)
     return;
   scan_known_hosts (c, NULL, NULL, 0, &k);
   for (p = k.types; match_list_next (&p, &elem, &tl); ) {
@@ -259,7 +259,7 @@ check_known_hosts (struct ssh_conn *c, const char *key, size_t keylen,
                label, keytype, sha256, k.where, k.files);
     return -1;
   }
-  if (params.accept_unknown_host) {
+  if (params->accept_unknown_host) {
     nbdkit_debug ("ssh: host key of %s is not in known_hosts (%s): "
                   "accepting %s %s because ssh_config says "
                   "StrictHostKeyChecking no", label, k.files, keytype, sha256);
@@ -296,9 +296,9 @@ hostkey_verify (struct ssh_conn *c)
                       sha256);
 
   /* host-key= pins the target; jump hosts use known_hosts. */
-  if (params.have_host_key && !c->is_jump)
+  if (params->have_host_key && !c->is_jump)
     return check_pin (c, keytype, sha256);
-  if (!params.verify_remote_host) {
+  if (!params->verify_remote_host) {
     ssh_debug ("not verifying host key %s %s (verify-remote-host=false)",
                keytype, sha256);
     return 0;

@@ -148,24 +148,24 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
       (sftp_write_pending (c) || sftp_lanes_pending (c)) &&
       sftp_poll (c) == -1)
     goto dead;
-  if (params.keepalive == 0 || idle_ms < params.keepalive * INT64_C (1000))
+  if (params->keepalive == 0 || idle_ms < params->keepalive * INT64_C (1000))
     return;
 
   /* Read what arrived while idle (replies to earlier keepalives,
    * read-ahead data): any byte shows the server is alive.  Without
    * SFTP nothing reads the socket, so nothing can be counted.
    */
-  if (c->sftp != NULL && params.keepalive_count > 0) {
+  if (c->sftp != NULL && params->keepalive_count > 0) {
     if (sftp_poll (c) == -1)
       goto dead;
     if (c->recv_bytes != c->alive_mark)
       c->alive_unanswered = 0;
-    else if (c->alive_unanswered >= params.keepalive_count) {
+    else if (c->alive_unanswered >= params->keepalive_count) {
       snprintf (c->errbuf, sizeof c->errbuf,
                 "the server sent nothing in reply to %u keepalives "
                 "(keepalive=%u, keepalive-count=%u)",
-                c->alive_unanswered, params.keepalive,
-                params.keepalive_count);
+                c->alive_unanswered, params->keepalive,
+                params->keepalive_count);
       goto dead;
     }
   }
@@ -197,7 +197,8 @@ keepalive_one (struct ssh_conn *c, const struct timespec *now)
      * interval as the time to the next one when it sent one.  When it
      * declines, try again at the next tick.
      */
-    if (r == 0 && next != (int) (params.keepalive == 1 ? 2 : params.keepalive))
+    if (r == 0 &&
+        next != (int) (params->keepalive == 1 ? 2 : params->keepalive))
       return;
     if (r != 0 && r != LIBSSH2_ERROR_EAGAIN) {
       snprintf (c->errbuf, sizeof c->errbuf, "keepalive failed: %s",
@@ -310,7 +311,7 @@ take_expired (const struct timespec *now, struct ssh_conn **out, size_t max)
         (now->tv_nsec - c->warm_since.tv_nsec) / 1000000;
 
       gone = c->warm &&
-        (c->broken || ms >= params.idle_keep * INT64_C (1000));
+        (c->broken || ms >= params->idle_keep * INT64_C (1000));
       if (gone)
         c->warm = false;
       pthread_mutex_unlock (&c->lock);
@@ -388,8 +389,8 @@ keepalive_start (void)
   /* Also without keepalives: the thread sends what write-behind
    * queued beyond the channel window while the client is quiet.
    */
-  if ((params.keepalive == 0 && params.idle_keep == 0 &&
-       params.write_behind == 0) || keepalive_running)
+  if ((params->keepalive == 0 && params->idle_keep == 0 &&
+       params->write_behind == 0) || keepalive_running)
     return 0;
   err = pthread_create (&keepalive_thread, NULL, keepalive_loop, NULL);
   if (err != 0) {

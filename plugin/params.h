@@ -4,8 +4,9 @@
  */
 
 /* config.c: the parameters (.config, .config_complete, --help) and
- * what they become, the global params, filled in before any
- * connection exists and only read afterwards.  (The header is not
+ * what they become, *params, filled in by config.c before any
+ * connection exists; the other files read it through a pointer to
+ * const, so that only config.c can write it.  (The header is not
  * named config.h: that is configure's.)
  */
 
@@ -67,7 +68,8 @@ struct ssh_params {
   char *passphrase;             /* identity-passphrase= (never logged) */
   const char *home;             /* local home directory, or NULL */
 };
-extern struct ssh_params params;
+/* config.c's parameters, read-only for every other file. */
+extern const struct ssh_params *const params;
 /* nbdkit ssh host=H PATH is path=PATH */
 #define CONFIG_MAGIC_KEY "path"
 extern char config_help[];

@@ -76,7 +76,7 @@ proxy_command_open (struct ssh_conn *c)
   pid_t pid;
 
   /* As OpenSSH: "exec" so that the shell does not linger. */
-  if (asprintf (&shell_cmd, "exec %s", params.proxy_command) == -1) {
+  if (asprintf (&shell_cmd, "exec %s", params->proxy_command) == -1) {
     ssh_error ("asprintf: %m");
     return -1;
   }
@@ -86,7 +86,7 @@ proxy_command_open (struct ssh_conn *c)
     return -1;
   }
   ssh_debug ("ProxyCommand for %s port %u: %s", c->host, c->port,
-             params.proxy_command);
+             params->proxy_command);
   pid = fork ();
   if (pid == -1) {
     ssh_error ("ProxyCommand for %s: fork: %m", c->host);

@@ -96,7 +96,7 @@ static void
 make_deadline (struct timespec *deadline)
 {
   clock_gettime (CLOCK_MONOTONIC, deadline);
-  deadline->tv_sec += params.timeout;
+  deadline->tv_sec += params->timeout;
 }
 
 /* poll one fd for events until the timeout= deadline.  Returns 1 if
@@ -109,14 +109,14 @@ poll_deadline (int fd, short events, const struct timespec *deadline)
   int r;
 
   for (;;) {
-    int ms = params.timeout == 0 ? -1 : remaining_ms (deadline);
+    int ms = params->timeout == 0 ? -1 : remaining_ms (deadline);
     r = poll (&pfd, 1, ms);
     if (r == -1 && errno == EINTR)
       continue;
     if (r == -1)
       return -1;
     if (r == 0)
-      return params.timeout == 0 ? 1 : 0;
+      return params->timeout == 0 ? 1 : 0;
     return 1;
   }
 }
@@ -161,7 +161,7 @@ session_wait (struct ssh_conn *c)
   if (r == 0)
     snprintf (c->errbuf, sizeof c->errbuf,
               "timed out after %u seconds waiting for the server "
-              "(timeout=%u)", params.timeout, params.timeout);
+              "(timeout=%u)", params->timeout, params->timeout);
   else
     snprintf (c->errbuf, sizeof c->errbuf, "poll: %s", strerror (errno));
   c->broken = true;
@@ -434,26 +434,28 @@ session_open (struct ssh_conn *c, const char *known_hostkeys)
   /* Before the handshake: libssh2 offers zlib only with this flag.  Not
    * on jump hosts: what they carry is already compressed.
    */
-  if (params.compression && !c->is_jump) {
+  if (params->compression && !c->is_jump) {
     libssh2_session_flag (c->session, LIBSSH2_FLAG_COMPRESS, 1);
     set_prefs (c, LIBSSH2_METHOD_COMP_CS, prefs_comp);
     set_prefs (c, LIBSSH2_METHOD_COMP_SC, prefs_comp);
   }
   /* libssh2_keepalive_send only sends once this is configured. */
-  if (params.keepalive > 0)
-    libssh2_keepalive_config (c->session, 1, params.keepalive);
+  if (params->keepalive > 0)
+    libssh2_keepalive_config (c->session, 1, params->keepalive);
 
   snprintf (hostkeys, sizeof hostkeys, "%s%s%s",
             known_hostkeys, *known_hostkeys ? "," : "", prefs_hostkey);
   set_prefs (c, LIBSSH2_METHOD_HOSTKEY, hostkeys);
   set_prefs (c, LIBSSH2_METHOD_CRYPT_CS,
-             params.ciphers ? params.ciphers : prefs_crypt);
+             params->ciphers ? params->ciphers : prefs_crypt);
   set_prefs (c, LIBSSH2_METHOD_CRYPT_SC,
-             params.ciphers ? params.ciphers : prefs_crypt);
-  set_prefs (c, LIBSSH2_METHOD_MAC_CS, params.macs ? params.macs : prefs_mac);
-  set_prefs (c, LIBSSH2_METHOD_MAC_SC, params.macs ? params.macs : prefs_mac);
-  if (params.kex)
-    set_prefs (c, LIBSSH2_METHOD_KEX, params.kex);
+             params->ciphers ? params->ciphers : prefs_crypt);
+  set_prefs (c, LIBSSH2_METHOD_MAC_CS,
+             params->macs ? params->macs : prefs_mac);
+  set_prefs (c, LIBSSH2_METHOD_MAC_SC,
+             params->macs ? params->macs : prefs_mac);
+  if (params->kex)
+    set_prefs (c, LIBSSH2_METHOD_KEX, params->kex);
   return 0;
 }
 
@@ -491,7 +493,7 @@ session_handshake (struct ssh_conn *c)
     nbdkit_debug ("-D ssh.log=4: libssh2 %s was built without tracing "
                   "(LIBSSH2DEBUG): nothing more than at level 3",
                   libssh2_version (0));
-  if (params.compression && !c->is_jump) {
+  if (params->compression && !c->is_jump) {
     const char *cs = libssh2_session_methods (c->session,
                                               LIBSSH2_METHOD_COMP_CS);
     const char *sc = libssh2_session_methods (c->session,

@@ -101,17 +101,17 @@ ssh_unload (void)
 static int
 ssh_get_ready (void)
 {
-  if (!params.verify_remote_host)
+  if (!params->verify_remote_host)
     fprintf (stderr,
              "nbdkit: ssh: WARNING: verify-remote-host=false: the host key "
              "of %s is NOT verified; anyone who can intercept the "
-             "connection can impersonate the server\n", params.host);
-  else if (params.accept_unknown_host)
+             "connection can impersonate the server\n", params->host);
+  else if (params->accept_unknown_host)
     fprintf (stderr,
              "nbdkit: ssh: WARNING: ssh_config says StrictHostKeyChecking "
              "no: a host key of %s that is not in known_hosts is NOT "
              "verified (one that contradicts known_hosts is still "
-             "refused)\n", params.host);
+             "refused)\n", params->host);
   return 0;
 }
 
@@ -162,7 +162,7 @@ dir_path (const char *name)
 {
   char *path;
   char shown[128];
-  size_t len = strlen (params.dir);
+  size_t len = strlen (params->dir);
 
   if (*name == '\0' || strchr (name, '/') != NULL ||
       strcmp (name, ".") == 0 || strcmp (name, "..") == 0 ||
@@ -172,11 +172,11 @@ dir_path (const char *name)
                   "names have no control characters; list them with "
                   "nbdinfo --list)",
                   sftp_wire_escape (shown, sizeof shown, name, strlen (name)),
-                  params.dir);
+                  params->dir);
     return NULL;
   }
-  if (asprintf (&path, "%s%s%s", params.dir,
-                len && params.dir[len-1] == '/' ? "" : "/", name) == -1) {
+  if (asprintf (&path, "%s%s%s", params->dir,
+                len && params->dir[len-1] == '/' ? "" : "/", name) == -1) {
     nbdkit_error ("asprintf: %m");
     return NULL;
   }
@@ -202,20 +202,20 @@ ssh_open (int readonly)
     return NULL;
   }
   c->readonly = readonly;
-  if (params.dir) {
+  if (params->dir) {
     c->path = dir_path (nbdkit_export_name ());
     c->in_dir = true;
   }
   else
-    c->path = strdup (params.path);
+    c->path = strdup (params->path);
   if (c->path == NULL) {
-    if (!params.dir)
+    if (!params->dir)
       nbdkit_error ("strdup: %m");
     goto err;
   }
 
   /* idle-keep=: a session kept warm for this export and mode. */
-  if (params.idle_keep > 0) {
+  if (params->idle_keep > 0) {
     struct ssh_conn *w = keepalive_claim_warm (c->path, readonly);
 
     if (w != NULL) {
@@ -240,7 +240,7 @@ ssh_open (int readonly)
    * to set up must not hold up the others.
    */
   pthread_mutex_lock (&create_lock);
-  if (params.create && !created) {
+  if (params->create && !created) {
     c->create = true;
     r = conn_establish (c);
     if (r == 0)
@@ -276,7 +276,7 @@ ssh_close (void *handle)
   /* idle-keep=: kept warm for the next connection (keepalive.c closes
    * it when it expires).
    */
-  if (params.idle_keep > 0 && conn_park (c) == 0)
+  if (params->idle_keep > 0 && conn_park (c) == 0)
     return;
   /* Its writes are waited for while it is still listed, so that the
    * other connections' reads and flushes see them until then.
@@ -293,8 +293,8 @@ add_export (void *exports, const char *name, uint64_t size)
   char desc[1024];
 
   snprintf (desc, sizeof desc, "ssh://%s@%s:%u%s%s%s (%" PRIu64 " bytes)",
-            params.user, params.host, params.port, params.dir,
-            params.dir[strlen (params.dir) - 1] == '/' ? "" : "/", name,
+            params->user, params->host, params->port, params->dir,
+            params->dir[strlen (params->dir) - 1] == '/' ? "" : "/", name,
             size);
   return nbdkit_add_export (exports, name, desc);
 }
@@ -325,7 +325,7 @@ list_dir (int (*fn) (void *, const char *, uint64_t), void *opaque)
 
   if (conn_establish (&c) == -1)
     return -1;
-  r = sftp_list_dir (&c, params.dir, fn, opaque);
+  r = sftp_list_dir (&c, params->dir, fn, opaque);
   conn_close (&c);
   return r;
 }
@@ -333,7 +333,7 @@ list_dir (int (*fn) (void *, const char *, uint64_t), void *opaque)
 static int
 ssh_list_exports (int readonly, int is_tls, struct nbdkit_exports *exports)
 {
-  if (params.dir == NULL)
+  if (params->dir == NULL)
     return nbdkit_use_default_export (exports);
   return list_dir (add_export, exports);
 }
@@ -344,7 +344,7 @@ ssh_default_export (int readonly, int is_tls)
   char *first = NULL;
   const char *r;
 
-  if (params.dir == NULL)
+  if (params->dir == NULL)
     return "";
   if (list_dir (first_name, &first) == -1) {
     free (first);               /* the listing may fail half-way */
@@ -352,7 +352,7 @@ ssh_default_export (int readonly, int is_tls)
   }
   if (first == NULL) {
     nbdkit_error ("remote directory %s has no regular file to serve",
-                  params.dir);
+                  params->dir);
     return NULL;
   }
   r = nbdkit_strdup_intern (first);
@@ -366,8 +366,8 @@ ssh_export_description (void *handle)
   struct ssh_conn *c = handle;
   char desc[1024];
 
-  snprintf (desc, sizeof desc, "ssh://%s@%s:%u%s%s", params.user,
-            params.host, params.port, c->path[0] == '/' ? "" : "/",
+  snprintf (desc, sizeof desc, "ssh://%s@%s:%u%s%s", params->user,
+            params->host, params->port, c->path[0] == '/' ? "" : "/",
             c->path);
   return nbdkit_strdup_intern (desc);
 }
@@ -448,10 +448,10 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
   for (;;) {
     /* Broken by this request, an earlier one, or the keepalive. */
     while (c->broken) {
-      if (attempt >= params.retries) {
+      if (attempt >= params->retries) {
         nbdkit_error ("%s: cannot reach %s port %u (%s)%s",
-                      op_names[op], params.host, params.port, c->errbuf,
-                      params.retries ? "; the next request tries again" :
+                      op_names[op], params->host, params->port, c->errbuf,
+                      params->retries ? "; the next request tries again" :
                       " and retries=0");
         nbdkit_set_error (EIO);
         goto out;
@@ -461,7 +461,7 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
     /* If this attempt can be followed by another, its errors are
      * debug lines until it is known to be the last (errors.c).
      */
-    quiet = attempt < params.retries;
+    quiet = attempt < params->retries;
     if (quiet)
       ssh_quiet_begin ();
     switch (op) {
@@ -474,7 +474,7 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
       /* Write-behind counts the writes when the server acknowledges
        * them (sftp-write.c).
        */
-      if (r == 0 && params.write_behind == 0)
+      if (r == 0 && params->write_behind == 0)
         durable_write_done (c, sent);
       /* FUA promises this write only, which the fsync covers even
        * after a reconnect: it was written on this session.
@@ -535,7 +535,7 @@ drain_one (struct ssh_conn *o, void *arg)
   pthread_mutex_lock (&o->lock);
   while (sftp_write_pending (o) &&
          (o->broken || sftp_write_drain (o) == -1)) {
-    if (attempt >= params.retries) {
+    if (attempt >= params->retries) {
       nbdkit_error ("%s: another connection to remote file %s has writes "
                     "in flight that it cannot complete (%s)", d->what,
                     o->path, o->errbuf[0] ? o->errbuf : "connection broken");
@@ -571,7 +571,7 @@ drain_others (struct ssh_conn *c, uint64_t offset, uint64_t len,
   };
 
   if (d.flush ? !conn_others_busy (c) && !durable_others_need_fsync (c)
-      : params.write_behind == 0 || !conn_others_busy (c))
+      : params->write_behind == 0 || !conn_others_busy (c))
     return 0;
   return keepalive_for_each (drain_one, &d);
 }
@@ -614,7 +614,7 @@ ssh_flush (void *handle, uint32_t flags)
         __atomic_load_n (&c->reconnects, __ATOMIC_SEQ_CST) == reconnects ||
         !durable_others_need_fsync (c))
       return r;
-    if (++round > params.retries) {
+    if (++round > params->retries) {
       nbdkit_error ("flush: the connection to %s port %u broke again in "
                     "each of %u attempts, so the writes of other "
                     "connections to remote file %s could not be shown "
