@@ -59,10 +59,11 @@
 #include "params.h"
 #include "session.h"
 #include "sftp.h"
+#include "vector.h"
 
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ssh_conn **conns;
-static size_t nr_conns;
+DEFINE_VECTOR_TYPE (conn_vector, struct ssh_conn *);
+static conn_vector conns;
 static pthread_t keepalive_thread;
 static bool keepalive_running, stopping;
 static pthread_cond_t keepalive_cond = PTHREAD_COND_INITIALIZER;
@@ -72,30 +73,21 @@ static pthread_cond_t unpinned_cond = PTHREAD_COND_INITIALIZER;
 int
 keepalive_register (struct ssh_conn *c)
 {
-  struct ssh_conn **l;
-
-  pthread_mutex_lock (&conns_lock);
-  l = realloc (conns, (nr_conns + 1) * sizeof *l);
-  if (l == NULL) {
-    pthread_mutex_unlock (&conns_lock);
+  LOCK_FOR_SCOPE (&conns_lock);
+  if (conn_vector_append (&conns, c) == -1) {
     nbdkit_error ("realloc: %m");
     return -1;
   }
-  conns = l;
-  conns[nr_conns++] = c;
-  pthread_mutex_unlock (&conns_lock);
   return 0;
 }
 
-/* Take conns[i] out of the list (with conns_lock held). */
+/* Take the connection at i out of the list (with conns_lock held). */
 static void
 remove_at (size_t i)
 {
-  conns[i] = conns[--nr_conns];
-  if (nr_conns == 0) {
-    free (conns);
-    conns = NULL;
-  }
+  conns.ptr[i] = conns.ptr[--conns.len];
+  if (conns.len == 0)
+    conn_vector_reset (&conns);
 }
 
 /* Take c out of the list, then wait until no keepalive_for_each
@@ -107,8 +99,8 @@ keepalive_unregister (struct ssh_conn *c)
   size_t i;
 
   LOCK_FOR_SCOPE (&conns_lock);
-  for (i = 0; i < nr_conns; ++i) {
-    if (conns[i] == c) {
+  for (i = 0; i < conns.len; ++i) {
+    if (conns.ptr[i] == c) {
       remove_at (i);
       break;
     }
@@ -126,7 +118,7 @@ keepalive_any_registered (void)
   struct ssh_conn *c;
 
   LOCK_FOR_SCOPE (&conns_lock);
-  c = nr_conns > 0 ? conns[0] : NULL;
+  c = conns.len > 0 ? conns.ptr[0] : NULL;
   return c;
 }
 
@@ -239,17 +231,17 @@ keepalive_for_each (int (*fn) (struct ssh_conn *c, void *arg), void *arg)
   size_t i, n;
 
   pthread_mutex_lock (&conns_lock);
-  n = nr_conns;
+  n = conns.len;
   l = n > 0 ? malloc (n * sizeof *l) : NULL;
   if (n > 0 && l == NULL) {
     /* Out of memory: hold the list lock instead of pinning. */
-    for (i = 0; i < nr_conns && ret == 0; ++i)
-      ret = fn (conns[i], arg);
+    for (i = 0; i < conns.len && ret == 0; ++i)
+      ret = fn (conns.ptr[i], arg);
     pthread_mutex_unlock (&conns_lock);
     return ret;
   }
   for (i = 0; i < n; ++i) {
-    l[i] = conns[i];
+    l[i] = conns.ptr[i];
     l[i]->pins++;
   }
   pthread_mutex_unlock (&conns_lock);
@@ -276,8 +268,8 @@ keepalive_claim_warm (const char *path, bool readonly)
   size_t i;
 
   LOCK_FOR_SCOPE (&conns_lock);
-  for (i = 0; i < nr_conns && found == NULL; ++i) {
-    struct ssh_conn *c = conns[i];
+  for (i = 0; i < conns.len && found == NULL; ++i) {
+    struct ssh_conn *c = conns.ptr[i];
 
     if (pthread_mutex_trylock (&c->lock) != 0)
       continue;                 /* busy: not a warm one */
@@ -301,8 +293,8 @@ take_expired (const struct timespec *now, struct ssh_conn **out, size_t max)
 {
   size_t i = 0, n = 0;
 
-  while (i < nr_conns && n < max) {
-    struct ssh_conn *c = conns[i];
+  while (i < conns.len && n < max) {
+    struct ssh_conn *c = conns.ptr[i];
     bool gone = false;
 
     /* A pinned one (keepalive_for_each) waits for the next round. */
@@ -335,8 +327,8 @@ keepalive_loop (void *arg)
   pthread_mutex_lock (&conns_lock);
   while (!stopping) {
     clock_gettime (CLOCK_MONOTONIC, &now);
-    for (i = 0; i < nr_conns; ++i) {
-      struct ssh_conn *c = conns[i];
+    for (i = 0; i < conns.len; ++i) {
+      struct ssh_conn *c = conns.ptr[i];
 
       /* A connection busy with a request needs no keepalive. */
       if (pthread_mutex_trylock (&c->lock) == 0) {
