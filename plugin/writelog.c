@@ -59,11 +59,13 @@
 
 #include "writelog.h"
 #include "lock.h"
+#include "vector.h"
 
 struct pin {
   bool used;
   uint64_t gen;                 /* WRITELOG_NO_PIN: nothing pinned */
 };
+DEFINE_VECTOR_TYPE (pin_vector, struct pin);
 
 struct writelog {
   struct writelog *next;        /* in the list of open files */
@@ -74,8 +76,7 @@ struct writelog {
   struct {
     uint64_t offset, end;
   } *ring;                      /* write gen g is at [g % size] */
-  struct pin *pins;
-  size_t nr_pins;
+  pin_vector pins;              /* a free one (!used) is reused */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -121,7 +122,7 @@ writelog_close (struct writelog *w)
     *p = w->next;
     free (w->path);
     free (w->ring);
-    free (w->pins);
+    pin_vector_reset (&w->pins);
     free (w);
   }
 }
@@ -139,32 +140,24 @@ writelog_gen (struct writelog *w)
 int
 writelog_pin_new (struct writelog *w)
 {
-  struct pin *p;
   size_t i;
-  int r = -1;
 
   LOCK_FOR_SCOPE (&lock);
-  for (i = 0; i < w->nr_pins && w->pins[i].used; ++i)
+  for (i = 0; i < w->pins.len && w->pins.ptr[i].used; ++i)
     ;
-  if (i == w->nr_pins) {
-    p = realloc (w->pins, (w->nr_pins + 1) * sizeof *p);
-    if (p == NULL)
-      goto out;
-    w->pins = p;
-    w->nr_pins++;
-  }
-  w->pins[i].used = true;
-  w->pins[i].gen = WRITELOG_NO_PIN;
-  r = i;
- out:
-  return r;
+  if (i == w->pins.len &&
+      pin_vector_append (&w->pins, (struct pin) { .used = false }) == -1)
+    return -1;
+  w->pins.ptr[i].used = true;
+  w->pins.ptr[i].gen = WRITELOG_NO_PIN;
+  return i;
 }
 
 void
 writelog_pin (struct writelog *w, int pin, uint64_t gen)
 {
   LOCK_FOR_SCOPE (&lock);
-  w->pins[pin].gen = gen;
+  w->pins.ptr[pin].gen = gen;
 }
 
 void
@@ -173,7 +166,7 @@ writelog_pin_free (struct writelog *w, int pin)
   if (pin < 0)
     return;
   LOCK_FOR_SCOPE (&lock);
-  w->pins[pin].used = false;
+  w->pins.ptr[pin].used = false;
 }
 
 /* Must write gen g - size, about to be overwritten, be kept?  Then
@@ -188,8 +181,8 @@ make_room (struct writelog *w)
   bool needed = false;
   void *ring;
 
-  for (i = 0; i < w->nr_pins && !needed; ++i)
-    needed = w->pins[i].used && w->pins[i].gen <= victim;
+  for (i = 0; i < w->pins.len && !needed; ++i)
+    needed = w->pins.ptr[i].used && w->pins.ptr[i].gen <= victim;
   if (!needed || n > WRITELOG_MAX ||
       (ring = malloc (n * sizeof *w->ring)) == NULL)
     return;
