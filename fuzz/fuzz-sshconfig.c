@@ -291,11 +291,19 @@ debug_cb (int level, const char *msg)
     (void) strlen (msg);
 }
 
+/* Every string of a list is there and not empty. */
 static void
-check_cfg (const struct ssh_host_config *cfg)
+check_strings (const string_vector *v)
 {
   size_t i;
 
+  for (i = 0; i < v->len; ++i)
+    FUZZ_CHECK (v->ptr[i] && v->ptr[i][0]);
+}
+
+static void
+check_cfg (const struct ssh_host_config *cfg)
+{
   FUZZ_CHECK (cfg->port == -1 || (cfg->port >= 1 && cfg->port <= 65535));
   FUZZ_CHECK (cfg->identities_only >= -1 && cfg->identities_only <= 1);
   FUZZ_CHECK (cfg->strict_host_key_checking >= -1 &&
@@ -305,16 +313,14 @@ check_cfg (const struct ssh_host_config *cfg)
   FUZZ_CHECK (cfg->connect_timeout >= -1);
   FUZZ_CHECK (cfg->server_alive_interval >= -1);
   FUZZ_CHECK (cfg->server_alive_count_max >= -1);
-  FUZZ_CHECK (cfg->nr_identity_files <= SSHCONFIG_MAX_IDENTITY_FILES);
-  FUZZ_CHECK (cfg->nr_user_known_hosts <= SSHCONFIG_MAX_HOSTS_FILES);
-  FUZZ_CHECK (cfg->nr_global_known_hosts <= SSHCONFIG_MAX_HOSTS_FILES);
-  FUZZ_CHECK ((cfg->nr_identity_files == 0) == (cfg->identity_files == NULL));
-  for (i = 0; i < cfg->nr_identity_files; ++i)
-    FUZZ_CHECK (cfg->identity_files[i] && cfg->identity_files[i][0]);
-  for (i = 0; i < cfg->nr_user_known_hosts; ++i)
-    FUZZ_CHECK (cfg->user_known_hosts[i] && cfg->user_known_hosts[i][0]);
-  for (i = 0; i < cfg->nr_global_known_hosts; ++i)
-    FUZZ_CHECK (cfg->global_known_hosts[i] && cfg->global_known_hosts[i][0]);
+  FUZZ_CHECK (cfg->identity_files.len <= SSHCONFIG_MAX_IDENTITY_FILES);
+  FUZZ_CHECK (cfg->user_known_hosts.len <= SSHCONFIG_MAX_HOSTS_FILES);
+  FUZZ_CHECK (cfg->global_known_hosts.len <= SSHCONFIG_MAX_HOSTS_FILES);
+  FUZZ_CHECK ((cfg->identity_files.len == 0) ==
+              (cfg->identity_files.ptr == NULL));
+  check_strings (&cfg->identity_files);
+  check_strings (&cfg->user_known_hosts);
+  check_strings (&cfg->global_known_hosts);
   FUZZ_CHECK (cfg->hostname == NULL || cfg->hostname[0] != '\0');
   FUZZ_CHECK (cfg->user == NULL || cfg->user[0] != '\0');
   FUZZ_CHECK (cfg->proxy_jump == NULL || cfg->proxy_jump_set);
@@ -424,10 +430,10 @@ check_cfg_strings (const struct ssh_host_config *cfg)
 
   if (cfg->hostname)
     check_expand (cfg->hostname);
-  for (i = 0; i < cfg->nr_identity_files; ++i)
-    check_expand (cfg->identity_files[i]);
-  for (i = 0; i < cfg->nr_user_known_hosts; ++i)
-    check_expand (cfg->user_known_hosts[i]);
+  for (i = 0; i < cfg->identity_files.len; ++i)
+    check_expand (cfg->identity_files.ptr[i]);
+  for (i = 0; i < cfg->user_known_hosts.len; ++i)
+    check_expand (cfg->user_known_hosts.ptr[i]);
 }
 
 static void
@@ -469,7 +475,7 @@ read_one (const char *host, const char *h, bool then_second)
       r = sshconfig_read (second, host, h, true, &cfg, NULL,
                           err, sizeof err);
       FUZZ_CHECK (r == 0 ||
-                  cfg.nr_identity_files == SSHCONFIG_MAX_IDENTITY_FILES);
+                  cfg.identity_files.len == SSHCONFIG_MAX_IDENTITY_FILES);
       check_cfg (&cfg);
       FUZZ_CHECK (cfg.user != NULL);
     }

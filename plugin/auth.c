@@ -311,9 +311,9 @@ auth_identities (struct ssh_conn *c, struct tried *t)
   size_t i;
   int r = 0;
 
-  for (i = 0; r == 0 && i < params->nr_identities; ++i)
-    r = auth_identity (c, t, params->identities[i], true);
-  if (params->nr_identities > 0 || params->home == NULL)
+  for (i = 0; r == 0 && i < params->identities.len; ++i)
+    r = auth_identity (c, t, params->identities.ptr[i], true);
+  if (params->identities.len > 0 || params->home == NULL)
     return r;
   for (i = 0; r == 0 && i < sizeof defaults / sizeof defaults[0]; ++i) {
     char file[4096];

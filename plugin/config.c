@@ -137,8 +137,8 @@ wipe_secret (char **secret)
 void
 config_free (void)
 {
-  sshconfig_free_strings (conf.known_hosts, conf.nr_known_hosts);
-  sshconfig_free_strings (conf.identities, conf.nr_identities);
+  string_vector_free (&conf.known_hosts);
+  string_vector_free (&conf.identities);
   free (default_user);
   free (home);
   free (pw_home);
@@ -157,9 +157,8 @@ config_free (void)
 
 /* Append a local file name, made absolute (nbdkit changes to /). */
 static int
-append_path (char ***list, size_t *n, const char *value, const char *key)
+append_path (string_vector *list, const char *value, const char *key)
 {
-  char **l;
   char *path;
 
   if (*value == '\0') {
@@ -169,14 +168,11 @@ append_path (char ***list, size_t *n, const char *value, const char *key)
   path = nbdkit_absolute_path (value);
   if (path == NULL)
     return -1;
-  l = realloc (*list, (*n + 1) * sizeof *l);
-  if (l == NULL) {
+  if (string_vector_append (list, path) == -1) {
     nbdkit_error ("realloc: %m");
     free (path);
     return -1;
   }
-  l[(*n)++] = path;
-  *list = l;
   return 0;
 }
 
@@ -680,15 +676,13 @@ expand_path_params (void)
   for (i = 0; i < kh_args.n; ++i) {
     const char *f = expand_path_param ("known-hosts", kh_args.v[i]);
 
-    if (f == NULL || append_path (&conf.known_hosts, &conf.nr_known_hosts,
-                                f, "known-hosts") == -1)
+    if (f == NULL || append_path (&conf.known_hosts, f, "known-hosts") == -1)
       return -1;
   }
   for (i = 0; i < id_args.n; ++i) {
     const char *f = expand_path_param ("identity", id_args.v[i]);
 
-    if (f == NULL || append_path (&conf.identities, &conf.nr_identities,
-                                f, "identity") == -1)
+    if (f == NULL || append_path (&conf.identities, f, "identity") == -1)
       return -1;
   }
   return 0;
@@ -807,18 +801,18 @@ expand (const char *value, const char *file_kind)
 
 /* Add expanded files from ssh_config to a list ("none" skipped). */
 static int
-add_config_files (char ***list, size_t *n, char **files, size_t nr,
+add_config_files (string_vector *list, const string_vector *files,
                   const char *kind)
 {
   size_t i;
 
-  for (i = 0; i < nr; ++i) {
+  for (i = 0; i < files->len; ++i) {
     char *f;
 
-    if (strcmp (files[i], "none") == 0)
+    if (strcmp (files->ptr[i], "none") == 0)
       continue;
-    f = expand (files[i], kind);
-    if (f == NULL || append_path (list, n, f, kind) == -1)
+    f = expand (files->ptr[i], kind);
+    if (f == NULL || append_path (list, f, kind) == -1)
       return -1;
   }
   return 0;
@@ -888,9 +882,8 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     conf.user = sshcfg.user;
   if (!conf.user)
     conf.user = conf.local_user;      /* for %r below */
-  if (!*identities_given && sshcfg.nr_identity_files > 0) {
-    if (add_config_files (&conf.identities, &conf.nr_identities,
-                          sshcfg.identity_files, sshcfg.nr_identity_files,
+  if (!*identities_given && sshcfg.identity_files.len > 0) {
+    if (add_config_files (&conf.identities, &sshcfg.identity_files,
                           "IdentityFile") == -1)
       return -1;
     *identities_given = true;
@@ -898,14 +891,10 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
   if (sshcfg.identities_only == 1)
     conf.identities_only = true;
   if (!*known_hosts_given &&
-      (sshcfg.nr_user_known_hosts > 0 || sshcfg.nr_global_known_hosts > 0)) {
-    if (add_config_files (&conf.known_hosts, &conf.nr_known_hosts,
-                          sshcfg.user_known_hosts,
-                          sshcfg.nr_user_known_hosts,
+      (sshcfg.user_known_hosts.len > 0 || sshcfg.global_known_hosts.len > 0)) {
+    if (add_config_files (&conf.known_hosts, &sshcfg.user_known_hosts,
                           "UserKnownHostsFile") == -1 ||
-        add_config_files (&conf.known_hosts, &conf.nr_known_hosts,
-                          sshcfg.global_known_hosts,
-                          sshcfg.nr_global_known_hosts,
+        add_config_files (&conf.known_hosts, &sshcfg.global_known_hosts,
                           "GlobalKnownHostsFile") == -1)
       return -1;
     *known_hosts_given = true;
@@ -1108,15 +1097,14 @@ config_complete (void)
         nbdkit_error ("asprintf: %m");
         return -1;
       }
-      if (append_path (&conf.known_hosts, &conf.nr_known_hosts,
-                       file, "known-hosts") == -1) {
+      if (append_path (&conf.known_hosts, file, "known-hosts") == -1) {
         free (file);
         return -1;
       }
       free (file);
     }
-    if (append_path (&conf.known_hosts, &conf.nr_known_hosts,
-                     "/etc/ssh/ssh_known_hosts", "known-hosts") == -1)
+    if (append_path (&conf.known_hosts, "/etc/ssh/ssh_known_hosts",
+                     "known-hosts") == -1)
       return -1;
   }
   return 0;

@@ -141,8 +141,8 @@ scan_known_hosts (struct ssh_conn *c, const char *keytype,
   size_t i, nf = 0;
 
   memset (k, 0, sizeof *k);
-  for (i = 0; i < params->nr_known_hosts; ++i) {
-    const char *file = params->known_hosts[i];
+  for (i = 0; i < params->known_hosts.len; ++i) {
+    const char *file = params->known_hosts.ptr[i];
     FILE *fp = fopen (file, "r");
     char *line = NULL, err[256];
     size_t cap = 0;

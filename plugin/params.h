@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "fingerprint.h"
+#include "vector.h"
 
 /* A jump host (jump=[user@]host[:port]). */
 struct jump_spec {
@@ -32,15 +33,13 @@ struct ssh_params {
   unsigned port;
   const char *user;
   const char *path;
-  char **known_hosts;           /* absolute paths */
-  size_t nr_known_hosts;
+  string_vector known_hosts;    /* absolute paths */
   bool verify_remote_host;
   bool accept_unknown_host;     /* ssh_config StrictHostKeyChecking no:
                                    a host not in known_hosts is let in */
   bool have_host_key;
   struct fingerprint host_key;
-  char **identities;            /* absolute paths */
-  size_t nr_identities;
+  string_vector identities;     /* absolute paths */
   unsigned timeout;             /* seconds; 0 = wait forever */
   unsigned retries;             /* reconnect attempts per request */
   unsigned keepalive;           /* seconds idle before a keepalive; 0 off */

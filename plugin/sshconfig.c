@@ -133,26 +133,15 @@ sshconfig_init (struct ssh_host_config *cfg)
 }
 
 void
-sshconfig_free_strings (char **v, size_t n)
-{
-  size_t i;
-
-  for (i = 0; i < n; ++i)
-    free (v[i]);
-  free (v);
-}
-
-void
 sshconfig_free (struct ssh_host_config *cfg)
 {
   if (cfg == NULL)
     return;
   free (cfg->hostname);
   free (cfg->user);
-  sshconfig_free_strings (cfg->identity_files, cfg->nr_identity_files);
-  sshconfig_free_strings (cfg->user_known_hosts, cfg->nr_user_known_hosts);
-  sshconfig_free_strings (cfg->global_known_hosts,
-                          cfg->nr_global_known_hosts);
+  string_vector_free (&cfg->identity_files);
+  string_vector_free (&cfg->user_known_hosts);
+  string_vector_free (&cfg->global_known_hosts);
   free (cfg->strict_host_key_checking_word);
   free (cfg->proxy_jump);
   free (cfg->proxy_command);
@@ -280,22 +269,16 @@ parse_time (const char *s)
   return (int) total;
 }
 
+/* Append a copy of s: 0, or -1 out of memory. */
 static int
-append_string (char ***v, size_t *n, const char *s)
+append_string (string_vector *v, const char *s)
 {
-  char **nv;
-  char *copy;
+  char *copy = strdup (s);
 
-  copy = strdup (s);
-  if (copy == NULL)
-    return -1;
-  nv = realloc (*v, (*n + 1) * sizeof *nv);
-  if (nv == NULL) {
+  if (copy == NULL || string_vector_append (v, copy) == -1) {
     free (copy);
     return -1;
   }
-  nv[(*n)++] = copy;
-  *v = nv;
   return 0;
 }
 
@@ -494,7 +477,7 @@ store_proxy (const struct line *l, bool *set, char **field)
 
 /* UserKnownHostsFile, GlobalKnownHostsFile: all the files of one line. */
 static int
-store_hosts_files (const struct line *l, char ***files, size_t *nr)
+store_hosts_files (const struct line *l, string_vector *files)
 {
   int i;
 
@@ -510,10 +493,10 @@ store_hosts_files (const struct line *l, char ***files, size_t *nr)
       return -1;
     }
   }
-  if (*nr > 0)
+  if (files->len > 0)
     return 0;
   for (i = 0; i < l->argc; ++i)
-    if (append_string (files, nr, l->argv[i]) == -1)
+    if (append_string (files, l->argv[i]) == -1)
       return oom_error (l->r, l->w);
   return 0;
 }
@@ -543,13 +526,12 @@ set_identity_file (const struct line *l)
 {
   struct ssh_host_config *cfg = l->r->cfg;
 
-  if (cfg->nr_identity_files >= SSHCONFIG_MAX_IDENTITY_FILES) {
+  if (cfg->identity_files.len >= SSHCONFIG_MAX_IDENTITY_FILES) {
     seterr (l->r, "%s:%u: too many IdentityFile lines (more than %d)",
             l->w->file, l->w->line, SSHCONFIG_MAX_IDENTITY_FILES);
     return -1;
   }
-  if (append_string (&cfg->identity_files, &cfg->nr_identity_files,
-                     l->argv[0]) == -1)
+  if (append_string (&cfg->identity_files, l->argv[0]) == -1)
     return oom_error (l->r, l->w);
   return 0;
 }
@@ -566,8 +548,7 @@ set_user_known_hosts (const struct line *l)
 {
   struct ssh_host_config *cfg = l->r->cfg;
 
-  return store_hosts_files (l, &cfg->user_known_hosts,
-                            &cfg->nr_user_known_hosts);
+  return store_hosts_files (l, &cfg->user_known_hosts);
 }
 
 static int
@@ -575,8 +556,7 @@ set_global_known_hosts (const struct line *l)
 {
   struct ssh_host_config *cfg = l->r->cfg;
 
-  return store_hosts_files (l, &cfg->global_known_hosts,
-                            &cfg->nr_global_known_hosts);
+  return store_hosts_files (l, &cfg->global_known_hosts);
 }
 
 /* 1 for yes true ask accept-new, 0 for no off false (any case), else

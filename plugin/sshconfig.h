@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "vector.h"
+
 /* The subset of ssh_config(5) that decides where and how to connect.
  * Strings are raw: neither ~ nor %-tokens are expanded (see
  * expand.h).
@@ -24,15 +26,14 @@ struct ssh_host_config {
   char *hostname;               /* HostName or NULL */
   int port;                     /* -1 unset */
   char *user;                   /* NULL unset */
-  char **identity_files;        /* IdentityFile values in order; may
+  string_vector identity_files; /* IdentityFile values in order; may
                                    include "none" (ssh then loads no
                                    default identity) */
-  size_t nr_identity_files;
   int identities_only;          /* -1 unset, 0, 1 */
-  char **user_known_hosts;      /* UserKnownHostsFile: all files of the */
-  size_t nr_user_known_hosts;   /* first line that applies; "none" kept */
-  char **global_known_hosts;    /* GlobalKnownHostsFile, likewise */
-  size_t nr_global_known_hosts;
+  string_vector user_known_hosts; /* UserKnownHostsFile: all files of
+                                     the first line that applies;
+                                     "none" kept */
+  string_vector global_known_hosts; /* GlobalKnownHostsFile, likewise */
   int strict_host_key_checking; /* -1 unset, 0 = no/off/false,
                                    1 = yes/true/ask/accept-new */
   char *strict_host_key_checking_word; /* the word as written */
@@ -58,9 +59,6 @@ struct ssh_host_config {
 
 extern void sshconfig_init (struct ssh_host_config *cfg);  /* all unset */
 extern void sshconfig_free (struct ssh_host_config *cfg);  /* and init */
-
-/* Free n strings and the array holding them. */
-extern void sshconfig_free_strings (char **v, size_t n);
 
 /* Read file for host (the name the user gave, matched against Host
  * patterns case-sensitively, as ssh does).  home is used for ~ and for

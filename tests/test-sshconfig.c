@@ -159,17 +159,17 @@ test_host_blocks (void)
   CHECK (streq (cfg.hostname, "real-%h.example.com"));
   CHECK (cfg.port == 2222);
   CHECK (streq (cfg.user, "globaluser"));
-  CHECK (cfg.nr_identity_files == 3);
-  CHECK (cfg.nr_identity_files == 3 &&
-         streq (cfg.identity_files[0], "~/.ssh/id_web") &&
-         streq (cfg.identity_files[1], "~/.ssh/id_all") &&
-         streq (cfg.identity_files[2], "%d/.ssh/id_%r"));
+  CHECK (cfg.identity_files.len == 3);
+  CHECK (cfg.identity_files.len == 3 &&
+         streq (cfg.identity_files.ptr[0], "~/.ssh/id_web") &&
+         streq (cfg.identity_files.ptr[1], "~/.ssh/id_all") &&
+         streq (cfg.identity_files.ptr[2], "%d/.ssh/id_%r"));
   CHECK (cfg.identities_only == 1);
-  CHECK (cfg.nr_user_known_hosts == 2 &&
-         streq (cfg.user_known_hosts[0], "~/.ssh/kh1") &&
-         streq (cfg.user_known_hosts[1], "/tmp/kh 2"));
-  CHECK (cfg.nr_global_known_hosts == 1 &&
-         streq (cfg.global_known_hosts[0], "none"));
+  CHECK (cfg.user_known_hosts.len == 2 &&
+         streq (cfg.user_known_hosts.ptr[0], "~/.ssh/kh1") &&
+         streq (cfg.user_known_hosts.ptr[1], "/tmp/kh 2"));
+  CHECK (cfg.global_known_hosts.len == 1 &&
+         streq (cfg.global_known_hosts.ptr[0], "none"));
   CHECK (cfg.strict_host_key_checking == 1);
   CHECK (streq (cfg.strict_host_key_checking_word, "accept-new"));
   CHECK (cfg.connect_timeout == 10);
@@ -179,14 +179,14 @@ test_host_blocks (void)
   CHECK (cfg.proxy_command == NULL && !cfg.proxy_command_set);
   sshconfig_free (&cfg);
   CHECK (cfg.hostname == NULL && cfg.port == -1 &&
-         cfg.nr_identity_files == 0 && cfg.identity_files == NULL);
+         cfg.identity_files.len == 0 && cfg.identity_files.ptr == NULL);
 
   /* web99 is excluded by "!web99": only Host * applies. */
   sshconfig_init (&cfg);
   CHECK (read_for (f, "web99", &cfg, err, sizeof err) == 0);
   CHECK (streq (cfg.hostname, "fallback"));
   CHECK (cfg.port == 22);
-  CHECK (cfg.nr_identity_files == 2);
+  CHECK (cfg.identity_files.len == 2);
   CHECK (strstr (debug_log, "negated match for !web99") != NULL);
   sshconfig_free (&cfg);
 
@@ -257,10 +257,10 @@ test_syntax (void)
   CHECK (cfg.port == 2200);
   CHECK (streq (cfg.user, "john smith"));
   CHECK (streq (cfg.hostname, "quoted.example.com"));
-  CHECK (cfg.nr_identity_files == 3 &&
-         streq (cfg.identity_files[0], "/path/with space/id") &&
-         streq (cfg.identity_files[1], "/single quoted/id") &&
-         streq (cfg.identity_files[2], "/escaped space/id#not-a-comment"));
+  CHECK (cfg.identity_files.len == 3 &&
+         streq (cfg.identity_files.ptr[0], "/path/with space/id") &&
+         streq (cfg.identity_files.ptr[1], "/single quoted/id") &&
+         streq (cfg.identity_files.ptr[2], "/escaped space/id#not-a-comment"));
   CHECK (cfg.identities_only == 0);
   CHECK (cfg.strict_host_key_checking == 0);
   CHECK (streq (cfg.strict_host_key_checking_word, "Off"));
@@ -297,9 +297,9 @@ test_first_wins (void)
   CHECK (read_for (f, "h", &cfg, err, sizeof err) == 0);
   CHECK (cfg.port == 1);
   CHECK (streq (cfg.user, "sys"));
-  CHECK (cfg.nr_identity_files == 2 &&
-         streq (cfg.identity_files[0], "a") &&
-         streq (cfg.identity_files[1], "b"));
+  CHECK (cfg.identity_files.len == 2 &&
+         streq (cfg.identity_files.ptr[0], "a") &&
+         streq (cfg.identity_files.ptr[1], "b"));
   sshconfig_free (&cfg);
 }
 
@@ -330,8 +330,8 @@ test_match (void)
   CHECK (cfg.port == 22);
   CHECK (streq (cfg.user, "fromhost"));
   CHECK (cfg.hostname == NULL);
-  CHECK (cfg.nr_identity_files == 1 &&
-         streq (cfg.identity_files[0], "fromall"));
+  CHECK (cfg.identity_files.len == 1 &&
+         streq (cfg.identity_files.ptr[0], "fromall"));
   /* Warnings: the file means something else to ssh. */
   CHECK (warned ("config-match:1: Match host h exec test -f /x ignored"));
   CHECK (warned ("config-match:7: Match user bob ignored"));
@@ -388,9 +388,9 @@ test_include (void)
   if (err[0])
     fprintf (stderr, "error: %s\n", err);
   /* 10-a.conf is read before 20-b.conf (glob sorts). */
-  CHECK (cfg.nr_identity_files == 2 &&
-         streq (cfg.identity_files[0], "from-a") &&
-         streq (cfg.identity_files[1], "from-b"));
+  CHECK (cfg.identity_files.len == 2 &&
+         streq (cfg.identity_files.ptr[0], "from-a") &&
+         streq (cfg.identity_files.ptr[1], "from-b"));
   CHECK (cfg.port == 2020);
   CHECK (cfg.connect_timeout == 5);
   CHECK (streq (cfg.user, "from-sub"));
@@ -407,8 +407,8 @@ test_include (void)
    */
   sshconfig_init (&cfg);
   CHECK (read_for (f, "other", &cfg, err, sizeof err) == 0);
-  CHECK (cfg.nr_identity_files == 1 &&
-         streq (cfg.identity_files[0], "from-a"));
+  CHECK (cfg.identity_files.len == 1 &&
+         streq (cfg.identity_files.ptr[0], "from-a"));
   CHECK (cfg.port == 1);                /* from ignored.txt, under Host * */
   CHECK (cfg.connect_timeout == 5);
   CHECK (cfg.user == NULL);
@@ -562,7 +562,7 @@ test_missing (void)
   CHECK (sshconfig_read (path, "h", tmpdir, true, &cfg, NULL,
                          err, sizeof err) == 0);
   CHECK (cfg.hostname == NULL && cfg.port == -1 && cfg.user == NULL &&
-         cfg.nr_identity_files == 0 && cfg.identities_only == -1 &&
+         cfg.identity_files.len == 0 && cfg.identities_only == -1 &&
          cfg.strict_host_key_checking == -1 && cfg.connect_timeout == -1);
   CHECK (sshconfig_read (path, "h", tmpdir, false, &cfg, NULL,
                          err, sizeof err) == -1);
