@@ -59,6 +59,7 @@
 #include "sftp.h"
 #include "sshconfig.h"
 #include "uri.h"
+#include "vector.h"
 
 static struct ssh_params conf = {
   .port = 22,
@@ -77,14 +78,11 @@ static const char *uri_param;           /* uri= as given */
 static struct ssh_uri uri;              /* parsed, owned */
 static const char *config_file;         /* config= as given; "" = none */
 static const char *config_path;         /* config= expanded, absolute */
-struct file_args {                      /* known-hosts=, identity= as */
-  const char **v;                       /* given, expanded once final */
-  size_t n;
-};
-static struct file_args kh_args, id_args;
+DEFINE_VECTOR_TYPE (const_string_vector, const char *);
+static const_string_vector kh_args;     /* known-hosts=, identity= as */
+static const_string_vector id_args;     /* given, expanded once final */
 static struct ssh_host_config sshcfg;   /* what applies to host */
-static char **owned;                    /* strings to free at unload */
-static size_t nr_owned;
+static string_vector owned;             /* strings to free at unload */
 static char *default_user, *home;        /* the local user's */
 static char *pw_home;                   /* from the password database */
 
@@ -92,33 +90,22 @@ static char *pw_home;                   /* from the password database */
 static char *
 own (char *s)
 {
-  char **l;
-
   if (s == NULL) {
     nbdkit_error ("out of memory");
     return NULL;
   }
-  l = realloc (owned, (nr_owned + 1) * sizeof *l);
-  if (l == NULL) {
+  if (string_vector_append (&owned, s) == -1) {
     nbdkit_error ("realloc: %m");
     free (s);
     return NULL;
   }
-  owned = l;
-  owned[nr_owned++] = s;
   return s;
 }
 
 static void
 free_owned (void)
 {
-  size_t i;
-
-  for (i = 0; i < nr_owned; ++i)
-    free (owned[i]);
-  free (owned);
-  owned = NULL;
-  nr_owned = 0;
+  string_vector_free (&owned);
   uri_free (&uri);
   sshconfig_free (&sshcfg);
 }
@@ -142,14 +129,14 @@ config_free (void)
   free (default_user);
   free (home);
   free (pw_home);
-  free (kh_args.v);
-  free (id_args.v);
+  const_string_vector_reset (&kh_args);
+  const_string_vector_reset (&id_args);
   free_owned ();
-  for (size_t i = 0; i < conf.nr_jumps; ++i) {
-    free (conf.jumps[i].user);
-    free (conf.jumps[i].host);
+  for (size_t i = 0; i < conf.jumps.len; ++i) {
+    free (conf.jumps.ptr[i].user);
+    free (conf.jumps.ptr[i].host);
   }
-  free (conf.jumps);
+  jump_vector_reset (&conf.jumps);
   wipe_secret (&conf.password);
   wipe_secret (&conf.jump_password);
   wipe_secret (&conf.passphrase);
@@ -180,21 +167,16 @@ append_path (string_vector *list, const char *value, const char *key)
  * are expanded once the host, port and user are final.
  */
 static int
-add_arg (struct file_args *args, const char *key, const char *value)
+add_arg (const_string_vector *args, const char *key, const char *value)
 {
-  const char **l;
-
   if (*value == '\0') {
     nbdkit_error ("%s: the file name must not be empty", key);
     return -1;
   }
-  l = realloc (args->v, (args->n + 1) * sizeof *l);
-  if (l == NULL) {
+  if (const_string_vector_append (args, value) == -1) {
     nbdkit_error ("realloc: %m");
     return -1;
   }
-  l[args->n++] = value;
-  args->v = l;
   return 0;
 }
 
@@ -223,24 +205,20 @@ static int
 add_jump (const char *value)
 {
   struct ssh_hostspec hs;
-  struct jump_spec *l;
+  struct jump_spec j;
   char err[128];
 
   if (uri_parse_hostspec (value, &hs, err, sizeof err) == -1) {
     nbdkit_error ("jump=%s: %s", value, err);
     return -1;
   }
-  l = realloc (conf.jumps, (conf.nr_jumps + 1) * sizeof *l);
-  if (l == NULL) {
+  j = (struct jump_spec) { .user = hs.user, .host = hs.host, .port = hs.port };
+  if (jump_vector_append (&conf.jumps, j) == -1) {
     nbdkit_error ("realloc: %m");
     free (hs.host);
     free (hs.user);
     return -1;
   }
-  conf.jumps = l;
-  conf.jumps[conf.nr_jumps++] = (struct jump_spec) {
-    .user = hs.user, .host = hs.host, .port = hs.port,
-  };
   return 0;
 }
 
@@ -370,7 +348,7 @@ struct param {
   enum param_kind kind;
   union {                       /* where the value goes, by kind */
     const char **str;
-    struct file_args *files;
+    const_string_vector *files;
     bool *flag;
     unsigned *number;
     char **secret;
@@ -673,14 +651,14 @@ expand_path_params (void)
 {
   size_t i;
 
-  for (i = 0; i < kh_args.n; ++i) {
-    const char *f = expand_path_param ("known-hosts", kh_args.v[i]);
+  for (i = 0; i < kh_args.len; ++i) {
+    const char *f = expand_path_param ("known-hosts", kh_args.ptr[i]);
 
     if (f == NULL || append_path (&conf.known_hosts, f, "known-hosts") == -1)
       return -1;
   }
-  for (i = 0; i < id_args.n; ++i) {
-    const char *f = expand_path_param ("identity", id_args.v[i]);
+  for (i = 0; i < id_args.len; ++i) {
+    const char *f = expand_path_param ("identity", id_args.ptr[i]);
 
     if (f == NULL || append_path (&conf.identities, f, "identity") == -1)
       return -1;
@@ -921,7 +899,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
     conf.keepalive = sshcfg.server_alive_interval;
   if (sshcfg.server_alive_count_max >= 0 && !given ("keepalive-count"))
     conf.keepalive_count = sshcfg.server_alive_count_max;
-  if (sshcfg.proxy_jump && conf.nr_jumps == 0) {
+  if (sshcfg.proxy_jump && conf.jumps.len == 0) {
     char *list = own (strdup (sshcfg.proxy_jump)), *p, *save = NULL;
 
     if (list == NULL)
@@ -936,7 +914,7 @@ apply_ssh_config (bool *identities_given, bool *known_hosts_given)
   }
   /* After HostName, Port and User: its tokens name the target. */
   if (sshcfg.proxy_command) {
-    if (conf.nr_jumps > 0)
+    if (conf.jumps.len > 0)
       ssh_debug ("ssh_config: ProxyCommand ignored: jump= was given");
     else if ((conf.proxy_command = expand (sshcfg.proxy_command,
                                            "ProxyCommand")) == NULL)

@@ -115,7 +115,7 @@ conn_via_jumps (struct ssh_conn *c)
 
   if (jump_init (c) == -1)
     return -1;
-  for (i = 0; i < params->nr_jumps; ++i) {
+  for (i = 0; i < params->jumps.len; ++i) {
     struct ssh_conn *hop = jump_hop (c, i, sock);
 
     if (conn_login (hop) == -1)
@@ -145,7 +145,7 @@ conn_establish (struct ssh_conn *c)
   c->sock = -1;
   c->broken = c->wait_failed = false;
   c->errbuf[0] = '\0';
-  if (params->nr_jumps > 0)
+  if (params->jumps.len > 0)
     r = conn_via_jumps (c);
   else if (params->proxy_command)
     r = proxy_command_open (c);

@@ -177,7 +177,7 @@ int
 jump_init (struct ssh_conn *c)
 {
   c->jumps = calloc (1, sizeof *c->jumps +
-                     params->nr_jumps * sizeof c->jumps->hops[0]);
+                     params->jumps.len * sizeof c->jumps->hops[0]);
   if (c->jumps == NULL) {
     ssh_error ("calloc: %m");
     return -1;
@@ -193,13 +193,13 @@ jump_hop (struct ssh_conn *c, size_t i, int sock)
 {
   struct hop *h = &c->jumps->hops[i];
   struct ssh_conn *hc = &h->conn;
+  const struct jump_spec *j = &params->jumps.ptr[i];
 
   c->jumps->n = i + 1;
   h->fd = -1;
-  hc->host = params->jumps[i].host;
-  hc->port = params->jumps[i].port;
-  hc->user = params->jumps[i].user ? params->jumps[i].user :
-    params->local_user;
+  hc->host = j->host;
+  hc->port = j->port;
+  hc->user = j->user ? j->user : params->local_user;
   hc->is_jump = true;
   hc->sock = sock;
   ssh_debug ("jump %zu: %s@%s port %u", i + 1, hc->user, hc->host, hc->port);
@@ -215,10 +215,10 @@ jump_forward (struct ssh_conn *c, size_t i)
 {
   struct hop *h = &c->jumps->hops[i];
   struct ssh_conn *hc = &h->conn;
-  const char *next_host = i + 1 < params->nr_jumps ?
-    params->jumps[i + 1].host : c->host;
-  unsigned next_port = i + 1 < params->nr_jumps ?
-    params->jumps[i + 1].port : c->port;
+  const char *next_host = i + 1 < params->jumps.len ?
+    params->jumps.ptr[i + 1].host : c->host;
+  unsigned next_port = i + 1 < params->jumps.len ?
+    params->jumps.ptr[i + 1].port : c->port;
   int sv[2], err;
 
   CALL_PTR (hc, h->channel,

@@ -26,6 +26,7 @@ struct jump_spec {
   char *host;
   uint16_t port;
 };
+DEFINE_VECTOR_TYPE (jump_vector, struct jump_spec);
 
 /* The parsed parameters, set once before any connection. */
 struct ssh_params {
@@ -49,8 +50,7 @@ struct ssh_params {
   int64_t create_size;          /* create-size= */
   int create_mode;              /* create-mode=, default 0600 */
   const char *dir;              /* dir=: one export per regular file */
-  struct jump_spec *jumps;      /* jump=, in order */
-  size_t nr_jumps;
+  jump_vector jumps;            /* jump=, in order */
   const char *local_user;       /* the local user name */
   bool identities_only;         /* IdentitiesOnly: skip the agent */
   const char *proxy_command;    /* ssh_config ProxyCommand, expanded */
