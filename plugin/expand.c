@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "expand.h"
+#include "vector.h"
 
 /* ~ alone or followed by '/', at the start only. */
 enum expand_tilde
@@ -62,31 +63,16 @@ expand_tilde (const char *s, const char *home)
 
 /* The engine. */
 
-struct strbuf {
-  char *s;
-  size_t len, cap;
-};
+DEFINE_VECTOR_TYPE (strbuf, char);   /* NUL-terminated once appended to */
 
 static int
-sb_append (struct strbuf *b, const char *s, size_t n)
+sb_append (strbuf *b, const char *s, size_t n)
 {
-  if (n >= SIZE_MAX / 2 - b->len)
+  if (n == SIZE_MAX || strbuf_reserve (b, n + 1) == -1)
     return -1;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    char *p;
-
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    p = realloc (b->s, cap);
-    if (p == NULL)
-      return -1;
-    b->s = p;
-    b->cap = cap;
-  }
-  memcpy (b->s + b->len, s, n);
+  memcpy (b->ptr + b->len, s, n);
   b->len += n;
-  b->s[b->len] = '\0';
+  b->ptr[b->len] = '\0';
   return 0;
 }
 
@@ -95,7 +81,7 @@ expand_tokens (const char *s, const char *home,
                const struct expand_token *tokens, size_t nr_tokens,
                char *err, size_t errlen)
 {
-  struct strbuf b = { NULL, 0, 0 };
+  strbuf b = { .ptr = NULL };
   const struct expand_token *t;
   size_t i;
 
@@ -169,12 +155,12 @@ expand_tokens (const char *s, const char *home,
       goto oom;
     s += 2;
   }
-  return b.s;
+  return b.ptr;
 
  oom:
   snprintf (err, errlen, "out of memory");
  err:
-  free (b.s);
+  strbuf_reset (&b);
   return NULL;
 }
 
