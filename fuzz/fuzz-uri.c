@@ -11,7 +11,7 @@
  *   characters in user, host or host_key_check; the URI rebuilt from
  *   the fields (everything percent-encoded) parses to the same fields;
  *   host_key_check goes to fingerprint_parse as apply_uri in
- *   plugin/ssh.c does;
+ *   plugin/config.c does;
  * - on failure: the fields are empty (uri_free-safe) and the message
  *   quotes the URI with any password replaced by "****".
  * A NULL URI is checked once at start-up.

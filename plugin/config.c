@@ -222,6 +222,22 @@ add_jump (const char *value)
   return 0;
 }
 
+/* Pin the host key to the fingerprint value: host-key=, or the
+ * host_key_check of uri=; what names which one, for the message.
+ */
+static int
+pin_host_key (const char *what, const char *value)
+{
+  char err[256];
+
+  if (fingerprint_parse (value, &conf.host_key, err, sizeof err) == -1) {
+    nbdkit_error ("%s: %s", what, err);
+    return -1;
+  }
+  conf.have_host_key = true;
+  return 0;
+}
+
 /* The parameters whose values need more than their kind's parsing
  * (struct param below).  Each is called once per value; "given twice"
  * is checked before, by config_param.
@@ -231,14 +247,7 @@ add_jump (const char *value)
 static int
 parse_host_key (const char *key, const char *value)
 {
-  char err[256];
-
-  if (fingerprint_parse (value, &conf.host_key, err, sizeof err) == -1) {
-    nbdkit_error ("%s", err);
-    return -1;
-  }
-  conf.have_host_key = true;
-  return 0;
+  return pin_host_key ("host-key", value);
 }
 
 /* config=FILE, or empty: no ssh_config at all. */
@@ -709,12 +718,7 @@ apply_uri (void)
                   hkc);
     return -1;
   }
-  if (fingerprint_parse (hkc, &conf.host_key, err, sizeof err) == -1) {
-    nbdkit_error ("uri= host_key_check: %s", err);
-    return -1;
-  }
-  conf.have_host_key = true;
-  return 0;
+  return pin_host_key ("uri= host_key_check", hkc);
 }
 
 /* The host and user names given (host=, user=, or in uri=) are

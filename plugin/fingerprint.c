@@ -112,8 +112,9 @@ fingerprint_parse (const char *str, struct fingerprint *fp,
   }
   if (rest == NULL) {
     snprintf (err, errlen,
-              "host-key '%s': expected SHA256:<base64> (as printed by "
-              "ssh-keygen -l) or md5:, sha1:, sha256: followed by hex",
+              "'%s' is not a fingerprint: expected SHA256:<base64> (as "
+              "printed by ssh-keygen -l) or md5:, sha1:, sha256: followed "
+              "by hex",
               str);
     return -1;
   }
@@ -130,7 +131,7 @@ fingerprint_parse (const char *str, struct fingerprint *fp,
     return 0;
 
   snprintf (err, errlen,
-            "host-key '%s': not a valid %s fingerprint (expected %zu bytes "
+            "'%s' is not a valid %s fingerprint (expected %zu bytes "
             "as %s%zu hex digits)",
             str, fingerprint_hash_name (fp->hash), fp->len,
             fp->hash == FP_MD5 ? "" : "base64 or ", fp->len * 2);

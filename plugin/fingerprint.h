@@ -33,7 +33,8 @@ struct fingerprint {
 
 /* Parse "SHA256:<base64>", "SHA1:<base64>", "MD5:aa:bb:..",
  * "md5:<hex>", "sha1:<hex>", "sha256:<hex>" (hex with or without
- * colons, any case).  On error returns -1 and writes a message to err.
+ * colons, any case).  On error returns -1 and writes a message to err
+ * that quotes str (the caller says which parameter it came from).
  */
 extern int fingerprint_parse (const char *str, struct fingerprint *fp,
                               char *err, size_t errlen);

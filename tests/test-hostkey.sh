@@ -2,7 +2,7 @@
 # shellcheck disable=SC2016  # --run '...' is expanded by nbdkit's shell
 # Host key verification: known_hosts (unknown host, mismatching key),
 # host-key= fingerprints (SHA256 base64, MD5 hex with and without colons,
-# SHA256 hex), and verify-remote-host=false.
+# SHA256 hex), verify-remote-host=false, and what is not a fingerprint.
 
 set -e
 # shellcheck source=tests/functions.sh
@@ -70,3 +70,12 @@ reads_ok e3 known-hosts="$empty" host-key="sha256:$sha256_hex"
 # (f) verify-remote-host=false skips the check, with a warning.
 reads_ok f known-hosts="$empty" verify-remote-host=false
 expect_grep err-f.txt "verify-remote-host"
+
+# (g) What is not a fingerprint is refused, naming the parameter.
+run_nbdkit_fail err-g1.txt -U - "$PLUGIN" "${base[@]}" host-key=bogus \
+    --run 'nbdinfo "$uri"'
+expect_grep err-g1.txt "host-key: 'bogus' is not a fingerprint"
+run_nbdkit_fail err-g2.txt -U - "$PLUGIN" "${base[@]}" host-key=SHA256:abc \
+    --run 'nbdinfo "$uri"'
+expect_grep err-g2.txt \
+    "host-key: 'SHA256:abc' is not a valid SHA256 fingerprint"

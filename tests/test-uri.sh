@@ -2,7 +2,7 @@
 # uri=ssh://[user@]host[:port]/path (QEMU's form): percent-encoded
 # paths, an IPv6 literal, QEMU's host_key_check query (sha256/md5
 # pins, no), and the errors: uri with host=, a password in the URI, a
-# bad scheme, a wrong pin.
+# bad scheme, a wrong pin, a pin that is not a fingerprint.
 
 set -e
 source "$(dirname "$0")/functions.sh"
@@ -52,6 +52,9 @@ fail ()
 }
 fail "does not match" \
     uri="ssh://127.0.0.1:$SSHD_PORT$path?host_key_check=sha256:$(printf '%064d' 0)"
+# A fingerprint that is not one: the message names the parameter.
+fail "uri= host_key_check: 'md5:00' is not a valid MD5 fingerprint" \
+    uri="ssh://127.0.0.1:$SSHD_PORT$path?host_key_check=md5:00"
 fail "cannot be combined" uri="ssh://127.0.0.1:$SSHD_PORT/x" host=127.0.0.1
 fail "password" uri="ssh://root:secret@127.0.0.1:$SSHD_PORT/x"
 fail "http" uri="http://127.0.0.1/x"
