@@ -1,7 +1,7 @@
 # nbdkit-ssh-plugin (libssh2)
 # Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
 # SPDX-License-Identifier: BSD-3-Clause
-"""tests/test-idle-keep.sh: test-idle-keep-dead.py URI
+"""tests/test-idle-keep-dead.sh: test-idle-keep-dead.py URI
 
 A client writes, flushes and leaves (its session is kept warm); the
 server side of every connection is killed; the next client gets a
