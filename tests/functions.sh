@@ -53,6 +53,14 @@
 #   add_password_user PREFIX
 #                       a local user with a password and a disk.img,
 #                       removed at exit: TEST_USER TEST_PASSWORD TEST_HOME
+#   add_key_user PREFIX an unprivileged local user without a password,
+#                       removed at exit: TEST_USER TEST_HOME USER_ARGS
+#                       (call before start_sshd, see below)
+#   authorize_user_key  after start_sshd "AuthorizedKeysFile
+#                       .ssh/authorized_keys": TEST_USER logs in with the
+#                       agent's key
+#   user_file NAME MIB MODE
+#                       a random file in TEST_HOME, owned by TEST_USER
 #   start_fault_proxy LOG ARGS...
 #                       tests/fault-proxy in front of the test sshd:
 #                       sets PROXY_PORT and PROXY_ARGS (host=, port=,
@@ -982,4 +990,48 @@ add_password_user ()
     TEST_HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)"
     make_random_file "$TEST_HOME/disk.img" 1
     chown "$TEST_USER" "$TEST_HOME/disk.img"
+}
+
+# ----------------------------------------------------------------------
+# An unprivileged user that logs in with the agent's key (tests of
+# permission errors: root would bypass file modes).
+
+# add_key_user PREFIX: create a user PREFIX<pid>, removed when the test
+# exits, with no password but not locked ("!" in /etc/shadow would make
+# sshd refuse it).  Call it before start_sshd (so that the user is
+# removed after sshd has stopped), start the sshd with
+# "AuthorizedKeysFile .ssh/authorized_keys" (sshd reads the keys as the
+# user, who cannot read the test's private directory), then call
+# authorize_user_key.  Sets TEST_USER, TEST_HOME and the array USER_ARGS
+# (user=); path= is then relative to TEST_HOME.  Needs root.
+add_key_user ()
+{
+    requires useradd userdel usermod
+    [ "$(id -u)" -eq 0 ] || _skip_or_fail "this test must run as root (useradd)"
+    TEST_USER="$1$$"
+    useradd -m -s /bin/sh "$TEST_USER"
+    cleanup_fn userdel -r -f "$TEST_USER"
+    usermod -p '*' "$TEST_USER"
+    TEST_HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)"
+    # shellcheck disable=SC2034  # used by the tests
+    USER_ARGS=(user="$TEST_USER")
+}
+
+# authorize_user_key: the client key of the last start_sshd (the one
+# its agent holds) in TEST_USER's ~/.ssh/authorized_keys; again after
+# each start_sshd.
+authorize_user_key ()
+{
+    install -d -o "$TEST_USER" -m 700 "$TEST_HOME/.ssh"
+    install -o "$TEST_USER" -m 600 "$CLIENT_KEY.pub" \
+            "$TEST_HOME/.ssh/authorized_keys"
+}
+
+# user_file NAME MIB MODE: a random file of MIB MiB, TEST_HOME/NAME,
+# owned by TEST_USER, with MODE.
+user_file ()
+{
+    make_random_file "$TEST_HOME/$1" "$2"
+    chown "$TEST_USER" "$TEST_HOME/$1"
+    chmod "$3" "$TEST_HOME/$1"
 }

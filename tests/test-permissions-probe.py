@@ -1,7 +1,8 @@
 # nbdkit-ssh-plugin (libssh2)
 # Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
 # SPDX-License-Identifier: BSD-3-Clause
-"""tests/test-permissions.sh: test-permissions-probe.py FILE
+"""tests/test-permissions-write-denied.sh and -multi-conn.sh:
+test-permissions-probe.py FILE
 
 Exits 0 if chattr +i on FILE, held open for writing, makes a write
 through that descriptor fail with EPERM (the file system supports the

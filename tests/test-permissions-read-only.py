@@ -1,7 +1,7 @@
 # nbdkit-ssh-plugin (libssh2)
 # Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
 # SPDX-License-Identifier: BSD-3-Clause
-"""tests/test-permissions.sh: test-permissions-ro-write.py URI
+"""tests/test-permissions-read-only.sh: test-permissions-read-only.py URI
 
 A read-only export (nbdkit -r): a write sent anyway (libnbd's strict
 mode would refuse it itself) is refused by nbdkit with EPERM, and the

@@ -1,7 +1,8 @@
 # nbdkit-ssh-plugin (libssh2)
 # Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
 # SPDX-License-Identifier: BSD-3-Clause
-"""tests/test-permissions.sh: test-permissions-denied.py URI chattr|deny WB
+"""tests/test-permissions-write-denied.sh:
+test-permissions-write-denied.py URI chattr|deny WB
 
 A write refused on a handle that is already open, the connection
 otherwise working: it fails with EPERM (or, with write-behind, the

@@ -1,7 +1,7 @@
 # nbdkit-ssh-plugin (libssh2)
 # Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
 # SPDX-License-Identifier: BSD-3-Clause
-"""tests/test-permissions.sh: test-permissions-multi.py URI
+"""tests/test-permissions-multi-conn.sh: test-permissions-multi-conn.py URI
 
 Multi-conn: a write refused (chattr +i on $REMOTE) on one connection
 after the client had its reply (write-behind) makes a flush on
