@@ -244,7 +244,8 @@ _pid_alive ()
 {
     { local -; set +x; } 19>/dev/null 2>/dev/null
     local stat state
-    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    # read, not $(cat ...): no fork (the cleanup looks at every process).
+    { read -r stat < "/proc/$1/stat"; } 2>/dev/null || return 1
     [ -n "$stat" ] || return 1
     state="${stat##*) }"
     state="${state%% *}"
@@ -270,7 +271,7 @@ _descendants ()
     local -A kids=()
     local f stat rest pid ppid
     for f in /proc/[0-9]*/stat; do
-        stat="$(cat "$f" 2>/dev/null)" || continue
+        { read -r stat < "$f"; } 2>/dev/null || continue
         [ -n "$stat" ] || continue
         pid="${stat%% *}"
         rest="${stat##*) }"          # "S PPID ..."
