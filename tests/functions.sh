@@ -245,7 +245,10 @@ _pid_alive ()
     { local -; set +x; } 19>/dev/null 2>/dev/null
     local stat state
     # read, not $(cat ...): no fork (the cleanup looks at every process).
-    { read -r stat < "/proc/$1/stat"; } 2>/dev/null || return 1
+    # -d '': the whole file, also when the name in it has a newline
+    # (read then fails at the end of the file: stat is what counts).
+    stat=
+    { IFS= read -r -d '' stat < "/proc/$1/stat"; } 2>/dev/null || :
     [ -n "$stat" ] || return 1
     state="${stat##*) }"
     state="${state%% *}"
@@ -271,7 +274,8 @@ _descendants ()
     local -A kids=()
     local f stat rest pid ppid
     for f in /proc/[0-9]*/stat; do
-        { read -r stat < "$f"; } 2>/dev/null || continue
+        stat=                        # as in _pid_alive
+        { IFS= read -r -d '' stat < "$f"; } 2>/dev/null || :
         [ -n "$stat" ] || continue
         pid="${stat%% *}"
         rest="${stat##*) }"          # "S PPID ..."
