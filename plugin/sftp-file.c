@@ -36,6 +36,7 @@
 
 #include <config.h>
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,6 +489,7 @@ sftp_start (struct ssh_conn *c, const struct sftp_options *opts)
   int rc;
   struct timespec t0, t1;
 
+  assert (opts->busy_conns != NULL);
   s = c->sftp = calloc (1, sizeof *s);
   if (s == NULL) {
     ssh_error ("calloc: %m");

@@ -47,7 +47,7 @@ struct sftp_options {
                                    a connection's write-behind window
                                    counts itself there while it has
                                    some (sftp_write_busy), across
-                                   reconnects */
+                                   reconnects; required, not NULL */
 };
 
 /* sftp-file.c: starting SFTP, the file, dir=, fsync, flush, closing. */
