@@ -883,6 +883,14 @@ start_sshd ()
     echo "start_sshd: sshd pid $(_sshd_pid) on 127.0.0.1:$SSHD_PORT, dir $SSHD_DIR, agent pid $SSH_AGENT_PID" >&2
 }
 
+# sftp_sessions: how many SFTP sessions (the sftp subsystem started on
+# a channel) the test sshd has logged so far; a test compares counts
+# taken before and after.
+sftp_sessions ()
+{
+    grep -c "Starting session: subsystem 'sftp'" "$SSHD_LOG" || :
+}
+
 # ----------------------------------------------------------------------
 # The fault proxy (tests/fault-proxy.c) between the plugin and the sshd.
 

@@ -31,7 +31,6 @@ start_sshd
 cd "$SSHD_DIR"
 remote="$SSHD_DIR/disk.img"
 
-sessions () { grep -c "Starting session: subsystem 'sftp'" "$SSHD_LOG" || :; }
 logins () { grep -c "Accepted publickey" "$SSHD_LOG" || :; }
 
 # --- 1. Bad values.
@@ -45,13 +44,13 @@ expect_grep bad.log "channels"
 # --- 2. Four channels, one session.
 truncate -s 24M "$remote"
 make_random_file local.img 24
-s0=$(sessions) l0=$(logins)
+s0=$(sftp_sessions) l0=$(logins)
 run_plugin -v -D ssh.log=1 path="$remote" channels=4 idle-keep=0 \
     --run 'nbdcopy --connections=1 --flush local.img "$uri"' 2> nbdkit.err || {
     tail -50 nbdkit.err; exit 1; }
 compare_sha256 local.img "$remote"
 [ $(( $(logins) - l0 )) -eq 1 ]
-[ $(( $(sessions) - s0 )) -eq 4 ]
+[ $(( $(sftp_sessions) - s0 )) -eq 4 ]
 [ "$(grep -c "SFTP channel [0-9] for writes to .* ready" nbdkit.err)" -eq 3 ]
 
 # --- 3. Overlapping writes, read your writes.
@@ -89,11 +88,11 @@ nbdsh -u "$1" -c 'h.pwrite(open("local.img", "rb").read(4 << 20), 2 << 20)' \
     -c 'h.flush()'
 SHEOF
 chmod +x replaced.sh
-s0=$(sessions)
+s0=$(sftp_sessions)
 run_plugin -v -D ssh.log=1 path="$remote" channels=4 idle-keep=30 \
     --run './replaced.sh "$uri"' 2> nbdkit.err || {
     tail -50 nbdkit.err; exit 1; }
 expect_grep nbdkit.err "disk.img opened again)"
 # One session of four channels served both clients.
-[ $(( $(sessions) - s0 )) -eq 4 ]
+[ $(( $(sftp_sessions) - s0 )) -eq 4 ]
 cmp final.expect "$remote"

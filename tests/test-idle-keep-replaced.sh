@@ -22,8 +22,6 @@ SSH_ARGS+=(channels=1)
 cd "$SSHD_DIR"
 remote="$SSHD_DIR/disk.img"
 
-sessions () { grep -c "Starting session: subsystem 'sftp'" "$SSHD_LOG" || :; }
-
 make_random_file "$remote" 1
 make_random_file new.img 1
 chmod --reference="$remote" new.img
@@ -43,7 +41,7 @@ cp new.img new.expect
 cp new.img final.expect
 printf 'Z%.0s' $(seq 4096) |
     dd of=final.expect bs=1 seek=8192 conv=notrunc status=none
-before=$(sessions)
+before=$(sftp_sessions)
 run_plugin -v -D ssh.log=1 path="$remote" \
     --run './replaced.sh "$uri"' 2> nbdkit.err || {
     tail -50 nbdkit.err; exit 1; }
@@ -52,5 +50,5 @@ cmp new.expect after.out
 # The write went to the new file, which the path names.
 cmp final.expect "$remote"
 # Still one session: the warm one, with the file opened again.
-[ $(( $(sessions) - before )) -eq 1 ]
+[ $(( $(sftp_sessions) - before )) -eq 1 ]
 expect_grep nbdkit.err "disk.img opened again)"

@@ -31,8 +31,6 @@ SSH_ARGS+=(channels=1)
 cd "$SSHD_DIR"
 remote="$SSHD_DIR/disk.img"
 
-sessions () { grep -c "Starting session: subsystem 'sftp'" "$SSHD_LOG" || :; }
-
 # --- 1. Bad values.
 for bad in abc -1 3601 1.5; do
     run_plugin_fail bad.log path="$remote" idle-keep=$bad --run true
@@ -54,10 +52,10 @@ for keep in default 0; do
     cp "$remote" expect.img
     printf '\253%.0s' $(seq 70000) |
         dd of=expect.img bs=1 seek=12345 conv=notrunc status=none
-    before=$(sessions)
+    before=$(sftp_sessions)
     run_plugin path="$remote" $([ $keep = default ] || echo idle-keep=0) \
         --run './clients.sh "$uri"'
-    n=$(( $(sessions) - before ))
+    n=$(( $(sftp_sessions) - before ))
     cmp expect.img "$remote"
     echo "idle-keep=$keep: $n SSH sessions for 4 clients"
     if [ $keep = default ] && [ $n -ne 1 ]; then
