@@ -196,10 +196,8 @@ queue_read (struct ssh_conn *c, uint64_t offset, uint32_t len)
   /* Read your writes: not before a write of these bytes is done. */
   if (sftp_write_wait (c, offset, len) == -1)
     return -1;
-  while (!sftp_slot_available (s)) {
-    if (sftp_pump (c, NULL) == -1)
-      return -1;
-  }
+  if (sftp_slot_wait (c) == -1)
+    return -1;
   ch = chunk_new (s, offset, len);
   if (ch == NULL) {
     ssh_error ("malloc: %m");
