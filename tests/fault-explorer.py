@@ -598,9 +598,13 @@ class Explorer:
                     self.kill_pids(st["pids"])
                 else:
                     sshdprocs.cont(st["pids"])
+            elif end == "cut":
+                # The cut alone: a SIGHUP sent with it could be taken
+                # first (signal-number order), and for a moment the
+                # proxy would forward what it held to the abandoned
+                # sessions: a write landing late.
+                os.kill(self.args.proxy_pid, signal.SIGUSR1)
             else:
-                if end == "cut":
-                    os.kill(self.args.proxy_pid, signal.SIGUSR1)
                 os.kill(self.args.proxy_pid, signal.SIGHUP)
             if st["long"]:
                 self.fault_events += 1

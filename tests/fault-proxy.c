@@ -25,6 +25,9 @@
  *   SIGUSR2  hold them: forward nothing until SIGHUP (connections
  *            accepted later are not held)
  *   SIGHUP   release the held connections
+ * Signals that are pending together are taken in signal-number order,
+ * SIGHUP first: to end a hold with a cut, send SIGUSR1 alone (a cut
+ * connection stays cut), not SIGUSR1 then SIGHUP.
  * (tests/fault-explorer.py injects its link faults this way.)
  *
  * Events are logged on stderr ("fault-proxy: conn 1: cut after N
