@@ -54,6 +54,7 @@
 #include "conn.h"
 #include "durable.h"
 #include "keepalive.h"
+#include "lock.h"
 #include "params.h"
 #include "sftp.h"
 #include "sftp-wire.h"
@@ -517,7 +518,19 @@ struct drain {
   uint64_t offset, end;
   const char *what;
   bool flush;
+  bool uncovered;               /* fsync every connection with writes
+                                 * not yet fsynced (flush_failed), not
+                                 * only those c's session cannot cover */
 };
+
+/* Must o fsync for d's flush? */
+static bool
+drain_fsync (struct ssh_conn *o, const struct drain *d)
+{
+  if (!d->flush)
+    return false;
+  return d->uncovered ? durable_uncovered (o) : durable_needs_fsync (o, d->c);
+}
 
 static int
 drain_one (struct ssh_conn *o, void *arg)
@@ -530,7 +543,7 @@ drain_one (struct ssh_conn *o, void *arg)
     return 0;
   if ((__atomic_load_n (&o->wb_lo, __ATOMIC_SEQ_CST) >= d->end ||
        __atomic_load_n (&o->wb_hi, __ATOMIC_SEQ_CST) <= d->offset) &&
-      !(d->flush && durable_needs_fsync (o, d->c)))
+      !drain_fsync (o, d))
     return 0;
   pthread_mutex_lock (&o->lock);
   while (sftp_write_pending (o) &&
@@ -550,7 +563,7 @@ drain_one (struct ssh_conn *o, void *arg)
    * they were acknowledged on; if it broke, conn_close counts them
    * lost, and this flush reports that.
    */
-  if (r == 0 && d->flush && durable_needs_fsync (o, d->c)) {
+  if (r == 0 && drain_fsync (o, d)) {
     if (!o->broken && o->sftp != NULL)
       sftp_fsync (o, "flush (on another connection)");
     if (o->broken)
@@ -574,6 +587,34 @@ drain_others (struct ssh_conn *c, uint64_t offset, uint64_t len,
       : params->write_behind == 0 || !conn_others_busy (c))
     return 0;
   return keepalive_for_each (drain_one, &d);
+}
+
+/* A flush of c failed, and told c of the loss events it had not heard
+ * of (conn_flush).  A write of another connection lost before this
+ * flush, but not noticed yet (its session died unseen), would make
+ * c's next flush fail once more for a loss this failure already
+ * covers: a false alarm.  So every connection with writes not yet
+ * fsynced fsyncs now (drain_one: a session that died is found, and
+ * its writes counted lost), and what that finds counts as told to c.
+ */
+static void
+flush_failed (struct ssh_conn *c)
+{
+  struct drain d = {
+    .c = c, .offset = 0, .end = UINT64_MAX, .what = "flush",
+    .flush = true, .uncovered = true,
+  };
+  bool told;
+
+  {
+    LOCK_FOR_SCOPE (&c->lock);
+    /* Broken: nothing was told; the next flush tries again. */
+    told = !c->broken;
+  }
+  if (!told)
+    return;
+  keepalive_for_each (drain_one, &d);
+  durable_seen (c);
 }
 
 static int
@@ -610,8 +651,11 @@ ssh_flush (void *handle, uint32_t flags)
     if (drain_others (c, 0, UINT64_MAX, "flush") == -1)
       return -1;
     r = do_request (c, OP_FLUSH, NULL, 0, 0, flags);
-    if (r == -1 ||
-        __atomic_load_n (&c->reconnects, __ATOMIC_SEQ_CST) == reconnects ||
+    if (r == -1) {
+      flush_failed (c);
+      return -1;
+    }
+    if (__atomic_load_n (&c->reconnects, __ATOMIC_SEQ_CST) == reconnects ||
         !durable_others_need_fsync (c))
       return r;
     if (++round > params->retries) {
