@@ -425,6 +425,10 @@ conn_reconnect (struct ssh_conn *c, const char *what, unsigned attempt)
     else if (c->errbuf[0] == '\0')
       snprintf (c->errbuf, sizeof c->errbuf, "could not reconnect");
     c->broken = true;
+    /* The attempt may have opened the file before it failed: the
+     * size served stays the one the client was given.
+     */
+    c->size = old_size;
     return -1;
   }
   __atomic_add_fetch (&c->reconnects, 1, __ATOMIC_SEQ_CST);

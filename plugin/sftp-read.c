@@ -295,6 +295,17 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
     uint32_t skip, n;
 
     ch = s->rq_head;
+    if (ch == NULL) {
+      /* Nothing was asked for: the request goes past the size this
+       * connection knows (c->size), which nbdkit's checks make
+       * impossible unless that size changed.
+       */
+      ssh_error ("read of %" PRIu32 " bytes at offset %" PRIu64
+                 " from remote file %s: beyond its size (%" PRIi64
+                 " bytes)", count, offset, c->path, c->size);
+      nbdkit_set_error (EIO);
+      return -1;
+    }
     /* Wait for the chunk holding offset. */
     while (!ch->done) {
       if (sftp_pump (c, NULL) == -1)
