@@ -703,7 +703,7 @@ sftp_write_resume (struct ssh_conn *c)
 {
   struct writebehind *wb = c->wb;
   uint64_t lo = UINT64_MAX, hi = 0, since = UINT64_MAX;
-  unsigned i, n = 0;
+  unsigned i, n = 0, first, count;
   struct sftp *l;
   bool check;
 
@@ -723,8 +723,14 @@ sftp_write_resume (struct ssh_conn *c)
   }
   check = hi > lo && writelog_stale (wb->wlog, since, lo, hi - lo);
   memset (wb->lane_bytes, 0, sizeof wb->lane_bytes);
-  for (i = 0; i < wb->count; ++i) {
-    struct wb_entry *e = ENTRY (wb, i);
+  /* By the window as it is now: a reply read while waiting for a slot
+   * may release entries at its start (release_done moves wb->first),
+   * and none is added meanwhile.
+   */
+  first = wb->first;
+  count = wb->count;
+  for (i = 0; i < count; ++i) {
+    struct wb_entry *e = &wb->ents[(first + i) % WB_ENTRIES];
     static const char lost[] = "lost with the connection, and another "
       "connection has written over it since";
 
