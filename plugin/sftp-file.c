@@ -777,7 +777,21 @@ sftp_flush (struct ssh_conn *c, bool clear_failure)
     nbdkit_set_error (EIO);
     return -1;
   }
-  if (sftp_write_failure (c, what, clear_failure) == -1)
-    return -1;
+  if (sftp_write_failed (c)) {
+    /* A failed write to report.  The file is fsynced all the same, as
+     * fsync(2) writes back every page even when it reports an error:
+     * the other writes are then durable, and a fault after this flush
+     * cannot count them lost once more (a second report to a client
+     * just told).  The fsync's own failure is a debug line: a session
+     * that broke makes the request try again on a new one (the
+     * failure is still kept), and a refused fsync is a loss event.
+     */
+    ssh_quiet_begin ();
+    sftp_fsync (c, what);
+    ssh_quiet_end (NULL, 0);
+    if (c->broken)
+      return -1;
+    return sftp_write_failure (c, what, clear_failure);
+  }
   return sftp_fsync (c, what);
 }

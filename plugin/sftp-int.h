@@ -291,6 +291,7 @@ extern int sftp_pump_once (struct ssh_conn *c,
 extern int sftp_pump (struct ssh_conn *c, struct sync_reply *version_reply);
 extern int sftp_send_queued (struct ssh_conn *c);
 extern int sftp_slot_wait (struct ssh_conn *c);
+extern bool sftp_write_failed (struct ssh_conn *c);
 extern int sftp_sync_begin (struct ssh_conn *c, uint8_t type, uint32_t *id);
 extern int sftp_call (struct ssh_conn *c, uint32_t id, struct sync_reply *r);
 extern int sftp_call_extended (struct ssh_conn *c, const char *name,

@@ -682,6 +682,13 @@ sftp_write_abandon (struct ssh_conn *c)
 /* The failure of an earlier write, if any: reported (after one
  * nbdkit_error) as what's failure, and forgotten if clear (a flush).
  */
+/* Is a failed write kept for the next write or flush to report? */
+bool
+sftp_write_failed (struct ssh_conn *c)
+{
+  return c->wb && c->wb->failed;
+}
+
 int
 sftp_write_failure (struct ssh_conn *c, const char *what, bool clear)
 {

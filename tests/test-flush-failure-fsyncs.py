@@ -1,0 +1,63 @@
+# nbdkit-ssh-plugin (libssh2)
+# Copyright (C) 2026 The nbdkit-ssh-plugin (libssh2) authors
+# SPDX-License-Identifier: BSD-3-Clause
+"""tests/test-flush-failure-fsyncs.sh: test-flush-failure-fsyncs.py URI
+
+A flush that fails for a refused write fsyncs the writes the server
+took: after every sshd connection process is killed, the next flush
+succeeds ($REMOTE is the remote file on a small tmpfs, $FILLER a file
+that fills it up)."""
+
+import errno
+import os
+import sys
+
+import nbd
+import nbdtest
+import sshdprocs
+
+KiB, MiB = nbdtest.KiB, nbdtest.MiB
+uri = sys.argv[1]
+filler = os.environ["FILLER"]
+
+a = nbdtest.connect(uri)
+taken = os.urandom(64 * KiB)
+a.pwrite(taken, 0)
+# A read of the same bytes waits for the server's acknowledgement.
+if a.pread(len(taken), 0) != taken:
+    nbdtest.fail("a read does not return the connection's own write")
+
+# Fill the file system up.
+fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+chunk = bytes(MiB)
+while len(chunk) >= 4 * KiB:
+    try:
+        os.write(fd, chunk)
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        chunk = chunk[:len(chunk) // 2]
+os.close(fd)
+
+# Acknowledged at once (write-behind), then refused by the server.
+a.pwrite(os.urandom(4 * MiB), 8 * MiB)
+try:
+    a.flush()
+    nbdtest.fail("the flush succeeded although a write was refused")
+except nbd.Error as e:
+    print("the flush failed as it must: %s" % e, flush=True)
+    if e.errnum != errno.ENOSPC:
+        nbdtest.fail("expected ENOSPC, got %s" % e.errnum)
+
+sshdprocs.kill_connections()
+os.unlink(filler)
+try:
+    a.flush()
+except nbd.Error as e:
+    nbdtest.fail("the flush after the kill failed (%s): the failed flush "
+                 "before it did not fsync the write the server had taken, "
+                 "so the kill counted it lost" % e)
+if nbdtest.read_file(os.environ["REMOTE"], 0, len(taken)) != taken:
+    nbdtest.fail("the first write is not in the file")
+a.shutdown()
+print("flush failure fsyncs: ok")
