@@ -382,6 +382,13 @@ class Explorer:
         self.fault_events = 0       # counts asynchronous fault actions
         self.stall = None           # the stall in effect
         self.full = False
+        # An sftp-server was killed while its SSH connection lives, with
+        # more than one channel per session: the plugin abandons the
+        # whole session once it notices, and counts the writes the
+        # other channels took meanwhile, not yet fsynced, as lost (the
+        # man page's limit, "A dead SFTP channel").  Until a flush
+        # succeeds, every write is at risk.
+        self.channel_dead = False
         self.nbdkit = self._nbdkit_pid()
         self.base_threads = None
 
@@ -586,6 +593,31 @@ class Explorer:
                 return
             time.sleep(0.02)
 
+    def proxy_signal(self, sig):
+        """Send tests/fault-proxy sig, and wait (bounded) until it has
+        acted on it, which it logs (--proxy-log): its signal thread may
+        take a while, and a connection it accepts meanwhile would be
+        cut or held too, a fault leaking into the next step."""
+        def taken():
+            try:
+                with open(self.args.proxy_log, errors="replace") as f:
+                    return sum(1 for line in f
+                               if line.startswith("fault-proxy: SIG"))
+            except OSError:
+                return None
+        before = taken() if self.args.proxy_log else None
+        os.kill(self.args.proxy_pid, sig)
+        if before is None:
+            return
+        deadline = now() + 10
+        while now() < deadline:
+            n = taken()
+            if n is None or n > before:
+                return
+            time.sleep(0.005)
+        self.fail("tests/fault-proxy did not log signal %d within 10 s"
+                  % sig)
+
     def end_stall(self, st):
         """The end of a stall (timer thread, or the end of the run)."""
         with self.lock:
@@ -603,9 +635,9 @@ class Explorer:
                 # first (signal-number order), and for a moment the
                 # proxy would forward what it held to the abandoned
                 # sessions: a write landing late.
-                os.kill(self.args.proxy_pid, signal.SIGUSR1)
+                self.proxy_signal(signal.SIGUSR1)
             else:
-                os.kill(self.args.proxy_pid, signal.SIGHUP)
+                self.proxy_signal(signal.SIGHUP)
             if st["long"]:
                 self.fault_events += 1
             self.stall = None
@@ -623,7 +655,7 @@ class Explorer:
                     pass
             st["pids"] = pids
         else:
-            os.kill(self.args.proxy_pid, signal.SIGUSR2)
+            self.proxy_signal(signal.SIGUSR2)
         self.stall = st
         t = threading.Timer(secs, self.end_stall, (st,))
         t.daemon = True
@@ -672,7 +704,7 @@ class Explorer:
             return "freed"
         self.other_fault()
         if op == "cut":
-            os.kill(self.args.proxy_pid, signal.SIGUSR1)
+            self.proxy_signal(signal.SIGUSR1)
             return "SIGUSR1"
         roots = self.sshd_roots()
         if op == "kill-all":
@@ -688,6 +720,8 @@ class Explorer:
             if not sftp:
                 return "no sftp-server"
             victims = [random.Random(self.seq).choice(sorted(sftp))]
+            if self.args.channels > 1:
+                self.channel_dead = True
         self.kill_pids(victims)
         return "killed %s" % " ".join(map(str, victims))
 
@@ -777,6 +811,7 @@ class Explorer:
             if w.ok and not self.excused_for(w, c):
                 w.durable = True
         self.at_risk.clear()
+        self.channel_dead = False
         c.may_fail = False
         c.refusal = False
         c.lenient = False
@@ -858,6 +893,8 @@ class Explorer:
         elif op == "write":
             err = self.op_write(c, st, i)
             result = "#%d" % len(self.writes)
+            if err is None and self.channel_dead:
+                self.risk("a write while an SFTP channel is dead")
         elif op == "read":
             err = self.op_read(c, st)
         elif op == "flush":
@@ -1069,9 +1106,14 @@ def main():
     p.add_argument("--remote", required=True)
     p.add_argument("--filler")
     p.add_argument("--proxy-pid", type=int)
+    p.add_argument("--proxy-log",
+                   help="its stderr, where it logs each signal it took")
     p.add_argument("--timeout", type=float, default=4,
                    help="the plugin's timeout= (stalls are scaled to it)")
     p.add_argument("--retries", type=int, default=3)
+    p.add_argument("--channels", type=int, default=1,
+                   help="the plugin's channels= (a killed sftp-server "
+                   "then ends the whole session)")
     p.add_argument("--replay")
     p.add_argument("--faults",
                    help="comma-separated kinds of fault to draw (kill, "

@@ -89,13 +89,15 @@ while [ "$k" -lt "$trials" ]; do
     truncate -s 8M "$remote"
     args=(--seed "$s" --seconds "$left" --steps "$steps" --state state
           --remote "$remote" --filler "$mnt/filler"
-          --proxy-pid "$_FAULT_PROXY_PID" --timeout "$timeout"
+          --proxy-pid "$_FAULT_PROXY_PID" --proxy-log "$SSHD_DIR/proxy.log"
+          --timeout "$timeout"
           --retries "$retries")
     [ -z "${EXPLORER_REPLAY:-}" ] || args+=(--replay "$EXPLORER_REPLAY")
     [ -z "${EXPLORER_FAULTS+set}" ] || args+=(--faults "$EXPLORER_FAULTS")
     # Every other trial writes over several SFTP channels (channels=),
     # unless EXPLORER_CHANNELS says how many for all.
     channels="${EXPLORER_CHANNELS:-$(( k % 2 ? 3 : 1 ))}"
+    args+=(--channels "$channels")
     echo "trial $k: seed $s, channels=$channels"
     r=0
     run_nbdkit -U - "$PLUGIN" "${PROXY_ARGS[@]}" path="$remote" \
