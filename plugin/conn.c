@@ -95,7 +95,7 @@ conn_login (struct ssh_conn *c)
     proxy_command_status (c, how, sizeof how);
     ssh_error ("SSH handshake with %s port %u failed: %s%s%s",
                c->host, c->port, c->errbuf, *how ? "; " : "", how);
-    nbdkit_set_error (EIO);
+    ssh_set_error (EIO);
     return -1;
   }
   if (hostkey_verify (c) == -1 || auth_authenticate (c) == -1)
@@ -212,7 +212,7 @@ conn_flush (struct ssh_conn *c)
   nbdkit_error ("flush: the file is fsynced, but %s (multi-conn: the "
                 "next flush on every connection to the file is told)",
                 ev.text);
-  nbdkit_set_error (err);
+  ssh_set_error (err);
   return -1;
 }
 

@@ -21,6 +21,7 @@
  */
 static __thread unsigned quiet;     /* depth of begin/end pairs */
 static __thread char last[4096];
+static __thread int last_errno;
 
 void
 ssh_error (const char *fs, ...)
@@ -53,4 +54,17 @@ ssh_quiet_end (char *buf, size_t len)
     snprintf (buf, len, "%s", last);
   if (quiet > 0 && --quiet == 0)
     last[0] = '\0';
+}
+
+void
+ssh_set_error (int err)
+{
+  last_errno = err;
+  nbdkit_set_error (err);
+}
+
+int
+ssh_last_error (void)
+{
+  return last_errno;
 }

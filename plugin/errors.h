@@ -28,4 +28,11 @@ extern void ssh_error (const char *fs, ...)
 extern void ssh_quiet_begin (void);
 extern void ssh_quiet_end (char *buf, size_t len);
 
+/* nbdkit_set_error, remembered per thread: ssh_last_error is the errno
+ * the request will fail with, so that work done after the failure was
+ * decided (ssh.c flush_failed) can put it back.
+ */
+extern void ssh_set_error (int err);
+extern int ssh_last_error (void);
+
 #endif /* SSH_PLUGIN_ERRORS_H */

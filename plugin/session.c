@@ -266,7 +266,7 @@ session_tcp_connect (struct ssh_conn *c)
   if (c->sock == -1) {
     ssh_error ("cannot connect to %s port %u: %s",
                c->host, c->port, errs);
-    nbdkit_set_error (EIO);
+    ssh_set_error (EIO);
     return -1;
   }
   if (setsockopt (c->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == -1)

@@ -188,7 +188,7 @@ create_file (struct ssh_conn *c)
                    o->create_mode, handle, &hlen, &err) == -1) {
     ssh_error ("cannot create remote file %s on %s: %s",
                c->path, c->host, c->errbuf);
-    nbdkit_set_error (err);
+    ssh_set_error (err);
     return -1;
   }
   /* The mode again: OPEN applies it only to a file it creates. */
@@ -212,7 +212,7 @@ create_file (struct ssh_conn *c)
   if (ret == -1) {
     ssh_error ("cannot set the size of remote file %s to %" PRIi64
                ": %s", c->path, o->create_size, c->errbuf);
-    nbdkit_set_error (err);
+    ssh_set_error (err);
     return -1;
   }
   if (close_handle (c, handle, hlen) == -1) {
@@ -280,14 +280,14 @@ sftp_open_file (struct ssh_conn *c)
     if (stat_finish (c, &s->start_lstat, "LSTAT", &l, &err) == -1) {
       ssh_error ("cannot open remote file %s on %s: %s",
                  c->path, c->host, c->errbuf);
-      nbdkit_set_error (err);
+      ssh_set_error (err);
       return -1;
     }
     if (!(l.flags & SSH_FILEXFER_ATTR_PERMISSIONS) ||
         !S_ISREG (l.permissions)) {
       ssh_error ("remote %s is not a regular file (mode %o); dir= "
                  "exports only regular files", c->path, l.permissions);
-      nbdkit_set_error (EINVAL);
+      ssh_set_error (EINVAL);
       return -1;
     }
   }
@@ -302,7 +302,7 @@ sftp_open_file (struct ssh_conn *c)
                c->path, c->host,
                c->readonly ? "reading" : "reading and writing",
                c->errbuf);
-    nbdkit_set_error (err);
+    ssh_set_error (err);
     return -1;
   }
 
@@ -313,7 +313,7 @@ sftp_open_file (struct ssh_conn *c)
            stat_finish (c, &fstat, "FSTAT", &a, &err) == -1) {
     ssh_error ("cannot get the size of remote file %s: %s",
                c->path, c->errbuf);
-    nbdkit_set_error (err);
+    ssh_set_error (err);
     return -1;
   }
   if ((a.flags & SSH_FILEXFER_ATTR_PERMISSIONS) && !S_ISREG (a.permissions)) {
@@ -341,7 +341,7 @@ sftp_open_file (struct ssh_conn *c)
                PRIu64 " bytes): refusing it (dir= exports only the "
                "regular files of the directory)", c->path,
                l.permissions, l.size, a.permissions, a.size);
-    nbdkit_set_error (EINVAL);
+    ssh_set_error (EINVAL);
     return -1;
   }
   c->size = a.size;
@@ -393,7 +393,7 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
   if (open_handle (c, dir, -1, -1, handle, &hlen, &err) == -1) {
     ssh_error ("cannot list remote directory %s on %s: %s",
                dir, c->host, c->errbuf);
-    nbdkit_set_error (err);
+    ssh_set_error (err);
     return -1;
   }
   for (;;) {
@@ -416,7 +416,7 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
     if (sftp_check_reply_type (c, &r, SSH_FXP_NAME, "READDIR", &err) == -1) {
       free (r.data);
       ssh_error ("cannot list remote directory %s: %s", dir, c->errbuf);
-      nbdkit_set_error (err);
+      ssh_set_error (err);
       goto out;
     }
     if (sftp_wire_name (r.data, r.len, &count, &entries) == -1) {
@@ -432,7 +432,7 @@ sftp_list_dir (struct ssh_conn *c, const char *dir,
                  "read in up to %d replies)", dir,
                  rounds > DIR_MAX_ROUNDS ? "the replies allowed"
                  : "the names allowed", DIR_MAX_NAMES, DIR_MAX_ROUNDS);
-      nbdkit_set_error (EIO);
+      ssh_set_error (EIO);
       goto out;
     }
     names += count;
@@ -715,7 +715,7 @@ sftp_fsync (struct ssh_conn *c, const char *what)
   if (!p->has_fsync) {
     ssh_error ("%s: the server does not support fsync@openssh.com",
                what);
-    nbdkit_set_error (ENOTSUP);
+    ssh_set_error (ENOTSUP);
     return -1;
   }
   t = durable_now (c);
@@ -738,7 +738,7 @@ sftp_fsync (struct ssh_conn *c, const char *what)
       free (r[i].data);
     ssh_error ("fsync of remote file %s failed: %s",
                c->path, c->errbuf);
-    nbdkit_set_error (EIO);
+    ssh_set_error (EIO);
     return -1;
   }
   for (i = 0; i < n; ++i) {
@@ -753,7 +753,7 @@ sftp_fsync (struct ssh_conn *c, const char *what)
                   c->path, c->errbuf);
     durable_loss (c, err, 0, 0, text);
     ssh_error ("%s", text);
-    nbdkit_set_error (err);
+    ssh_set_error (err);
     return -1;
   }
   durable_fsync_done (c, t);
@@ -774,7 +774,7 @@ sftp_flush (struct ssh_conn *c, bool clear_failure)
   if (sftp_write_drain (c) == -1) {
     ssh_error ("%s: writes to remote file %s still in flight: %s",
                what, c->path, c->errbuf);
-    nbdkit_set_error (EIO);
+    ssh_set_error (EIO);
     return -1;
   }
   if (sftp_write_failed (c)) {

@@ -303,7 +303,7 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
       ssh_error ("read of %" PRIu32 " bytes at offset %" PRIu64
                  " from remote file %s: beyond its size (%" PRIi64
                  " bytes)", count, offset, c->path, c->size);
-      nbdkit_set_error (EIO);
+      ssh_set_error (EIO);
       return -1;
     }
     /* Wait for the chunk holding offset. */
@@ -328,7 +328,7 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
                  " from remote file %s failed: %s",
                  count, offset, c->path,
                  sftp_status_str (c, ch->status, ch->msg));
-      nbdkit_set_error (sftp_wire_status_errno (ch->status));
+      ssh_set_error (sftp_wire_status_errno (ch->status));
       sftp_drop_queue (c);
       s->seq_next = UINT64_MAX;
       return -1;
@@ -337,7 +337,7 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
       ssh_error ("read from remote file %s at offset %" PRIu64
                  ": unexpected end of file (%" PRIu32 " bytes short; "
                  "was the file truncated?)", c->path, offset, count);
-      nbdkit_set_error (EIO);
+      ssh_set_error (EIO);
       sftp_drop_queue (c);
       s->seq_next = UINT64_MAX;
       return -1;
@@ -368,7 +368,7 @@ sftp_pread (struct ssh_conn *c, void *buf, uint32_t count, uint64_t offset)
  err:
   ssh_error ("read at offset %" PRIu64 " from remote file %s failed: %s",
              offset, c->path, c->errbuf);
-  nbdkit_set_error (EIO);
+  ssh_set_error (EIO);
   return -1;
 }
 

@@ -251,7 +251,7 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
       ssh_error ("write of %" PRIu32 " bytes at offset %" PRIu64
                  " to remote file %s failed at offset %" PRIu64 ": %s",
                  count, offset, c->path, w.err_offset, c->errbuf);
-    nbdkit_set_error (err);
+    ssh_set_error (err);
     return -1;
   }
   return 0;
@@ -263,7 +263,7 @@ sftp_write_sync (struct ssh_conn *c, const char *p, uint32_t count,
   ssh_error ("write of %" PRIu32 " bytes at offset %" PRIu64
              " to remote file %s failed: %s",
              count, offset, c->path, c->errbuf);
-  nbdkit_set_error (EIO);
+  ssh_set_error (EIO);
   return -1;
 }
 
@@ -554,7 +554,7 @@ report_failure (struct ssh_conn *c, const char *what, bool clear)
              wb->err_offset, c->path,
              wb->err == ENOSPC ? " (no space left on the remote "
              "filesystem)" : "", c->errbuf);
-  nbdkit_set_error (wb->err);
+  ssh_set_error (wb->err);
   if (clear) {
     wb->failed = false;
     publish_span (c);
@@ -570,7 +570,7 @@ sftp_write_behind (struct ssh_conn *c, const char *buf, uint32_t count,
   uint64_t pos = 0;
 
   if (wb == NULL) {
-    nbdkit_set_error (ENOMEM);
+    ssh_set_error (ENOMEM);
     return -1;
   }
   if (wb->failed)
@@ -618,7 +618,7 @@ sftp_write_behind (struct ssh_conn *c, const char *buf, uint32_t count,
   ssh_error ("write of %" PRIu32 " bytes at offset %" PRIu64
              " to remote file %s failed: %s",
              count, offset, c->path, c->errbuf);
-  nbdkit_set_error (EIO);
+  ssh_set_error (EIO);
   return -1;
 }
 
@@ -679,9 +679,6 @@ sftp_write_abandon (struct ssh_conn *c)
   publish_span (c);
 }
 
-/* The failure of an earlier write, if any: reported (after one
- * nbdkit_error) as what's failure, and forgotten if clear (a flush).
- */
 /* Is a failed write kept for the next write or flush to report? */
 bool
 sftp_write_failed (struct ssh_conn *c)
@@ -689,6 +686,9 @@ sftp_write_failed (struct ssh_conn *c)
   return c->wb && c->wb->failed;
 }
 
+/* The failure of an earlier write, if any: reported (after one
+ * nbdkit_error) as what's failure, and forgotten if clear (a flush).
+ */
 int
 sftp_write_failure (struct ssh_conn *c, const char *what, bool clear)
 {

