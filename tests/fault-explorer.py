@@ -52,7 +52,6 @@ lines removed: shrinking by hand or by the test script).
 """
 
 import argparse
-import errno
 import json
 import os
 import random
@@ -61,6 +60,7 @@ import sys
 import threading
 import time
 
+import nbdtest
 import sshdprocs
 
 SLOTS = 4
@@ -684,20 +684,8 @@ class Explorer:
             if self.full:
                 return "skipped (full)"
             self.full = True
-            fd = os.open(self.args.filler,
-                         os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            try:
-                chunk = bytes(1 << 20)
-                while len(chunk) >= 4096:
-                    try:
-                        os.write(fd, chunk)
-                    except OSError as e:
-                        if e.errno != errno.ENOSPC:
-                            raise
-                        chunk = chunk[:len(chunk) // 2]
-            finally:
-                os.close(fd)
-            return "filler %d bytes" % os.path.getsize(self.args.filler)
+            return "filler %d bytes" % nbdtest.fill_filesystem(
+                self.args.filler)
         if op == "unfill":
             if not self.full:
                 return "skipped (not full)"

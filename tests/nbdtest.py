@@ -21,6 +21,7 @@ stderr), as the tests' scripts always did.
 
 import errno
 import hashlib
+import os
 import sys
 import time
 
@@ -74,6 +75,25 @@ def write_file(path, off, data):
 
 # ----------------------------------------------------------------------
 # Data.
+
+def fill_filesystem(path):
+    """Append zeros to PATH until its file system has no room left
+    (ENOSPC), in ever smaller pieces down to 4 KiB.  Returns PATH's
+    size."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        chunk = bytes(MiB)
+        while len(chunk) >= 4 * KiB:
+            try:
+                os.write(fd, chunk)
+            except OSError as e:
+                if e.errno != errno.ENOSPC:
+                    raise
+                chunk = chunk[:len(chunk) // 2]
+    finally:
+        os.close(fd)
+    return os.path.getsize(path)
+
 
 def first_difference(a, b):
     """The first index where the byte strings A and B differ (the

@@ -27,27 +27,13 @@ a.pwrite(taken, 0)
 if a.pread(len(taken), 0) != taken:
     nbdtest.fail("a read does not return the connection's own write")
 
-# Fill the file system up.
-fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-chunk = bytes(MiB)
-while len(chunk) >= 4 * KiB:
-    try:
-        os.write(fd, chunk)
-    except OSError as e:
-        if e.errno != errno.ENOSPC:
-            raise
-        chunk = chunk[:len(chunk) // 2]
-os.close(fd)
+nbdtest.fill_filesystem(filler)
 
 # Acknowledged at once (write-behind), then refused by the server.
 a.pwrite(os.urandom(4 * MiB), 8 * MiB)
-try:
-    a.flush()
-    nbdtest.fail("the flush succeeded although a write was refused")
-except nbd.Error as e:
-    print("the flush failed as it must: %s" % e, flush=True)
-    if e.errnum != errno.ENOSPC:
-        nbdtest.fail("expected ENOSPC, got %s" % e.errnum)
+e = nbdtest.expect_error(a.flush, errno.ENOSPC,
+                         "the flush succeeded although a write was refused")
+print("the flush failed as it must: %s" % e, flush=True)
 
 sshdprocs.kill_connections()
 try:
@@ -71,22 +57,16 @@ if b.pread(len(other), 4 * KiB) != other:
 a.pwrite(os.urandom(4 * MiB), 8 * MiB)
 a.pread(16, 8 * MiB)                   # waits for the refusal
 sshdprocs.kill_connections()
-try:
-    a.flush()
-    nbdtest.fail("A's flush succeeded although a write was refused")
-except nbd.Error as e:
-    print("A's flush failed as it must: %s" % e, flush=True)
-    if e.errnum != errno.ENOSPC:
-        nbdtest.fail("A's flush failed with errno %s, not ENOSPC: what it "
-                     "found on B's dead session after the failure changed "
-                     "the error" % e.errnum)
+e = nbdtest.expect_error(a.flush, errno.ENOSPC,
+                         "A's flush succeeded although a write was refused",
+                         "A's flush (what it found on B's dead session "
+                         "after the failure must not change the error)")
+print("A's flush failed as it must: %s" % e, flush=True)
 os.unlink(filler)
-try:
-    b.flush()
-    nbdtest.fail("B's flush succeeded although its session died with a "
-                 "write not fsynced")
-except nbd.Error as e:
-    print("B's flush failed as it must: %s" % e, flush=True)
+e = nbdtest.expect_error(b.flush, errno.EIO,
+                         "B's flush succeeded although its session died "
+                         "with a write not fsynced", "B's flush")
+print("B's flush failed as it must: %s" % e, flush=True)
 for h, name in ((b, "B"), (a, "A")):
     try:
         h.flush()

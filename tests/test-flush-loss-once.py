@@ -20,15 +20,10 @@ uri = sys.argv[1]
 
 
 def flush_fails(h, what):
-    try:
-        h.flush()
-    except nbd.Error as e:
-        print("%s: failed as it must: %s" % (what, e), flush=True)
-        if e.errnum != errno.EIO:
-            nbdtest.fail("%s: expected EIO, got %s" % (what, e.errnum))
-        return
-    nbdtest.fail("%s: succeeded although an acknowledged write may be "
-                 "lost" % what)
+    e = nbdtest.expect_error(h.flush, errno.EIO,
+                             "%s: succeeded although an acknowledged write "
+                             "may be lost" % what, what)
+    print("%s: failed as it must: %s" % (what, e), flush=True)
 
 
 def flush_ok(h, what):
